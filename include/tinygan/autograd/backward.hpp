@@ -1,0 +1,59 @@
+// backward(loss): reverse-mode sweep over the graph behind a scalar.
+#pragma once
+
+#include <unordered_set>
+#include <vector>
+
+#include "tinygan/autograd/var.hpp"
+
+namespace tinygan {
+
+namespace detail {
+// Nodes that need a gradient, each after all of its inputs (iterative DFS, so
+// deep graphs cannot overflow the stack). The order owns its nodes, so that
+// freeing the graph during the sweep cannot free a node still to be visited.
+template <class T>
+std::vector<std::shared_ptr<Node<T>>> topological_order(const std::shared_ptr<Node<T>>& root) {
+  std::vector<std::shared_ptr<Node<T>>> order;
+  std::unordered_set<Node<T>*> seen{root.get()};
+  std::vector<std::pair<std::shared_ptr<Node<T>>, std::size_t>> stack{{root, 0}};
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      std::shared_ptr<Node<T>> in = node->inputs[next++];
+      if (in && in->requires_grad && seen.insert(in.get()).second) stack.emplace_back(std::move(in), 0);
+    } else {
+      order.push_back(std::move(node));
+      stack.pop_back();
+    }
+  }
+  return order;
+}
+}  // namespace detail
+
+// Accumulates d(loss)/d(leaf) into the grad of every leaf that requires one,
+// then frees the graph: intermediate nodes drop their inputs, saved tensors
+// and gradients, so memory is returned as soon as the caller's handles go.
+template <class T>
+void backward(const Var<T>& loss) {
+  Node<T>& root = loss.node();
+  check(loss.numel() == 1, "backward: expected a scalar loss (1 element), found shape ",
+        loss.shape());
+  check(!root.released, "backward: the graph behind this loss was already freed by an earlier "
+                        "backward");
+  check(root.requires_grad, "backward: the loss does not require a gradient (no parameter "
+                            "that requires one was used, or it was computed under NoGrad)");
+  root.grad_buffer().fill(T(1));
+  const auto order = detail::topological_order(loss.node_ptr());
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node<T>& node = **it;
+    if (node.is_leaf()) continue;
+    node.backward(node);
+    node.backward = nullptr;
+    node.inputs.clear();
+    node.grad = Tensor<T>();
+    node.released = true;
+  }
+}
+
+}  // namespace tinygan

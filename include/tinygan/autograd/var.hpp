@@ -1,0 +1,106 @@
+// Var<T>: a handle to a node of the define-by-run graph. A node holds a value,
+// its gradient, the nodes it was computed from and the rule that sends its
+// gradient back to them. Nodes are whole-tensor ops, never scalars.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include "tinygan/autograd/grad_mode.hpp"
+#include "tinygan/core/tensor.hpp"
+
+namespace tinygan {
+
+template <class T>
+struct Node {
+  using BackwardFn = std::function<void(Node&)>;
+
+  Tensor<T> value;
+  Tensor<T> grad;  // empty until a gradient reaches this node
+  bool requires_grad = false;
+  bool released = false;  // the graph behind this node was freed by backward
+  const char* op = "leaf";
+  std::vector<std::shared_ptr<Node>> inputs;
+  BackwardFn backward;  // adds this node's grad into the grads of its inputs
+
+  bool is_leaf() const { return !backward; }
+
+  // Compares sizes too: an empty tensor and a scalar both have rank 0.
+  bool has_grad() const { return grad.numel() == value.numel() && grad.shape() == value.shape(); }
+
+  // The gradient buffer, created as zeros of the value's shape on first use.
+  Tensor<T>& grad_buffer() {
+    if (!has_grad()) grad = Tensor<T>::zeros(value.shape());
+    return grad;
+  }
+
+  // Where input i's gradient goes, or nullptr when input i needs none (or was
+  // an absent optional input); backward rules skip work that nothing reads.
+  Tensor<T>* input_grad(std::size_t i) {
+    Node* in = inputs[i].get();
+    return in && in->requires_grad ? &in->grad_buffer() : nullptr;
+  }
+  const Tensor<T>& input_value(std::size_t i) const { return inputs[i]->value; }
+};
+
+template <class T>
+class Var {
+ public:
+  Var() = default;
+  explicit Var(Tensor<T> value, bool requires_grad = false)
+      : node_(std::make_shared<Node<T>>()) {
+    node_->value = std::move(value);
+    node_->requires_grad = requires_grad;
+  }
+  explicit Var(std::shared_ptr<Node<T>> node) : node_(std::move(node)) {}
+
+  bool defined() const { return static_cast<bool>(node_); }
+  const Tensor<T>& value() const { return node_->value; }
+  Tensor<T>& value() { return node_->value; }
+  const Shape& shape() const { return node_->value.shape(); }
+  Index numel() const { return node_->value.numel(); }
+
+  bool requires_grad() const { return node_->requires_grad; }
+  void set_requires_grad(bool on) { node_->requires_grad = on; }
+  bool has_grad() const { return node_->has_grad(); }
+  // The accumulated gradient (zeros if none has arrived yet).
+  Tensor<T>& grad() { return node_->grad_buffer(); }
+  const Tensor<T>& grad() const { return node_->grad_buffer(); }
+  void zero_grad() {
+    if (has_grad()) node_->grad.fill(T(0));
+  }
+
+  // A new leaf with a copy of the value and no history.
+  Var detach() const { return Var(node_->value, false); }
+
+  const char* op() const { return node_->op; }
+  Node<T>& node() const { return *node_; }
+  const std::shared_ptr<Node<T>>& node_ptr() const { return node_; }
+
+ private:
+  std::shared_ptr<Node<T>> node_;
+};
+
+// Builds an op's result. The graph is recorded only when grad mode is on and
+// some input requires a gradient; otherwise the result is a plain leaf.
+// An undefined input (an absent bias) keeps its slot as a null node.
+template <class T>
+Var<T> make_result(Tensor<T> value, const char* op, std::initializer_list<Var<T>> inputs,
+                   typename Node<T>::BackwardFn backward) {
+  bool needs_grad = false;
+  if (grad_enabled())
+    for (const auto& in : inputs) needs_grad = needs_grad || (in.defined() && in.requires_grad());
+  auto node = std::make_shared<Node<T>>();
+  node->value = std::move(value);
+  node->op = op;
+  if (needs_grad) {
+    node->requires_grad = true;
+    for (const auto& in : inputs) node->inputs.push_back(in.defined() ? in.node_ptr() : nullptr);
+    node->backward = std::move(backward);
+  }
+  return Var<T>(std::move(node));
+}
+
+}  // namespace tinygan

@@ -1,0 +1,32 @@
+// The thread count used by tinygan's OpenMP loops and by Eigen's products.
+#pragma once
+
+#include <Eigen/Core>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "tinygan/core/error.hpp"
+
+namespace tinygan {
+
+inline int num_threads() {
+#ifdef _OPENMP
+  return omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+// Results are bitwise reproducible for a given seed and thread count: every
+// parallel loop uses a static schedule and reductions run in a fixed order.
+inline void set_num_threads(int n) {
+  check(n >= 1, "set_num_threads: expected a count >= 1, found ", n);
+#ifdef _OPENMP
+  omp_set_num_threads(n);
+#endif
+  Eigen::setNbThreads(n);
+}
+
+}  // namespace tinygan

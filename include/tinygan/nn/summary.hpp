@@ -1,0 +1,92 @@
+// summary(): the Keras-style table of a model: layer (type), output shape and
+// parameter count per row, then total, trainable and non-trainable counts.
+#pragma once
+
+#include <iomanip>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tinygan/autograd/grad_mode.hpp"
+#include "tinygan/nn/sequential.hpp"
+
+namespace tinygan::nn {
+
+namespace detail {
+inline std::string with_commas(Index n) {
+  std::string digits = std::to_string(n), out;
+  for (std::size_t i = 0; i < digits.size(); ++i) {
+    if (i && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+inline std::string batch_shape(const Shape& s) {
+  std::string out = "(None";
+  for (int i = 1; i < s.rank(); ++i) out += ", " + std::to_string(s[i]);
+  return out + ")";
+}
+
+inline std::string megabytes(Index count, std::size_t scalar_bytes) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(2)
+      << static_cast<double>(count) * static_cast<double>(scalar_bytes) / (1024.0 * 1024.0) << " MB";
+  return out.str();
+}
+}  // namespace detail
+
+// sample_shape is one input sample's shape without the batch, e.g. {100} or {1, 28, 28}.
+// Output shapes are found by running one sample through the model in eval
+// mode with no graph; modes are restored afterwards.
+template <class T>
+std::string summary(Module<T>& model, const Shape& sample_shape, const std::string& title = "") {
+  std::vector<std::pair<Module<T>*, bool>> modes;
+  model.visit([&](Module<T>& m) { modes.emplace_back(&m, m.is_training()); });
+  model.eval();
+  NoGrad no_grad;
+
+  Shape input{1};
+  for (int i = 0; i < sample_shape.rank(); ++i) input.push_back(sample_shape[i]);
+  Var<T> h(Tensor<T>::zeros(input));
+
+  // A Sequential lists its children, anything else is one row.
+  std::vector<std::pair<std::string, Module<T>*>> rows;
+  if (dynamic_cast<Sequential<T>*>(&model))
+    for (auto& [name, child] : model.children()) rows.emplace_back(name, child.get());
+  else
+    rows.emplace_back("0", &model);
+
+  std::vector<std::string> cells;
+  for (auto& [name, layer] : rows) {
+    h = layer->forward(h);
+    cells.push_back(name + " (" + layer->type_name() + ")");
+    cells.push_back(detail::batch_shape(h.shape()));
+    cells.push_back(detail::with_commas(layer->total_parameter_count()));
+  }
+  for (auto& [m, training] : modes) m->train_self(training);
+
+  std::ostringstream out;
+  const int w1 = 30, w2 = 26, w3 = 14, width = w1 + w2 + w3;
+  const std::string heavy(width, '='), light(width, '-');
+  if (!title.empty()) out << "Model: \"" << title << "\"\n";
+  out << heavy << '\n'
+      << std::left << std::setw(w1) << "Layer (type)" << std::setw(w2) << "Output Shape"
+      << std::right << std::setw(w3) << "Param #" << '\n'
+      << heavy << '\n';
+  for (std::size_t i = 0; i < cells.size(); i += 3) {
+    out << std::left << std::setw(w1) << cells[i] << std::setw(w2) << cells[i + 1] << std::right
+        << std::setw(w3) << cells[i + 2] << '\n';
+    out << (i + 3 < cells.size() ? light : heavy) << '\n';
+  }
+  const Index total = model.total_parameter_count(), trainable = model.trainable_parameter_count();
+  out << "Total params: " << detail::with_commas(total) << " (" << detail::megabytes(total, sizeof(T))
+      << ")\n"
+      << "Trainable params: " << detail::with_commas(trainable) << " ("
+      << detail::megabytes(trainable, sizeof(T)) << ")\n"
+      << "Non-trainable params: " << detail::with_commas(total - trainable) << " ("
+      << detail::megabytes(total - trainable, sizeof(T)) << ")\n";
+  return out.str();
+}
+
+}  // namespace tinygan::nn

@@ -1,0 +1,63 @@
+// conv2d: cross-correlation of x [N, C, H, W] with weight [OC, C, kh, kw]
+// (PyTorch's layout), symmetric zero padding, optional bias [OC].
+#pragma once
+
+#include "tinygan/autograd/var.hpp"
+#include "tinygan/ops/im2col.hpp"
+
+namespace tinygan {
+
+namespace detail {
+template <class T>
+void check_conv_args(const char* op, const Var<T>& x, const Var<T>& weight, Index x_channels_dim,
+                     Index stride, Index padding) {
+  check(x.shape().rank() == 4, op, ": expected input [N, C, H, W], found ", x.shape());
+  check(weight.shape().rank() == 4, op, ": expected a 4-d weight, found ", weight.shape());
+  check(weight.shape()[x_channels_dim] == x.shape()[1], op, ": weight ", weight.shape(),
+        " expects ", weight.shape()[x_channels_dim], " input channels, input ", x.shape(),
+        " has ", x.shape()[1]);
+  check(stride >= 1 && padding >= 0, op, ": expected stride >= 1 and padding >= 0, found stride ",
+        stride, ", padding ", padding);
+}
+}  // namespace detail
+
+template <class T>
+Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}, Index stride = 1,
+              Index padding = 0) {
+  detail::check_conv_args("conv2d", x, weight, 1, stride, padding);
+  const Shape& xs = x.shape();
+  const Index out_channels = weight.shape()[0];
+  const auto g = ConvGeometry::of(xs[0], xs[1], xs[2], xs[3], weight.shape()[2],
+                                  weight.shape()[3], stride, padding);
+  check(g.out_h >= 1 && g.out_w >= 1, "conv2d: kernel ", weight.shape()[2], "x",
+        weight.shape()[3], " with padding ", padding, " does not fit input ", xs);
+  check(!bias.defined() || bias.shape() == Shape{out_channels}, "conv2d: expected bias [",
+        out_channels, "], found ", bias.defined() ? bias.shape() : Shape{});
+
+  Tensor<T> cols(Shape{g.rows(), g.cols()});
+  im2col(x.value().data(), g, cols.data());
+  Tensor<T> out_cm(Shape{out_channels, g.cols()});
+  out_cm.matrix().noalias() = weight.value().matrix(out_channels, g.rows()) * cols.matrix();
+  Tensor<T> out(Shape{g.batch, out_channels, g.out_h, g.out_w});
+  channel_major_to_batch_add(out_cm.data(), g.batch, out_channels, g.out_plane(), out.data());
+  if (bias.defined())
+    add_channel_bias(out.data(), bias.value().data(), g.batch, out_channels, g.out_plane());
+
+  return make_result<T>(std::move(out), "conv2d", {x, weight, bias},
+                        [g, out_channels, cols = std::move(cols)](Node<T>& self) {
+    Tensor<T> dy_cm(Shape{out_channels, g.cols()});
+    batch_to_channel_major(self.grad.data(), g.batch, out_channels, g.out_plane(), dy_cm.data());
+    if (auto* gw = self.input_grad(1))
+      gw->matrix(out_channels, g.rows()).noalias() += dy_cm.matrix() * cols.matrix().transpose();
+    if (auto* gb = self.input_grad(2))
+      add_channel_sums(self.grad.data(), g.batch, out_channels, g.out_plane(), gb->data());
+    if (auto* gx = self.input_grad(0)) {
+      Tensor<T> dcols(Shape{g.rows(), g.cols()});
+      dcols.matrix().noalias() =
+          self.input_value(1).matrix(out_channels, g.rows()).transpose() * dy_cm.matrix();
+      col2im_add(dcols.data(), g, gx->data());
+    }
+  });
+}
+
+}  // namespace tinygan

@@ -1,0 +1,61 @@
+// conv_transpose2d: the gradient of conv2d with respect to its input, used as
+// an upsampling layer. x [N, IC, H, W], weight [IC, OC, kh, kw] (PyTorch's
+// layout), output [N, OC, (H-1)s - 2p + kh + output_padding, likewise W].
+#pragma once
+
+#include "tinygan/autograd/var.hpp"
+#include "tinygan/ops/conv2d.hpp"
+#include "tinygan/ops/im2col.hpp"
+
+namespace tinygan {
+
+template <class T>
+Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {},
+                        Index stride = 1, Index padding = 0, Index output_padding = 0) {
+  detail::check_conv_args("conv_transpose2d", x, weight, 0, stride, padding);
+  check(output_padding >= 0 && output_padding < stride,
+        "conv_transpose2d: expected 0 <= output_padding < stride (", stride, "), found ",
+        output_padding);
+  const Shape& xs = x.shape();
+  const Index in_channels = xs[1], out_channels = weight.shape()[1];
+  const Index kh = weight.shape()[2], kw = weight.shape()[3];
+  const Index out_h = (xs[2] - 1) * stride - 2 * padding + kh + output_padding;
+  const Index out_w = (xs[3] - 1) * stride - 2 * padding + kw + output_padding;
+  check(out_h >= 1 && out_w >= 1, "conv_transpose2d: padding ", padding,
+        " leaves no output for input ", xs, " and kernel ", kh, "x", kw);
+  check(!bias.defined() || bias.shape() == Shape{out_channels}, "conv_transpose2d: expected bias [",
+        out_channels, "], found ", bias.defined() ? bias.shape() : Shape{});
+  // The columns are those of a conv2d over the output that would give back x.
+  const auto g = ConvGeometry::of(xs[0], out_channels, out_h, out_w, kh, kw, stride, padding);
+  const Index plane = xs[2] * xs[3];
+  check(g.out_h == xs[2] && g.out_w == xs[3], "conv_transpose2d: internal geometry mismatch for ",
+        xs);
+
+  Tensor<T> x_cm(Shape{in_channels, g.cols()});
+  batch_to_channel_major(x.value().data(), g.batch, in_channels, plane, x_cm.data());
+  Tensor<T> cols(Shape{g.rows(), g.cols()});
+  cols.matrix().noalias() =
+      weight.value().matrix(in_channels, g.rows()).transpose() * x_cm.matrix();
+  Tensor<T> out(Shape{g.batch, out_channels, out_h, out_w});
+  col2im_add(cols.data(), g, out.data());
+  if (bias.defined())
+    add_channel_bias(out.data(), bias.value().data(), g.batch, out_channels, g.plane());
+
+  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
+                        [g, in_channels, plane, x_cm = std::move(x_cm)](Node<T>& self) {
+    Tensor<T> dcols(Shape{g.rows(), g.cols()});
+    im2col(self.grad.data(), g, dcols.data());
+    if (auto* gw = self.input_grad(1))
+      gw->matrix(in_channels, g.rows()).noalias() += x_cm.matrix() * dcols.matrix().transpose();
+    if (auto* gb = self.input_grad(2))
+      add_channel_sums(self.grad.data(), g.batch, g.channels, g.plane(), gb->data());
+    if (auto* gx = self.input_grad(0)) {
+      Tensor<T> dx_cm(Shape{in_channels, g.cols()});
+      dx_cm.matrix().noalias() =
+          self.input_value(1).matrix(in_channels, g.rows()) * dcols.matrix();
+      channel_major_to_batch_add(dx_cm.data(), g.batch, in_channels, plane, gx->data());
+    }
+  });
+}
+
+}  // namespace tinygan

@@ -1,0 +1,130 @@
+// The lowering that turns convolutions into one GEMM over the whole batch.
+//
+// Columns are laid out [C*kh*kw, N*OH*OW]: row (c, i, j) holds, for every
+// sample and output position, the input pixel under kernel tap (i, j) of
+// channel c (zero in the padding). A convolution is then W[OC, C*kh*kw] times
+// the columns; its transpose is col2im of W^T times the input.
+#pragma once
+
+#include <algorithm>
+
+#include "tinygan/core/tensor.hpp"
+
+namespace tinygan {
+
+struct ConvGeometry {
+  Index batch = 0, channels = 0, height = 0, width = 0;  // the image side
+  Index kernel_h = 0, kernel_w = 0, stride = 1, padding = 0;
+  Index out_h = 0, out_w = 0;  // the column side
+
+  static ConvGeometry of(Index batch, Index channels, Index height, Index width, Index kernel_h,
+                         Index kernel_w, Index stride, Index padding) {
+    ConvGeometry g{batch, channels, height, width, kernel_h, kernel_w, stride, padding, 0, 0};
+    g.out_h = (height + 2 * padding - kernel_h) / stride + 1;
+    g.out_w = (width + 2 * padding - kernel_w) / stride + 1;
+    return g;
+  }
+  Index rows() const { return channels * kernel_h * kernel_w; }
+  Index cols() const { return batch * out_h * out_w; }
+  Index out_plane() const { return out_h * out_w; }
+  Index plane() const { return height * width; }
+};
+
+// cols [rows, cols] = im2col(image [N, C, H, W]).
+template <class T>
+void im2col(const T* image, const ConvGeometry& g, T* cols) {
+  const Index taps = g.kernel_h * g.kernel_w;
+#pragma omp parallel for schedule(static)
+  for (Index r = 0; r < g.rows(); ++r) {
+    const Index c = r / taps, ki = (r % taps) / g.kernel_w, kj = r % g.kernel_w;
+    T* row = cols + r * g.cols();
+    for (Index n = 0; n < g.batch; ++n) {
+      const T* plane = image + (n * g.channels + c) * g.plane();
+      for (Index oh = 0; oh < g.out_h; ++oh, row += g.out_w) {
+        const Index ih = oh * g.stride - g.padding + ki;
+        if (ih < 0 || ih >= g.height) {
+          std::fill(row, row + g.out_w, T(0));
+          continue;
+        }
+        const T* line = plane + ih * g.width;
+        for (Index ow = 0; ow < g.out_w; ++ow) {
+          const Index iw = ow * g.stride - g.padding + kj;
+          row[ow] = (iw >= 0 && iw < g.width) ? line[iw] : T(0);
+        }
+      }
+    }
+  }
+}
+
+// image [N, C, H, W] += col2im(cols): every column entry is added back to the
+// pixel it was taken from. Each thread owns whole channels, so the sums run
+// in a fixed order whatever the thread count.
+template <class T>
+void col2im_add(const T* cols, const ConvGeometry& g, T* image) {
+  const Index taps = g.kernel_h * g.kernel_w;
+#pragma omp parallel for schedule(static)
+  for (Index c = 0; c < g.channels; ++c) {
+    for (Index tap = 0; tap < taps; ++tap) {
+      const Index ki = tap / g.kernel_w, kj = tap % g.kernel_w;
+      const T* row = cols + (c * taps + tap) * g.cols();
+      for (Index n = 0; n < g.batch; ++n) {
+        T* plane = image + (n * g.channels + c) * g.plane();
+        for (Index oh = 0; oh < g.out_h; ++oh, row += g.out_w) {
+          const Index ih = oh * g.stride - g.padding + ki;
+          if (ih < 0 || ih >= g.height) continue;
+          T* line = plane + ih * g.width;
+          for (Index ow = 0; ow < g.out_w; ++ow) {
+            const Index iw = ow * g.stride - g.padding + kj;
+            if (iw >= 0 && iw < g.width) line[iw] += row[ow];
+          }
+        }
+      }
+    }
+  }
+}
+
+// [N, C, S] <-> [C, N*S]: GEMMs over the whole batch want channels outermost.
+template <class T>
+void batch_to_channel_major(const T* src, Index batch, Index channels, Index plane, T* dst) {
+#pragma omp parallel for schedule(static)
+  for (Index c = 0; c < channels; ++c)
+    for (Index n = 0; n < batch; ++n)
+      std::copy_n(src + (n * channels + c) * plane, plane, dst + (c * batch + n) * plane);
+}
+
+template <class T>
+void channel_major_to_batch_add(const T* src, Index batch, Index channels, Index plane, T* dst) {
+#pragma omp parallel for schedule(static)
+  for (Index c = 0; c < channels; ++c)
+    for (Index n = 0; n < batch; ++n) {
+      const T* from = src + (c * batch + n) * plane;
+      T* to = dst + (n * channels + c) * plane;
+      for (Index s = 0; s < plane; ++s) to[s] += from[s];
+    }
+}
+
+// bias_grad[c] += sum over n, s of grad[n, c, s]; one thread per channel.
+template <class T>
+void add_channel_sums(const T* grad, Index batch, Index channels, Index plane, T* bias_grad) {
+#pragma omp parallel for schedule(static)
+  for (Index c = 0; c < channels; ++c) {
+    T total = 0;
+    for (Index n = 0; n < batch; ++n) {
+      const T* p = grad + (n * channels + c) * plane;
+      for (Index s = 0; s < plane; ++s) total += p[s];
+    }
+    bias_grad[c] += total;
+  }
+}
+
+template <class T>
+void add_channel_bias(T* out, const T* bias, Index batch, Index channels, Index plane) {
+#pragma omp parallel for schedule(static)
+  for (Index nc = 0; nc < batch * channels; ++nc) {
+    const T b = bias[nc % channels];
+    T* p = out + nc * plane;
+    for (Index s = 0; s < plane; ++s) p[s] += b;
+  }
+}
+
+}  // namespace tinygan

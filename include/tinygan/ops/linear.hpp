@@ -1,0 +1,36 @@
+// linear(x, W, b) = x W^T + b, with x [N, in], W [out, in] (PyTorch's layout), b [out].
+#pragma once
+
+#include "tinygan/autograd/var.hpp"
+
+namespace tinygan {
+
+// bias may be an undefined Var (no bias).
+template <class T>
+Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}) {
+  check(x.shape().rank() == 2, "linear: expected input [batch, features], found ", x.shape());
+  check(weight.shape().rank() == 2 && weight.shape()[1] == x.shape()[1],
+        "linear: weight ", weight.shape(), " does not fit input ", x.shape(),
+        " (expected [out, ", x.shape()[1], "])");
+  const Index batch = x.shape()[0], in = x.shape()[1], out_features = weight.shape()[0];
+  check(!bias.defined() || bias.shape() == Shape{out_features}, "linear: expected bias [",
+        out_features, "], found ", bias.defined() ? bias.shape() : Shape{});
+
+  Tensor<T> out(Shape{batch, out_features});
+  auto y = out.matrix();
+  y.noalias() = x.value().matrix() * weight.value().matrix().transpose();
+  if (bias.defined()) y.rowwise() += bias.value().matrix(1, out_features).row(0);
+
+  return make_result<T>(std::move(out), "linear", {x, weight, bias},
+                        [batch, in, out_features](Node<T>& self) {
+    const auto dy = self.grad.matrix(batch, out_features);
+    if (auto* g = self.input_grad(0))
+      g->matrix(batch, in).noalias() += dy * self.input_value(1).matrix(out_features, in);
+    if (auto* g = self.input_grad(1))
+      g->matrix(out_features, in).noalias() +=
+          dy.transpose() * self.input_value(0).matrix(batch, in);
+    if (auto* g = self.input_grad(2)) g->matrix(1, out_features) += dy.colwise().sum();
+  });
+}
+
+}  // namespace tinygan

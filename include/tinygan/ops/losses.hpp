@@ -1,0 +1,101 @@
+// Losses, each the mean over all elements, returned as a scalar (rank 0).
+//
+// BCE and MSLE clamp their inputs as Keras does (epsilon 1e-7), so that
+// probabilities of exactly 0 or 1, and predictions <= -1, give finite values.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+
+#include "tinygan/autograd/var.hpp"
+
+namespace tinygan {
+
+constexpr double kLossEpsilon = 1e-7;
+
+namespace detail {
+template <class T>
+void check_loss_shapes(const char* op, const Var<T>& input, const Tensor<T>& target) {
+  check(input.shape() == target.shape(), op, ": prediction ", input.shape(), " and target ",
+        target.shape(), " must have the same shape");
+  check(input.numel() > 0, op, ": the prediction is empty");
+}
+
+// A scalar loss node whose backward sends grad[0] * elementwise(i) / count to the input.
+template <class T, class Value, class Derivative>
+Var<T> mean_loss(const char* op, const Var<T>& input, const Tensor<T>& target, Value value,
+                 Derivative derivative) {
+  check_loss_shapes(op, input, target);
+  const Index count = input.numel();
+  double total = 0;  // in double, so a loss over many elements keeps its digits
+  for (Index i = 0; i < count; ++i) total += value(input.value()[i], target[i]);
+  Tensor<T> out{Shape{}};
+  out[0] = static_cast<T>(total / static_cast<double>(count));
+  return make_result<T>(std::move(out), op, {input}, [target, derivative, count](Node<T>& self) {
+    Tensor<T>* g = self.input_grad(0);
+    if (!g) return;
+    const T factor = self.grad[0] / static_cast<T>(count);
+    const Tensor<T>& x = self.input_value(0);
+    for (Index i = 0; i < count; ++i) (*g)[i] += factor * derivative(x[i], target[i]);
+  });
+}
+}  // namespace detail
+
+// Binary cross-entropy on probabilities. The gradient is taken at the clamped
+// probability, so a saturated prediction still gets a finite, non-zero gradient.
+template <class T>
+Var<T> bce(const Var<T>& probability, const Tensor<T>& target) {
+  const auto clamp = [](T p) { return std::clamp<T>(p, T(kLossEpsilon), T(1 - kLossEpsilon)); };
+  return detail::mean_loss(
+      "bce", probability, target,
+      [clamp](T p, T y) {
+        const double q = clamp(p);
+        return -(y * std::log(q) + (1 - y) * std::log(1 - q));
+      },
+      [clamp](T p, T y) {
+        const T q = clamp(p);
+        return (q - y) / (q * (1 - q));
+      });
+}
+
+// Binary cross-entropy on logits: max(x, 0) - x y + log(1 + exp(-|x|)), exact for any x.
+template <class T>
+Var<T> bce_with_logits(const Var<T>& logits, const Tensor<T>& target) {
+  return detail::mean_loss(
+      "bce_with_logits", logits, target,
+      [](T x, T y) {
+        const double v = x;
+        return std::max(v, 0.0) - v * y + std::log1p(std::exp(-std::abs(v)));
+      },
+      [](T x, T y) { return T(1) / (T(1) + std::exp(-x)) - y; });
+}
+
+// Mean squared logarithmic error: (log(1 + max(p, eps)) - log(1 + max(y, eps)))^2.
+template <class T>
+Var<T> msle(const Var<T>& prediction, const Tensor<T>& target) {
+  const auto log1p_clamped = [](T v) { return std::log1p(std::max<T>(v, T(kLossEpsilon))); };
+  return detail::mean_loss(
+      "msle", prediction, target,
+      [log1p_clamped](T p, T y) {
+        const double d = static_cast<double>(log1p_clamped(p)) - log1p_clamped(y);
+        return d * d;
+      },
+      [log1p_clamped](T p, T y) {
+        // Below the clamp the prediction no longer changes the loss.
+        if (p <= T(kLossEpsilon)) return T(0);
+        return T(2) * (log1p_clamped(p) - log1p_clamped(y)) / (T(1) + p);
+      });
+}
+
+template <class T>
+Var<T> mse(const Var<T>& prediction, const Tensor<T>& target) {
+  return detail::mean_loss(
+      "mse", prediction, target,
+      [](T p, T y) {
+        const double d = static_cast<double>(p) - y;
+        return d * d;
+      },
+      [](T p, T y) { return T(2) * (p - y); });
+}
+
+}  // namespace tinygan

@@ -1,0 +1,24 @@
+// reshape and flatten: the same values under new dimensions.
+#pragma once
+
+#include "tinygan/autograd/var.hpp"
+
+namespace tinygan {
+
+template <class T>
+Var<T> reshape(const Var<T>& x, const Shape& shape) {
+  check(shape.numel() == x.numel(), "reshape: cannot reshape ", x.shape(), " (", x.numel(),
+        " elements) to ", shape, " (", shape.numel(), " elements)");
+  return make_result<T>(x.value().reshaped(shape), "reshape", {x}, [](Node<T>& self) {
+    if (auto* g = self.input_grad(0)) g->array() += self.grad.array();
+  });
+}
+
+// [N, ...] -> [N, product of the rest].
+template <class T>
+Var<T> flatten(const Var<T>& x) {
+  check(x.shape().rank() >= 1, "flatten: expected a batch dimension, found a scalar");
+  return reshape(x, Shape{x.shape()[0], x.shape().per_sample()});
+}
+
+}  // namespace tinygan

@@ -1,0 +1,328 @@
+#!/usr/bin/env python3
+"""Generate PyTorch golden files for tinygan's parity tests.
+
+Run from the repository root with Debian's system Python (python3-torch and
+python3-numpy):
+
+    /usr/bin/python3 tests/golden/make_golden.py [case ...]
+
+With no arguments every case is regenerated; otherwise only the named ones.
+Each case is written next to this script as <case>.safetensors: an 8-byte
+little-endian header length N, N bytes of JSON header (space-padded so N is a
+multiple of 8), then the raw little-endian float32 tensors, C-contiguous,
+packed in the order they appear in the header. Scalars are stored as shape [1].
+
+Every random input, weight and upstream gradient is drawn in float32 (so it
+is exactly representable in tinygan's float tensors), but the reference
+values are computed in float64 and only then rounded to float32: the golden
+numbers are then the exact answer to within float32's last bit, and a parity
+test measures tinygan's own rounding, not the sum of both libraries'.
+"""
+
+import json
+import os
+import struct
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+OUT_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# Soft and hard labels mixed, as used for label smoothing in GAN training.
+BCE_TARGET = [1.0, 0.0, 0.9, 1.0, 0.0, 0.0, 1.0, 0.9,
+              1.0, 0.0, 1.0, 0.0, 0.9, 1.0, 0.0, 1.0]
+
+
+# --------------------------------------------------------------------------
+# safetensors writer (hand-rolled so no extra package is needed)
+# --------------------------------------------------------------------------
+
+def write_safetensors(path, tensors, metadata):
+    """Write float32 `tensors` (name -> torch.Tensor) plus string metadata."""
+    header = {"__metadata__": {k: str(v) for k, v in metadata.items()}}
+    blobs = []
+    offset = 0
+    for name, t in tensors.items():
+        arr = np.ascontiguousarray(t.detach().cpu().numpy(), dtype="<f4")
+        blob = arr.tobytes()
+        header[name] = {"dtype": "F32", "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    # Pad so the data section starts 8-byte aligned.
+    header_bytes += b" " * (-len(header_bytes) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(header_bytes)))
+        f.write(header_bytes)
+        for blob in blobs:
+            f.write(blob)
+
+
+def flag(b):
+    return "true" if b else "false"
+
+
+def scalar(t):
+    """Losses are stored as shape [1], not [] (simpler for the C++ reader)."""
+    return t.detach().reshape(1)
+
+
+# --------------------------------------------------------------------------
+# Per-layer cases: forward, backward with a random upstream gradient
+# --------------------------------------------------------------------------
+
+def run_layer(layer, x):
+    """Forward + backward through `layer` in float64; return the standard tensor set."""
+    layer.double()
+    params = {name: p.detach().clone() for name, p in layer.named_parameters()}
+    x = x.detach().double().requires_grad_(True)
+    y = layer(x)
+    grad_y = torch.randn(y.shape).double()  # drawn in float32, see the docstring
+    y.backward(grad_y)
+
+    out = {"x": x}
+    out.update(params)
+    out["grad_y"] = grad_y
+    out["y"] = y
+    out["grad_x"] = x.grad
+    for name, p in layer.named_parameters():
+        out["grad_" + name] = p.grad
+    return out
+
+
+def dense_case(in_f, out_f, batch, bias=True):
+    def case():
+        layer = nn.Linear(in_f, out_f, bias=bias)
+        x = torch.randn(batch, in_f)
+        meta = {"op": "dense", "in_features": in_f, "out_features": out_f,
+                "bias": flag(bias)}
+        return run_layer(layer, x), meta
+    return case
+
+
+def conv_meta(op, layer):
+    return {"op": op,
+            "in_channels": layer.in_channels,
+            "out_channels": layer.out_channels,
+            "kernel_size": layer.kernel_size[0],
+            "stride": layer.stride[0],
+            "padding": layer.padding[0],
+            "bias": flag(layer.bias is not None)}
+
+
+def conv2d_case(cin, cout, k, stride, padding, x_shape, bias=True):
+    def case():
+        layer = nn.Conv2d(cin, cout, k, stride=stride, padding=padding,
+                          bias=bias)
+        x = torch.randn(*x_shape)
+        return run_layer(layer, x), conv_meta("conv2d", layer)
+    return case
+
+
+def convt_case(cin, cout, k, stride, padding, output_padding, x_shape,
+               bias=False):
+    def case():
+        layer = nn.ConvTranspose2d(cin, cout, k, stride=stride,
+                                   padding=padding,
+                                   output_padding=output_padding, bias=bias)
+        x = torch.randn(*x_shape)
+        meta = conv_meta("conv_transpose2d", layer)
+        meta["output_padding"] = output_padding
+        return run_layer(layer, x), meta
+    return case
+
+
+def batchnorm_case(dims, features, x_shape, training):
+    def case():
+        cls = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
+        layer = cls(features, momentum=0.1, eps=1e-5)
+        # Move every parameter/buffer off its default so mistakes show up.
+        with torch.no_grad():
+            layer.weight.copy_(1 + 0.1 * torch.randn(features))
+            layer.bias.copy_(0.1 * torch.randn(features))
+            layer.running_mean.copy_(0.5 * torch.randn(features))
+            layer.running_var.copy_(0.5 + torch.rand(features))
+        layer.train(training)
+        running_mean = layer.running_mean.clone()
+        running_var = layer.running_var.clone()
+
+        x = 2 * torch.randn(*x_shape) + 0.5
+        out = run_layer(layer, x)
+        out["running_mean"] = running_mean
+        out["running_var"] = running_var
+        out["running_mean_after"] = layer.running_mean.clone()
+        out["running_var_after"] = layer.running_var.clone()
+        meta = {"op": "batchnorm%dd" % dims, "num_features": features,
+                "momentum": layer.momentum, "eps": layer.eps,
+                "training": flag(training)}
+        return out, meta
+    return case
+
+
+def activation_case(op, layer, extra_meta=None):
+    def case():
+        x = 3 * torch.randn(4, 50)
+        meta = {"op": op}
+        meta.update(extra_meta or {})
+        return run_layer(layer, x), meta
+    return case
+
+
+# --------------------------------------------------------------------------
+# Loss cases: mean reduction, gradient wrt the input
+# --------------------------------------------------------------------------
+
+def run_loss(loss_fn, inp, target):
+    inp = inp.detach().double().requires_grad_(True)
+    target = target.double()
+    loss = loss_fn(inp, target)
+    loss.backward()
+    return {"input": inp, "target": target, "loss": scalar(loss),
+            "grad_input": inp.grad}
+
+
+def bce_target():
+    return torch.tensor(BCE_TARGET).reshape(16, 1)
+
+
+def bce_case():
+    # Clamped away from 0/1 so log() stays well conditioned in float32.
+    inp = torch.sigmoid(torch.randn(16, 1)).clamp(0.01, 0.99)
+    return run_loss(nn.BCELoss(), inp, bce_target()), \
+        {"op": "bce", "reduction": "mean"}
+
+
+def bce_logits_case():
+    inp = 4 * torch.randn(16, 1)
+    return run_loss(nn.BCEWithLogitsLoss(), inp, bce_target()), \
+        {"op": "bce_logits", "reduction": "mean"}
+
+
+def msle(inp, target):
+    return torch.mean((torch.log1p(inp) - torch.log1p(target)) ** 2)
+
+
+def msle_case():
+    inp = 1.5 * torch.rand(16, 1)
+    target = torch.rand(16, 1)
+    return run_loss(msle, inp, target), {"op": "msle", "reduction": "mean"}
+
+
+def mse_case():
+    inp = torch.randn(16, 3)
+    target = torch.randn(16, 3)
+    return run_loss(nn.MSELoss(), inp, target), \
+        {"op": "mse", "reduction": "mean"}
+
+
+# --------------------------------------------------------------------------
+# Optimizer cases: three steps on a tiny discriminator-like network
+# --------------------------------------------------------------------------
+
+OPT_STEPS = 3
+
+
+def optimizer_case(make_opt, meta):
+    def case():
+        net = nn.Sequential(nn.Linear(4, 8), nn.LeakyReLU(0.2),
+                            nn.Linear(8, 1), nn.Sigmoid()).double()
+        x = torch.randn(6, 4).double()
+        target = torch.tensor([[1.0], [0.0], [1.0], [1.0], [0.0], [0.0]]).double()
+        init = {"init." + n: p.detach().clone()
+                for n, p in net.named_parameters()}
+
+        opt = make_opt(net.parameters())
+        loss_fn = nn.BCELoss()
+        losses = []
+        for _ in range(OPT_STEPS):
+            opt.zero_grad()
+            loss = loss_fn(net(x), target)
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+
+        out = {"x": x, "target": target}
+        out.update(init)
+        out["losses"] = torch.tensor(losses, dtype=torch.float64)
+        out.update({"final." + n: p.detach().clone()
+                    for n, p in net.named_parameters()})
+        full_meta = {"net": "Linear(4,8),LeakyReLU(0.2),Linear(8,1),Sigmoid",
+                     "loss": "bce", "steps": OPT_STEPS}
+        full_meta.update(meta)
+        return out, full_meta
+    return case
+
+
+ADAM = {"lr": 1e-2, "betas": (0.5, 0.999), "eps": 1e-8}
+
+
+def adam_meta(weight_decay):
+    return {"op": "adam", "lr": ADAM["lr"], "beta1": ADAM["betas"][0],
+            "beta2": ADAM["betas"][1], "eps": ADAM["eps"],
+            "weight_decay": weight_decay}
+
+
+def adam_case(weight_decay):
+    return optimizer_case(
+        lambda ps: torch.optim.Adam(ps, weight_decay=weight_decay, **ADAM),
+        adam_meta(weight_decay))
+
+
+sgd_case = optimizer_case(
+    lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9),
+    {"op": "sgd", "lr": 0.1, "momentum": 0.9, "weight_decay": 0.0})
+
+
+# --------------------------------------------------------------------------
+
+CASES = {
+    "dense": dense_case(100, 256, 2),
+    "dense_nobias": dense_case(784, 32, 2, bias=False),
+    "dense_head": dense_case(6272, 1, 2),
+    "conv2d_d1": conv2d_case(1, 64, 5, 2, 2, (2, 1, 28, 28)),
+    "conv2d_d2": conv2d_case(64, 128, 5, 2, 2, (2, 64, 14, 14)),
+    "conv2d_small": conv2d_case(3, 4, 3, 2, 1, (2, 3, 7, 6)),
+    "conv2d_nobias": conv2d_case(2, 3, 4, 1, 0, (2, 2, 6, 5), bias=False),
+    "convt_g1": convt_case(256, 128, 5, 1, 2, 0, (2, 256, 7, 7)),
+    "convt_g2": convt_case(128, 64, 5, 2, 2, 1, (2, 128, 7, 7)),
+    "convt_g3": convt_case(64, 1, 5, 2, 2, 1, (2, 64, 14, 14)),
+    "convt_small": convt_case(3, 2, 3, 2, 1, 1, (2, 3, 4, 5), bias=True),
+    "bn1d_train": batchnorm_case(1, 16, (8, 16), training=True),
+    "bn1d_eval": batchnorm_case(1, 16, (8, 16), training=False),
+    "bn2d_train": batchnorm_case(2, 4, (3, 4, 5, 6), training=True),
+    "bn2d_eval": batchnorm_case(2, 4, (3, 4, 5, 6), training=False),
+    "leaky_relu": activation_case("leaky_relu", nn.LeakyReLU(0.2),
+                                  {"slope": 0.2}),
+    "tanh": activation_case("tanh", nn.Tanh()),
+    "sigmoid": activation_case("sigmoid", nn.Sigmoid()),
+    "relu": activation_case("relu", nn.ReLU()),
+    "bce": bce_case,
+    "bce_logits": bce_logits_case,
+    "msle": msle_case,
+    "mse": mse_case,
+    "adam": adam_case(0.0),
+    "adam_wd": adam_case(0.01),
+    "sgd": sgd_case,
+}
+
+
+def main(names):
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    for name in names or CASES:
+        # Reseed per case so adding or reordering cases changes nothing else.
+        torch.manual_seed(0)
+        tensors, meta = CASES[name]()
+        meta = dict(meta, case=name, generator="make_golden.py",
+                    reference="float64 from float32 inputs, stored as float32",
+                    torch_version=torch.__version__)
+        path = os.path.join(OUT_DIR, name + ".safetensors")
+        write_safetensors(path, tensors, meta)
+        print("%-14s %9d bytes" % (name, os.path.getsize(path)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,80 @@
+// The tape: accumulation, detach, no-grad, freeing the graph, skipped work.
+#include <doctest/doctest.h>
+
+#include "tinygan/gan.hpp"
+
+using namespace tinygan;
+
+TEST_CASE("a value used twice receives the sum of its gradients") {
+  Var<double> x(Tensor<double>::from({3}, {1.0, 2.0, 3.0}), true);
+  // loss = sum(x * x) + sum(3 x): d/dx = 2x + 3
+  const Var<double> loss = add(sum(mul(x, x)), sum(scale(x, 3.0)));
+  backward(loss);
+  CHECK(x.grad()[0] == doctest::Approx(5));
+  CHECK(x.grad()[1] == doctest::Approx(7));
+  CHECK(x.grad()[2] == doctest::Approx(9));
+}
+
+TEST_CASE("gradients accumulate across backward calls until zeroed") {
+  Var<double> x(Tensor<double>::from({2}, {1.0, -1.0}), true);
+  backward(sum(scale(x, 2.0)));
+  backward(sum(scale(x, 2.0)));
+  CHECK(x.grad()[0] == doctest::Approx(4));
+  x.zero_grad();
+  CHECK(x.grad()[0] == 0);
+}
+
+TEST_CASE("detach and no-grad cut the graph") {
+  Var<double> x(Tensor<double>::from({2}, {1.0, 2.0}), true);
+  const Var<double> y = scale(x, 2.0);
+  CHECK(y.requires_grad());
+  const Var<double> d = y.detach();
+  CHECK_FALSE(d.requires_grad());
+  CHECK(d.value()[1] == 4.0);
+  {
+    NoGrad no_grad;
+    const Var<double> z = scale(x, 2.0);
+    CHECK_FALSE(z.requires_grad());
+    CHECK(z.node().inputs.empty());
+  }
+  CHECK(grad_enabled());
+  // Only the path through x carries a gradient.
+  Var<double> w(Tensor<double>::from({2}, {3.0, 4.0}), true);
+  backward(sum(mul(d, w)));
+  CHECK(w.grad()[0] == doctest::Approx(2));
+  CHECK_FALSE(x.has_grad());
+}
+
+TEST_CASE("backward frees the graph and refuses to run twice") {
+  Var<double> x(Tensor<double>::from({2}, {1.0, 2.0}), true);
+  const Var<double> hidden = tanh(x);
+  const Var<double> loss = sum(hidden);
+  backward(loss);
+  CHECK(hidden.node().inputs.empty());
+  CHECK_FALSE(static_cast<bool>(hidden.node().backward));
+  CHECK_THROWS_AS(backward(loss), Error);
+}
+
+TEST_CASE("inputs that need no gradient get none computed") {
+  Var<float> x(Tensor<float>::full({2, 3}, 1.0f), false);  // data, as a first layer sees it
+  Var<float> w(Tensor<float>::full({4, 3}, 0.5f), true);
+  backward(sum(linear(x, w)));
+  CHECK_FALSE(x.has_grad());
+  CHECK(w.grad()[0] == doctest::Approx(2));
+}
+
+TEST_CASE("a frozen parameter gets no gradient but its input still does") {
+  Var<float> x(Tensor<float>::full({2, 3}, 1.0f), true);
+  Var<float> w(Tensor<float>::full({4, 3}, 0.5f), false);
+  backward(sum(linear(x, w)));
+  CHECK_FALSE(w.has_grad());
+  CHECK(x.grad()[0] == doctest::Approx(2));
+}
+
+TEST_CASE("ops on constants record nothing") {
+  const Var<float> a(Tensor<float>::full({2}, 1.0f));
+  const Var<float> b = add(a, a);
+  CHECK_FALSE(b.requires_grad());
+  CHECK(b.node().inputs.empty());
+  CHECK_THROWS_AS(backward(sum(b)), Error);
+}

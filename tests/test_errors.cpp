@@ -1,0 +1,120 @@
+// Misuse raises tinygan::Error with a message naming the op and the shapes.
+#include <doctest/doctest.h>
+
+#include "tinygan/gan.hpp"
+
+using namespace tinygan;
+
+namespace {
+// The message of the Error that f throws ("" if it throws none).
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+}  // namespace
+
+TEST_CASE("shape mismatches name the op and both shapes") {
+  const Var<float> a(Tensor<float>(Shape{2, 3})), b(Tensor<float>(Shape{3, 2}));
+  std::string msg = error_of([&] { add(a, b); });
+  CHECK(contains(msg, "add"));
+  CHECK(contains(msg, "[2, 3]"));
+  CHECK(contains(msg, "[3, 2]"));
+
+  const Var<float> w(Tensor<float>(Shape{4, 5}));
+  msg = error_of([&] { linear(a, w); });
+  CHECK(contains(msg, "linear"));
+  CHECK(contains(msg, "[4, 5]"));
+  CHECK(contains(msg, "[2, 3]"));
+
+  nn::Dense<float> dense(10, 4);
+  msg = error_of([&] { dense(a); });
+  CHECK(contains(msg, "Dense(10 -> 4)"));
+  CHECK(contains(msg, "[N, 10]"));
+  CHECK(contains(msg, "[2, 3]"));
+}
+
+TEST_CASE("wrong rank and wrong channels for convolutions") {
+  const Var<float> flat(Tensor<float>(Shape{2, 784}));
+  nn::Conv2D<float> conv(nn::Conv2DOptions(1, 8, 5));
+  std::string msg = error_of([&] { conv(flat); });
+  CHECK(contains(msg, "conv2d"));
+  CHECK(contains(msg, "[N, C, H, W]"));
+  CHECK(contains(msg, "[2, 784]"));
+
+  const Var<float> three(Tensor<float>(Shape{1, 3, 8, 8}));
+  msg = error_of([&] { conv(three); });
+  CHECK(contains(msg, "[8, 1, 5, 5]"));
+  CHECK(contains(msg, "3"));
+
+  nn::Conv2DTranspose<float> convt(nn::Conv2DTransposeOptions(4, 2, 3).stride(2).output_padding(2));
+  msg = error_of([&] { convt(Var<float>(Tensor<float>(Shape{1, 4, 3, 3}))); });
+  CHECK(contains(msg, "output_padding"));
+}
+
+TEST_CASE("backward on a non-scalar and an optimizer with no parameters") {
+  Var<float> x(Tensor<float>(Shape{2, 2}), true);
+  std::string msg = error_of([&] { backward(tanh(x)); });
+  CHECK(contains(msg, "backward"));
+  CHECK(contains(msg, "scalar"));
+  CHECK(contains(msg, "[2, 2]"));
+
+  msg = error_of([] { optim::Adam<float> adam({}); });
+  CHECK(contains(msg, "Adam"));
+  CHECK(contains(msg, "no parameters"));
+  msg = error_of([&] { optim::Adam<float> adam({x}, optim::AdamOptions(-1.0)); });
+  CHECK(contains(msg, "lr"));
+}
+
+TEST_CASE("losses, batch norm, reshape and dropout refuse bad arguments") {
+  const Var<float> p(Tensor<float>(Shape{4, 1}, 0.5f));
+  std::string msg = error_of([&] { bce(p, Tensor<float>(Shape{2, 1})); });
+  CHECK(contains(msg, "bce"));
+  CHECK(contains(msg, "[4, 1]"));
+  CHECK(contains(msg, "[2, 1]"));
+
+  nn::BatchNorm<float> bn(16);
+  msg = error_of([&] { bn(Var<float>(Tensor<float>(Shape{4, 8}))); });
+  CHECK(contains(msg, "BatchNorm(16)"));
+  CHECK(contains(msg, "[4, 8]"));
+  msg = error_of([&] { bn(Var<float>(Tensor<float>(Shape{1, 16}))); });
+  CHECK(contains(msg, "more than one value per channel"));
+
+  nn::Reshape<float> r({3, 3});
+  msg = error_of([&] { r(Var<float>(Tensor<float>(Shape{2, 10}))); });
+  CHECK(contains(msg, "Reshape"));
+  CHECK(contains(msg, "[2, 10]"));
+
+  msg = error_of([] { nn::Dropout<float> d(1.0); });
+  CHECK(contains(msg, "Dropout"));
+  CHECK(contains(msg, "[0, 1)"));
+
+  msg = error_of([] { set_num_threads(0); });
+  CHECK(contains(msg, "set_num_threads"));
+}
+
+TEST_CASE("losses stay finite at the edges") {
+  const Var<float> edge(Tensor<float>::from({4, 1}, {0.0f, 1.0f, 0.0f, 1.0f}), true);
+  const Tensor<float> labels = Tensor<float>::from({4, 1}, {1.0f, 0.0f, 0.0f, 1.0f});
+  const Var<float> l = bce(edge, labels);
+  CHECK(std::isfinite(l.value()[0]));
+  backward(l);
+  for (float g : edge.grad()) CHECK(std::isfinite(g));
+
+  const Var<float> below(Tensor<float>::from({3, 1}, {-1.0f, -5.0f, 0.5f}), true);
+  const Var<float> m = msle(below, Tensor<float>::from({3, 1}, {1.0f, 1.0f, 1.0f}));
+  CHECK(std::isfinite(m.value()[0]));
+  backward(m);
+  for (float g : below.grad()) CHECK(std::isfinite(g));
+
+  const Var<float> huge(Tensor<float>::from({2, 1}, {200.0f, -200.0f}), true);
+  const Var<float> l2 = bce_with_logits(huge, Tensor<float>::from({2, 1}, {0.0f, 1.0f}));
+  CHECK(l2.value()[0] == doctest::Approx(200.0f));
+}

@@ -1,0 +1,125 @@
+// Modules: the five reference models' parameter counts, the summary table,
+// names, modes and the trainable flag.
+#include <doctest/doctest.h>
+
+#include "tinygan/gan.hpp"
+
+using namespace tinygan;
+
+namespace {
+struct Counts { Index trainable, total; };
+Counts counts(const nn::Module<float>& m) {
+  return {m.trainable_parameter_count(), m.total_parameter_count()};
+}
+}  // namespace
+
+TEST_CASE("dense: the five models of MODELS.md have exactly the stated parameter counts") {
+  // Numbers from shared/MODELS.md (Keras-style: BatchNorm's running statistics are non-trainable).
+  CHECK(counts(*models::dcgan_generator<float>()).trainable == 2305472);
+  CHECK(counts(*models::dcgan_generator<float>()).total == 2330944);
+  CHECK(counts(*models::dcgan_discriminator<float>()).trainable == 213121);
+  CHECK(counts(*models::dcgan_discriminator<float>()).total == 213377);
+  CHECK(counts(*models::dense_generator<float>()).total == 1486352);
+  CHECK(counts(*models::dense_discriminator<float>()).total == 1460225);
+  CHECK(counts(*models::dense_bn_generator<float>()).trainable == 1489936);
+  CHECK(counts(*models::dense_bn_generator<float>()).total == 1493520);
+  CHECK(counts(*models::dense_bn_discriminator<float>()).total == 1460225);
+  CHECK(counts(*models::minimal_generator<float>()).total == 227344);
+  CHECK(counts(*models::minimal_discriminator<float>()).total == 201217);
+  CHECK(counts(*models::inverted_generator<float>()).total == 1153712);
+  CHECK(counts(*models::inverted_discriminator<float>()).total == 533505);
+
+  auto g = models::inverted_generator<float>();
+  auto d = models::inverted_discriminator<float>();
+  auto gan = models::combined(g, d);
+  d->set_trainable(false);
+  CHECK(counts(*gan).total == 1687217);
+  CHECK(counts(*gan).trainable == 1153712);
+}
+
+TEST_CASE("the reference models map their inputs to the stated shapes") {
+  NoGrad no_grad;
+  auto g = models::dcgan_generator<float>();
+  auto d = models::dcgan_discriminator<float>();
+  const Var<float> z(Tensor<float>(Shape{2, 100}));
+  const Var<float> image = (*g)(z);
+  CHECK(image.shape() == Shape{2, 1, 28, 28});
+  CHECK((*d)(image).shape() == Shape{2, 1});
+  CHECK((*models::minimal_generator<float>())(z).shape() == Shape{2, 28, 28});
+  const Var<float> flat(Tensor<float>(Shape{2, 784}));
+  CHECK((*models::inverted_generator<float>())(flat).shape() == Shape{2, 784});
+}
+
+TEST_CASE("summary prints a Keras-style table with total, trainable and non-trainable counts") {
+  auto g = models::dcgan_generator<float>();
+  const std::string table = nn::summary(*g, Shape{100}, "dcgan_generator");
+  INFO(table);
+  CHECK(table.find("Model: \"dcgan_generator\"") != std::string::npos);
+  CHECK(table.find("Layer (type)") != std::string::npos);
+  CHECK(table.find("0 (Dense)") != std::string::npos);
+  CHECK(table.find("(None, 12544)") != std::string::npos);
+  CHECK(table.find("1,254,400") != std::string::npos);
+  CHECK(table.find("(None, 256, 7, 7)") != std::string::npos);
+  CHECK(table.find("(None, 1, 28, 28)") != std::string::npos);
+  CHECK(table.find("Total params: 2,330,944") != std::string::npos);
+  CHECK(table.find("Trainable params: 2,305,472") != std::string::npos);
+  CHECK(table.find("Non-trainable params: 25,472") != std::string::npos);
+  // Summary runs the model but must leave it as it was: mode and statistics.
+  CHECK(g->is_training());
+  auto& bn = dynamic_cast<nn::BatchNorm<float>&>((*g)[1]);
+  CHECK(bn.running_mean().array().abs().maxCoeff() == 0);
+}
+
+TEST_CASE("a combined model shows G and D as one row each") {
+  auto g = models::minimal_generator<float>();
+  auto d = models::minimal_discriminator<float>();
+  d->set_trainable(false);
+  const std::string table = nn::summary(*models::combined(g, d), Shape{100});
+  INFO(table);
+  CHECK(table.find("0 (Sequential)") != std::string::npos);
+  CHECK(table.find("1 (Sequential)") != std::string::npos);
+  CHECK(table.find("Non-trainable params: 201,217") != std::string::npos);
+}
+
+TEST_CASE("parameters and buffers carry PyTorch's state_dict names") {
+  auto d = models::dcgan_discriminator<float>();
+  std::vector<std::string> names;
+  for (auto& [name, p] : d->named_parameters()) names.push_back(name);
+  CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "3.weight", "3.bias", "4.weight",
+                                          "4.bias", "8.weight", "8.bias"});
+  std::vector<std::string> buffers;
+  for (auto& [name, b] : d->named_buffers()) buffers.push_back(name);
+  CHECK(buffers == std::vector<std::string>{"4.running_mean", "4.running_var"});
+}
+
+TEST_CASE("train, eval and trainable recurse and take effect at once") {
+  auto g = models::dense_bn_generator<float>();
+  g->eval();
+  g->visit([](nn::Module<float>& m) { CHECK_FALSE(m.is_training()); });
+  g->train();
+  g->visit([](nn::Module<float>& m) { CHECK(m.is_training()); });
+  g->set_trainable(false);
+  for (auto& p : g->parameters()) CHECK_FALSE(p.requires_grad());
+  CHECK(g->trainable_parameter_count() == 0);
+  g->set_trainable(true);
+  for (auto& p : g->parameters()) CHECK(p.requires_grad());
+}
+
+TEST_CASE("initializers: PyTorch's default bound and the DCGAN normal") {
+  Rng rng(1);
+  nn::Dense<double> dense(400, 10);
+  dense.initialize(rng);
+  const double bound = 1.0 / std::sqrt(400.0);
+  CHECK(dense.weight().value().array().abs().maxCoeff() <= bound);
+  CHECK(dense.weight().value().array().abs().maxCoeff() > 0.9 * bound);
+
+  auto g = models::dcgan_generator<double>();
+  nn::init::dcgan_normal(*g, rng);
+  const auto& w = dynamic_cast<nn::Dense<double>&>((*g)[0]).weight().value();
+  const double mean = w.array().mean();
+  const double stddev = std::sqrt((w.array() - mean).square().mean());
+  CHECK(std::abs(mean) < 1e-3);
+  CHECK(stddev == doctest::Approx(0.02).epsilon(0.01));
+  const auto& gamma = dynamic_cast<nn::BatchNorm<double>&>((*g)[1]).weight().value();
+  CHECK(gamma.array().mean() == doctest::Approx(1.0).epsilon(0.01));
+}
