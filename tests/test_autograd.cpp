@@ -78,3 +78,44 @@ TEST_CASE("ops on constants record nothing") {
   CHECK(b.node().inputs.empty());
   CHECK_THROWS_AS(backward(sum(b)), Error);
 }
+
+TEST_CASE("reusing a value whose graph an earlier backward freed is refused") {
+  Var<double> w(Tensor<double>::from({2}, {1.0, 2.0}), true);
+  const Var<double> h = mul(w, w);  // e.g. a batch of fakes used by both GAN steps
+  backward(sum(h));
+  CHECK_THROWS_WITH_AS(backward(sum(h)), doctest::Contains("already freed"), Error);
+  // Detaching for the first use keeps the graph for the second.
+  const Var<double> h2 = mul(w, w);
+  Var<double> v(Tensor<double>::from({2}, {1.0, 1.0}), true);
+  backward(sum(mul(h2.detach(), v)));
+  w.zero_grad();
+  backward(sum(h2));
+  CHECK(w.grad()[1] == doctest::Approx(4));
+}
+
+TEST_CASE("zero_grad forgets gradients so an unused parameter is not stepped") {
+  Var<float> used(Tensor<float>::full({2}, 1.0f), true), unused(Tensor<float>::full({2}, 1.0f), true);
+  optim::Adam<float> adam({used, unused}, optim::AdamOptions(0.1));
+  backward(sum(add(used, unused)));
+  adam.step();
+  adam.zero_grad();
+  const float unused_before = unused.value()[0];
+  backward(sum(scale(used, 2.0f)));  // unused receives nothing this time
+  CHECK_FALSE(unused.has_grad());
+  adam.step();
+  CHECK(unused.value()[0] == unused_before);
+  CHECK(adam.state()[1].step == 1);
+  CHECK(adam.state()[0].step == 2);
+}
+
+TEST_CASE("an undefined Var is refused with a clear error") {
+  nn::Dense<float> dense(4, 3);
+  CHECK_THROWS_WITH_AS(dense(Var<float>()), doctest::Contains("undefined Var"), Error);
+}
+
+TEST_CASE("an empty batch flows through a layer") {
+  nn::Dense<float> dense(4, 3);
+  const Var<float> y = dense(Var<float>(Tensor<float>(Shape{0, 4})));
+  CHECK(y.shape() == Shape{0, 3});
+  CHECK(flatten(Var<float>(Tensor<float>(Shape{0, 1, 28, 28}))).shape() == Shape{0, 784});
+}

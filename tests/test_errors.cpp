@@ -118,3 +118,18 @@ TEST_CASE("losses stay finite at the edges") {
   const Var<float> l2 = bce_with_logits(huge, Tensor<float>::from({2, 1}, {0.0f, 1.0f}));
   CHECK(l2.value()[0] == doctest::Approx(200.0f));
 }
+
+TEST_CASE("a kernel larger than the padded image is refused") {
+  const Var<float> x(Tensor<float>(Shape{1, 1, 4, 4}));
+  const Var<float> w(Tensor<float>(Shape{1, 1, 5, 5}));
+  const std::string msg = error_of([&] { conv2d(x, w, {}, 2, 0); });
+  CHECK(contains(msg, "conv2d"));
+  CHECK(contains(msg, "does not fit"));
+  CHECK(error_of([] { Rng(1).below(0); }).find("positive bound") != std::string::npos);
+}
+
+TEST_CASE("summary restores every module's mode even when a forward throws") {
+  auto d = models::dense_discriminator<float>(*std::make_unique<Rng>(1));
+  CHECK_THROWS_AS(nn::summary(*d, Shape{10}), Error);  // D expects 784 features
+  d->visit([](nn::Module<float>& m) { CHECK(m.is_training()); });
+}

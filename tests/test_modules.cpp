@@ -13,24 +13,25 @@ Counts counts(const nn::Module<float>& m) {
 }
 }  // namespace
 
-TEST_CASE("dense: the five models of MODELS.md have exactly the stated parameter counts") {
+TEST_CASE("models: the five networks of MODELS.md have exactly the stated parameter counts") {
+  Rng rng(1);
   // Numbers from shared/MODELS.md (Keras-style: BatchNorm's running statistics are non-trainable).
-  CHECK(counts(*models::dcgan_generator<float>()).trainable == 2305472);
-  CHECK(counts(*models::dcgan_generator<float>()).total == 2330944);
-  CHECK(counts(*models::dcgan_discriminator<float>()).trainable == 213121);
-  CHECK(counts(*models::dcgan_discriminator<float>()).total == 213377);
-  CHECK(counts(*models::dense_generator<float>()).total == 1486352);
-  CHECK(counts(*models::dense_discriminator<float>()).total == 1460225);
-  CHECK(counts(*models::dense_bn_generator<float>()).trainable == 1489936);
-  CHECK(counts(*models::dense_bn_generator<float>()).total == 1493520);
-  CHECK(counts(*models::dense_bn_discriminator<float>()).total == 1460225);
-  CHECK(counts(*models::minimal_generator<float>()).total == 227344);
-  CHECK(counts(*models::minimal_discriminator<float>()).total == 201217);
-  CHECK(counts(*models::inverted_generator<float>()).total == 1153712);
-  CHECK(counts(*models::inverted_discriminator<float>()).total == 533505);
+  CHECK(counts(*models::dcgan_generator<float>(rng)).trainable == 2305472);
+  CHECK(counts(*models::dcgan_generator<float>(rng)).total == 2330944);
+  CHECK(counts(*models::dcgan_discriminator<float>(rng)).trainable == 213121);
+  CHECK(counts(*models::dcgan_discriminator<float>(rng)).total == 213377);
+  CHECK(counts(*models::dense_generator<float>(rng)).total == 1486352);
+  CHECK(counts(*models::dense_discriminator<float>(rng)).total == 1460225);
+  CHECK(counts(*models::dense_bn_generator<float>(rng)).trainable == 1489936);
+  CHECK(counts(*models::dense_bn_generator<float>(rng)).total == 1493520);
+  CHECK(counts(*models::dense_bn_discriminator<float>(rng)).total == 1460225);
+  CHECK(counts(*models::minimal_generator<float>(rng)).total == 227344);
+  CHECK(counts(*models::minimal_discriminator<float>(rng)).total == 201217);
+  CHECK(counts(*models::inverted_generator<float>(rng)).total == 1153712);
+  CHECK(counts(*models::inverted_discriminator<float>(rng)).total == 533505);
 
-  auto g = models::inverted_generator<float>();
-  auto d = models::inverted_discriminator<float>();
+  auto g = models::inverted_generator<float>(rng);
+  auto d = models::inverted_discriminator<float>(rng);
   auto gan = models::combined(g, d);
   d->set_trainable(false);
   CHECK(counts(*gan).total == 1687217);
@@ -38,20 +39,22 @@ TEST_CASE("dense: the five models of MODELS.md have exactly the stated parameter
 }
 
 TEST_CASE("the reference models map their inputs to the stated shapes") {
+  Rng rng(1);
   NoGrad no_grad;
-  auto g = models::dcgan_generator<float>();
-  auto d = models::dcgan_discriminator<float>();
+  auto g = models::dcgan_generator<float>(rng);
+  auto d = models::dcgan_discriminator<float>(rng);
   const Var<float> z(Tensor<float>(Shape{2, 100}));
   const Var<float> image = (*g)(z);
   CHECK(image.shape() == Shape{2, 1, 28, 28});
   CHECK((*d)(image).shape() == Shape{2, 1});
-  CHECK((*models::minimal_generator<float>())(z).shape() == Shape{2, 28, 28});
+  CHECK((*models::minimal_generator<float>(rng))(z).shape() == Shape{2, 28, 28});
   const Var<float> flat(Tensor<float>(Shape{2, 784}));
-  CHECK((*models::inverted_generator<float>())(flat).shape() == Shape{2, 784});
+  CHECK((*models::inverted_generator<float>(rng))(flat).shape() == Shape{2, 784});
 }
 
 TEST_CASE("summary prints a Keras-style table with total, trainable and non-trainable counts") {
-  auto g = models::dcgan_generator<float>();
+  Rng rng(1);
+  auto g = models::dcgan_generator<float>(rng);
   const std::string table = nn::summary(*g, Shape{100}, "dcgan_generator");
   INFO(table);
   CHECK(table.find("Model: \"dcgan_generator\"") != std::string::npos);
@@ -71,8 +74,9 @@ TEST_CASE("summary prints a Keras-style table with total, trainable and non-trai
 }
 
 TEST_CASE("a combined model shows G and D as one row each") {
-  auto g = models::minimal_generator<float>();
-  auto d = models::minimal_discriminator<float>();
+  Rng rng(1);
+  auto g = models::minimal_generator<float>(rng);
+  auto d = models::minimal_discriminator<float>(rng);
   d->set_trainable(false);
   const std::string table = nn::summary(*models::combined(g, d), Shape{100});
   INFO(table);
@@ -82,7 +86,8 @@ TEST_CASE("a combined model shows G and D as one row each") {
 }
 
 TEST_CASE("parameters and buffers carry PyTorch's state_dict names") {
-  auto d = models::dcgan_discriminator<float>();
+  Rng rng(1);
+  auto d = models::dcgan_discriminator<float>(rng);
   std::vector<std::string> names;
   for (auto& [name, p] : d->named_parameters()) names.push_back(name);
   CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "3.weight", "3.bias", "4.weight",
@@ -93,7 +98,8 @@ TEST_CASE("parameters and buffers carry PyTorch's state_dict names") {
 }
 
 TEST_CASE("train, eval and trainable recurse and take effect at once") {
-  auto g = models::dense_bn_generator<float>();
+  Rng rng(1);
+  auto g = models::dense_bn_generator<float>(rng);
   g->eval();
   g->visit([](nn::Module<float>& m) { CHECK_FALSE(m.is_training()); });
   g->train();
@@ -113,7 +119,7 @@ TEST_CASE("initializers: PyTorch's default bound and the DCGAN normal") {
   CHECK(dense.weight().value().array().abs().maxCoeff() <= bound);
   CHECK(dense.weight().value().array().abs().maxCoeff() > 0.9 * bound);
 
-  auto g = models::dcgan_generator<double>();
+  auto g = models::dcgan_generator<double>(rng);
   nn::init::dcgan_normal(*g, rng);
   const auto& w = dynamic_cast<nn::Dense<double>&>((*g)[0]).weight().value();
   const double mean = w.array().mean();

@@ -98,3 +98,30 @@ TEST_CASE("a failed write leaves the previous file intact") {
   CHECK(read_bytes(path) == before);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("hostile safetensors headers: overflowing shapes, fractional offsets, a folder") {
+  const std::string path = temp_path("hostile.safetensors");
+  const auto with_header = [&](const std::string& json) {
+    std::string header = json;
+    header.append((8 - header.size() % 8) % 8, ' ');
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<char>((header.size() >> (8 * i)) & 0xFF);
+    write_bytes(path, bytes + header + std::string(16, '\0'));
+    return error_of([&] { io::load_safetensors<float>(path); });
+  };
+  CHECK(with_header(R"({"t":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})")
+            .find("exceeds") != std::string::npos);
+  CHECK(with_header(R"({"t":{"dtype":"F32","shape":[0,9007199254740992,9007199254740992],"data_offsets":[0,0]}})")
+            .find("exceeds") != std::string::npos);
+  CHECK(with_header(R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[0.5,4.5]}})")
+            .find("non-negative integers") != std::string::npos);
+  CHECK(with_header(R"({"t":{"dtype":"F32","shape":[1],"data_offsets":[-4,0]}})")
+            .find("non-negative integers") != std::string::npos);
+  CHECK(with_header(R"({"t":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}})")
+            .find("needs 8 bytes") != std::string::npos);
+  CHECK(with_header(R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})")
+            .find("overlap") != std::string::npos);
+  CHECK(error_of([] { io::load_safetensors<float>(std::filesystem::temp_directory_path().string()); })
+            .find("not a regular file") != std::string::npos);
+  std::filesystem::remove(path);
+}

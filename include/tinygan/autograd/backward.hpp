@@ -21,6 +21,10 @@ std::vector<std::shared_ptr<Node<T>>> topological_order(const std::shared_ptr<No
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
       std::shared_ptr<Node<T>> in = node->inputs[next++];
+      check(!in || !in->released,
+            "backward: part of this graph was already freed by an earlier backward (a value "
+            "computed before that backward, such as a batch of fakes, is used again: detach() it "
+            "for the earlier use, or compute it anew)");
       if (in && in->requires_grad && seen.insert(in.get()).second) stack.emplace_back(std::move(in), 0);
     } else {
       order.push_back(std::move(node));
@@ -52,6 +56,7 @@ void backward(const Var<T>& loss) {
     node.backward = nullptr;
     node.inputs.clear();
     node.grad = Tensor<T>();
+    node.grad_valid = false;
     node.released = true;
   }
 }

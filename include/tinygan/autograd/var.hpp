@@ -18,7 +18,8 @@ struct Node {
   using BackwardFn = std::function<void(Node&)>;
 
   Tensor<T> value;
-  Tensor<T> grad;  // empty until a gradient reaches this node
+  Tensor<T> grad;  // valid only while grad_valid; the buffer is kept for reuse
+  bool grad_valid = false;
   bool requires_grad = false;
   bool released = false;  // the graph behind this node was freed by backward
   const char* op = "leaf";
@@ -27,12 +28,18 @@ struct Node {
 
   bool is_leaf() const { return !backward; }
 
-  // Compares sizes too: an empty tensor and a scalar both have rank 0.
-  bool has_grad() const { return grad.numel() == value.numel() && grad.shape() == value.shape(); }
+  bool has_grad() const { return grad_valid; }
 
-  // The gradient buffer, created as zeros of the value's shape on first use.
+  // The gradient, starting from zeros when none has arrived since the last
+  // zero_grad; the buffer is reused, so steady-state steps allocate nothing.
   Tensor<T>& grad_buffer() {
-    if (!has_grad()) grad = Tensor<T>::zeros(value.shape());
+    if (!grad_valid) {
+      if (grad.numel() != value.numel() || grad.shape() != value.shape())
+        grad = Tensor<T>::zeros(value.shape());
+      else
+        grad.fill(T(0));
+      grad_valid = true;
+    }
     return grad;
   }
 
@@ -57,26 +64,29 @@ class Var {
   explicit Var(std::shared_ptr<Node<T>> node) : node_(std::move(node)) {}
 
   bool defined() const { return static_cast<bool>(node_); }
-  const Tensor<T>& value() const { return node_->value; }
-  Tensor<T>& value() { return node_->value; }
-  const Shape& shape() const { return node_->value.shape(); }
-  Index numel() const { return node_->value.numel(); }
+  const Tensor<T>& value() const { return node().value; }
+  Tensor<T>& value() { return node().value; }
+  const Shape& shape() const { return node().value.shape(); }
+  Index numel() const { return node().value.numel(); }
 
-  bool requires_grad() const { return node_->requires_grad; }
-  void set_requires_grad(bool on) { node_->requires_grad = on; }
-  bool has_grad() const { return node_->has_grad(); }
-  // The accumulated gradient (zeros if none has arrived yet).
-  Tensor<T>& grad() { return node_->grad_buffer(); }
-  const Tensor<T>& grad() const { return node_->grad_buffer(); }
-  void zero_grad() {
-    if (has_grad()) node_->grad.fill(T(0));
-  }
+  bool requires_grad() const { return node().requires_grad; }
+  void set_requires_grad(bool on) { node().requires_grad = on; }
+  // Whether a gradient arrived since the last zero_grad (optimizers skip the rest).
+  bool has_grad() const { return node().has_grad(); }
+  // The accumulated gradient; reading it where none arrived gives zeros.
+  Tensor<T>& grad() { return node().grad_buffer(); }
+  const Tensor<T>& grad() const { return node().grad_buffer(); }
+  // Forgets the gradient without freeing its buffer.
+  void zero_grad() { node().grad_valid = false; }
 
   // A new leaf with a copy of the value and no history.
-  Var detach() const { return Var(node_->value, false); }
+  Var detach() const { return Var(node().value, false); }
 
-  const char* op() const { return node_->op; }
-  Node<T>& node() const { return *node_; }
+  const char* op() const { return node().op; }
+  Node<T>& node() const {
+    check(node_ != nullptr, "Var: used before it was given a value (an undefined Var)");
+    return *node_;
+  }
   const std::shared_ptr<Node<T>>& node_ptr() const { return node_; }
 
  private:

@@ -10,6 +10,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include "tinygan/core/error.hpp"
+
 namespace tinygan {
 
 class Rng {
@@ -48,7 +50,8 @@ class Rng {
 
   // Uniform integer in [0, n), without modulo bias.
   std::uint64_t below(std::uint64_t n) {
-    const std::uint64_t limit = n == 0 ? 0 : UINT64_MAX - UINT64_MAX % n;
+    check(n > 0, "Rng::below: expected a positive bound, found 0");
+    const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
     std::uint64_t r = next_u64();
     while (r >= limit) r = next_u64();
     return r % n;

@@ -49,7 +49,11 @@ class Shape {
   }
 
   // The product of all dimensions after the first: features per sample.
-  Index per_sample() const { return rank_ == 0 ? 1 : numel() / ((*this)[0] == 0 ? 1 : (*this)[0]); }
+  Index per_sample() const {
+    Index n = 1;
+    for (int i = 1; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];
+    return n;
+  }
 
   friend bool operator==(const Shape& a, const Shape& b) {
     if (a.rank_ != b.rank_) return false;

@@ -107,10 +107,8 @@ class Tensor {
     check_matrix(rows, cols);
     return ConstMatrixMap(data(), rows, cols);
   }
-  MatrixMap matrix() { return matrix(leading(), numel() / std::max<Index>(leading(), 1)); }
-  ConstMatrixMap matrix() const {
-    return matrix(leading(), numel() / std::max<Index>(leading(), 1));
-  }
+  MatrixMap matrix() { return matrix(leading(), shape_.per_sample()); }
+  ConstMatrixMap matrix() const { return matrix(leading(), shape_.per_sample()); }
   ArrayMap array() { return ArrayMap(data(), numel()); }
   ConstArrayMap array() const { return ConstArrayMap(data(), numel()); }
 

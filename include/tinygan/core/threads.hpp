@@ -11,6 +11,10 @@
 
 namespace tinygan {
 
+// Below this many elements of work a loop runs on one thread: waking a team
+// costs more than it saves, and on a busy machine far more.
+constexpr long kParallelGrain = 1L << 15;
+
 inline int num_threads() {
 #ifdef _OPENMP
   return omp_get_max_threads();

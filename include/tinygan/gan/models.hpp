@@ -1,7 +1,8 @@
 // The reference networks of the MNIST examples, layer for layer as
 // shared/MODELS.md fixes them (shapes NCHW, LReLU slope 0.2, k5 "same"
-// padding 2 as in PyTorch). Each returns a fresh, default-initialized model;
-// call initialize() or an init scheme with the run's Rng before training.
+// padding 2 as in PyTorch). Each returns a model initialized from rng: the
+// DCGAN with N(0, 0.02) (nn::init::dcgan_normal), the dense models with
+// PyTorch's default; dropout streams are seeded from rng too.
 #pragma once
 
 #include <memory>
@@ -12,6 +13,7 @@
 #include "tinygan/nn/conv_transpose2d.hpp"
 #include "tinygan/nn/dense.hpp"
 #include "tinygan/nn/dropout.hpp"
+#include "tinygan/nn/initializers.hpp"
 #include "tinygan/nn/reshape.hpp"
 #include "tinygan/nn/sequential.hpp"
 
@@ -26,7 +28,7 @@ using Model = std::shared_ptr<nn::Sequential<T>>;
 
 // 1. dcgan: z[100] -> 1x28x28 in [-1, 1], and its convolutional critic.
 template <class T>
-Model<T> dcgan_generator() {
+Model<T> dcgan_generator(Rng& rng) {
   using namespace nn;
   auto g = std::make_shared<Sequential<T>>();
   g->add(Dense<T>(DenseOptions(kLatent, 256 * 7 * 7).bias(false)))
@@ -43,11 +45,12 @@ Model<T> dcgan_generator() {
       .add(Conv2DTranspose<T>(
           Conv2DTransposeOptions(64, 1, 5).stride(2).padding(2).output_padding(1).bias(false)))
       .add(Tanh<T>());
+  nn::init::dcgan_normal(*g, rng);
   return g;
 }
 
 template <class T>
-Model<T> dcgan_discriminator() {
+Model<T> dcgan_discriminator(Rng& rng) {
   using namespace nn;
   auto d = std::make_shared<Sequential<T>>();
   d->add(Conv2D<T>(Conv2DOptions(1, 64, 5).stride(2).padding(2)))
@@ -60,71 +63,78 @@ Model<T> dcgan_discriminator() {
       .add(Flatten<T>())
       .add(Dense<T>(128 * 7 * 7, 1))
       .add(Sigmoid<T>());
+  nn::init::dcgan_normal(*d, rng);
   return d;
 }
 
 // 2. dense: a plain multilayer perceptron GAN.
 template <class T>
-Model<T> dense_generator() {
+Model<T> dense_generator(Rng& rng) {
   using namespace nn;
   auto g = std::make_shared<Sequential<T>>();
   g->add(Dense<T>(kLatent, 256)).add(ReLU<T>())
       .add(Dense<T>(256, 512)).add(ReLU<T>())
       .add(Dense<T>(512, 1024)).add(ReLU<T>())
       .add(Dense<T>(1024, kPixels)).add(Tanh<T>());
+  g->initialize(rng);
   return g;
 }
 
 template <class T>
-Model<T> dense_discriminator() {
+Model<T> dense_discriminator(Rng& rng) {
   using namespace nn;
   auto d = std::make_shared<Sequential<T>>();
   d->add(Dense<T>(kPixels, 1024)).add(LeakyReLU<T>(kSlope))
       .add(Dense<T>(1024, 512)).add(LeakyReLU<T>(kSlope))
       .add(Dense<T>(512, 256)).add(LeakyReLU<T>(kSlope))
       .add(Dense<T>(256, 1)).add(Sigmoid<T>());
+  d->initialize(rng);
   return d;
 }
 
 // 3. dense-bn: batch norm after each hidden ReLU of G, dropout 0.4 in D.
 template <class T>
-Model<T> dense_bn_generator() {
+Model<T> dense_bn_generator(Rng& rng) {
   using namespace nn;
   auto g = std::make_shared<Sequential<T>>();
   for (auto [in, out] : {std::pair<Index, Index>{kLatent, 256}, {256, 512}, {512, 1024}})
     g->add(Dense<T>(in, out)).add(ReLU<T>()).add(BatchNorm<T>(out));
   g->add(Dense<T>(1024, kPixels)).add(Tanh<T>());
+  g->initialize(rng);
   return g;
 }
 
 template <class T>
-Model<T> dense_bn_discriminator() {
+Model<T> dense_bn_discriminator(Rng& rng) {
   using namespace nn;
   auto d = std::make_shared<Sequential<T>>();
   for (auto [in, out] : {std::pair<Index, Index>{kPixels, 1024}, {1024, 512}, {512, 256}})
     d->add(Dense<T>(in, out)).add(ReLU<T>()).add(Dropout<T>(0.4));
   d->add(Dense<T>(256, 1)).add(Sigmoid<T>());
+  d->initialize(rng);
   return d;
 }
 
 // 4. minimal: the smallest dense GAN, images in [0, 1].
 template <class T>
-Model<T> minimal_generator() {
+Model<T> minimal_generator(Rng& rng) {
   using namespace nn;
   auto g = std::make_shared<Sequential<T>>();
   g->add(Dense<T>(kLatent, 256)).add(ReLU<T>())
       .add(Dense<T>(256, kPixels)).add(Sigmoid<T>())
       .add(Reshape<T>({28, 28}));
+  g->initialize(rng);
   return g;
 }
 
 template <class T>
-Model<T> minimal_discriminator() {
+Model<T> minimal_discriminator(Rng& rng) {
   using namespace nn;
   auto d = std::make_shared<Sequential<T>>();
   d->add(Flatten<T>())
       .add(Dense<T>(kPixels, 256)).add(ReLU<T>())
       .add(Dense<T>(256, 1)).add(Sigmoid<T>());
+  d->initialize(rng);
   return d;
 }
 
@@ -132,7 +142,7 @@ Model<T> minimal_discriminator() {
 // turn digits dark-on-white, with dropout after every LReLU but the
 // bottleneck's.
 template <class T>
-Model<T> inverted_generator() {
+Model<T> inverted_generator(Rng& rng) {
   using namespace nn;
   auto g = std::make_shared<Sequential<T>>();
   const Index widths[] = {kPixels, 512, 256, 128, 64, 32, 64, 128, 256, 512};
@@ -141,16 +151,18 @@ Model<T> inverted_generator() {
     if (widths[i + 1] != 32) g->add(Dropout<T>(0.3));
   }
   g->add(Dense<T>(512, kPixels)).add(Sigmoid<T>());
+  g->initialize(rng);
   return g;
 }
 
 template <class T>
-Model<T> inverted_discriminator() {
+Model<T> inverted_discriminator(Rng& rng) {
   using namespace nn;
   auto d = std::make_shared<Sequential<T>>();
   d->add(Dense<T>(kPixels, 512)).add(LeakyReLU<T>(kSlope))
       .add(Dense<T>(512, 256)).add(LeakyReLU<T>(kSlope))
       .add(Dense<T>(256, 1)).add(Sigmoid<T>());
+  d->initialize(rng);
   return d;
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -35,6 +36,15 @@ struct TensorFile {
 };
 
 namespace detail {
+// More elements than any tensor this library handles (2^40); refused before allocating.
+constexpr std::uint64_t kMaxElements = 1ULL << 40;
+
+// A JSON number that is a whole count exactly representable in a double.
+inline bool is_count(const json::Value& v) {
+  return v.is_number() && v.number() >= 0 && v.number() <= 9007199254740992.0 &&
+         v.number() == std::floor(v.number());
+}
+
 inline std::size_t dtype_size(const std::string& dtype) {
   if (dtype == "F32") return 4;
   if (dtype == "F64") return 8;
@@ -42,6 +52,9 @@ inline std::size_t dtype_size(const std::string& dtype) {
 }
 
 inline std::string read_whole_file(const std::string& path) {
+  std::error_code ec;
+  check(std::filesystem::is_regular_file(path, ec), path, ": cannot open for reading (",
+        std::filesystem::exists(path, ec) ? "not a regular file" : "no such file", ")");
   std::ifstream in(path, std::ios::binary);
   check(in.good(), path, ": cannot open for reading");
   in.seekg(0, std::ios::end);
@@ -106,17 +119,18 @@ TensorFile<T> load_safetensors(const std::string& path) {
     Shape shape;
     std::uint64_t count = 1;
     for (const auto& d : dims.array()) {
-      check(d.is_number() && d.number() >= 0 && d.number() == std::floor(d.number()) &&
-                d.number() < 1e12,
-            where, ": shape entries must be non-negative integers");
-      shape.push_back(static_cast<Index>(d.number()));
-      count *= static_cast<std::uint64_t>(d.number());
-      check(count < (1ULL << 40), where, ": shape ", shape, " is too large");
+      check(detail::is_count(d), where, ": shape entries must be non-negative integers");
+      const auto n = static_cast<std::uint64_t>(d.number());
+      // Checked before multiplying, so no product can wrap around.
+      check(n <= detail::kMaxElements && (n == 0 || count <= detail::kMaxElements / n), where, ": shape ", dims.array().size(),
+            "-d with these dimensions exceeds ", detail::kMaxElements, " elements");
+      count *= n;
+      shape.push_back(static_cast<Index>(n));
     }
     const auto& offsets = fields.at("data_offsets");
-    check(offsets.is_array() && offsets.array().size() == 2 && offsets.array()[0].is_number() &&
-              offsets.array()[1].is_number(),
-          where, ": data_offsets must be [begin, end]");
+    check(offsets.is_array() && offsets.array().size() == 2 && detail::is_count(offsets.array()[0]) &&
+              detail::is_count(offsets.array()[1]),
+          where, ": data_offsets must be [begin, end], non-negative integers");
     const auto begin = static_cast<std::uint64_t>(offsets.array()[0].number());
     const auto end = static_cast<std::uint64_t>(offsets.array()[1].number());
     check(begin <= end && end <= data_size, where, ": byte range [", begin, ", ", end,

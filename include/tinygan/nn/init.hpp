@@ -8,6 +8,14 @@
 
 namespace tinygan::nn::init {
 
+// Seeds for layers built without an Rng: a per-thread sequence, so that no
+// two layers start with equal weights or equal dropout masks (as in PyTorch).
+// Reproducible runs call Module::initialize(rng) instead, which redraws all.
+inline std::uint64_t next_construction_seed() {
+  thread_local std::uint64_t count = 0;
+  return 0x7169'6e79'6761'6e00ULL + count++;
+}
+
 template <class T>
 void uniform(Tensor<T>& t, Rng& rng, double lo, double hi) {
   for (T& v : t) v = static_cast<T>(rng.uniform(lo, hi));

@@ -41,8 +41,14 @@ inline std::string megabytes(Index count, std::size_t scalar_bytes) {
 // mode with no graph; modes are restored afterwards.
 template <class T>
 std::string summary(Module<T>& model, const Shape& sample_shape, const std::string& title = "") {
-  std::vector<std::pair<Module<T>*, bool>> modes;
-  model.visit([&](Module<T>& m) { modes.emplace_back(&m, m.is_training()); });
+  // Every module's mode comes back afterwards, even if a forward throws.
+  struct RestoreModes {
+    std::vector<std::pair<Module<T>*, bool>> modes;
+    ~RestoreModes() {
+      for (auto& [m, training] : modes) m->train_self(training);
+    }
+  } restore;
+  model.visit([&](Module<T>& m) { restore.modes.emplace_back(&m, m.is_training()); });
   model.eval();
   NoGrad no_grad;
 
@@ -64,7 +70,6 @@ std::string summary(Module<T>& model, const Shape& sample_shape, const std::stri
     cells.push_back(detail::batch_shape(h.shape()));
     cells.push_back(detail::with_commas(layer->total_parameter_count()));
   }
-  for (auto& [m, training] : modes) m->train_self(training);
 
   std::ostringstream out;
   const int w1 = 30, w2 = 26, w3 = 14, width = w1 + w2 + w3;

@@ -20,12 +20,12 @@ class Weighted : public Module<T> {
   Var<T>& bias() { return bias_; }  // undefined when the layer has no bias
 
  protected:
-  // Registers the parameters and initializes them from a fixed seed; call
-  // Module::initialize with the run's Rng to draw them for real.
+  // Registers the parameters and draws them from a construction seed; call
+  // Module::initialize with the run's Rng for a reproducible model.
   void create_parameters(const Shape& weight_shape, Index bias_size, bool with_bias) {
     weight_ = this->register_parameter("weight", Tensor<T>(weight_shape));
     if (with_bias) bias_ = this->register_parameter("bias", Tensor<T>(Shape{bias_size}));
-    Rng rng;
+    Rng rng(init::next_construction_seed());
     initialize(rng);
   }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tinygan/autograd/var.hpp"
+#include "tinygan/core/threads.hpp"
 
 namespace tinygan {
 
@@ -34,7 +35,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
         gamma.shape(), " and ", beta.shape());
   for (const Tensor<T>* stat : {running_mean, running_var})
     check(!stat || stat->shape() == Shape{channels}, "batch_norm: expected running statistics [",
-          channels, "], found ", stat->shape());
+          channels, "], found ", stat ? stat->shape() : Shape{});
   check(config.training || (running_mean && running_var),
         "batch_norm: eval mode needs running statistics");
   check(!config.training || count > 1, "batch_norm: training needs more than one value per "
@@ -43,7 +44,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
   // Per channel: the mean and 1/sqrt(var + eps) that normalize it.
   std::vector<T> mean(static_cast<std::size_t>(channels)), inv_std(mean.size());
   const T* in = x.value().data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (xs.numel() > kParallelGrain)
   for (Index c = 0; c < channels; ++c) {
     double m, var;
     if (config.training) {
@@ -76,7 +77,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
   Tensor<T> out(xs);
   const T* gm = gamma.value().data();
   const T* bt = beta.value().data();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (xs.numel() > kParallelGrain)
   for (Index nc = 0; nc < batch * channels; ++nc) {
     const auto c = static_cast<std::size_t>(nc % channels);
     const T scale = gm[c] * inv_std[c], shift = bt[c] - mean[c] * scale;
@@ -95,7 +96,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
         Tensor<T>* gx = self.input_grad(0);
         Tensor<T>* gg = self.input_grad(1);
         Tensor<T>* gb = self.input_grad(2);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
         for (Index c = 0; c < channels; ++c) {
           const auto ci = static_cast<std::size_t>(c);
           const T mu = mean[ci], is = inv_std[ci];

@@ -29,7 +29,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}, In
   const Index out_channels = weight.shape()[0];
   const auto g = ConvGeometry::of(xs[0], xs[1], xs[2], xs[3], weight.shape()[2],
                                   weight.shape()[3], stride, padding);
-  check(g.out_h >= 1 && g.out_w >= 1, "conv2d: kernel ", weight.shape()[2], "x",
+  check(g.fits(), "conv2d: kernel ", weight.shape()[2], "x",
         weight.shape()[3], " with padding ", padding, " does not fit input ", xs);
   check(!bias.defined() || bias.shape() == Shape{out_channels}, "conv2d: expected bias [",
         out_channels, "], found ", bias.defined() ? bias.shape() : Shape{});

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "tinygan/core/tensor.hpp"
+#include "tinygan/core/threads.hpp"
 
 namespace tinygan {
 
@@ -17,6 +18,7 @@ struct ConvGeometry {
   Index kernel_h = 0, kernel_w = 0, stride = 1, padding = 0;
   Index out_h = 0, out_w = 0;  // the column side
 
+  // Callers check that the kernel fits the padded image (fits()) before using it.
   static ConvGeometry of(Index batch, Index channels, Index height, Index width, Index kernel_h,
                          Index kernel_w, Index stride, Index padding) {
     ConvGeometry g{batch, channels, height, width, kernel_h, kernel_w, stride, padding, 0, 0};
@@ -24,6 +26,7 @@ struct ConvGeometry {
     g.out_w = (width + 2 * padding - kernel_w) / stride + 1;
     return g;
   }
+  bool fits() const { return height + 2 * padding >= kernel_h && width + 2 * padding >= kernel_w; }
   Index rows() const { return channels * kernel_h * kernel_w; }
   Index cols() const { return batch * out_h * out_w; }
   Index out_plane() const { return out_h * out_w; }
@@ -34,7 +37,7 @@ struct ConvGeometry {
 template <class T>
 void im2col(const T* image, const ConvGeometry& g, T* cols) {
   const Index taps = g.kernel_h * g.kernel_w;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.rows() * g.cols() > kParallelGrain)
   for (Index r = 0; r < g.rows(); ++r) {
     const Index c = r / taps, ki = (r % taps) / g.kernel_w, kj = r % g.kernel_w;
     T* row = cols + r * g.cols();
@@ -62,7 +65,7 @@ void im2col(const T* image, const ConvGeometry& g, T* cols) {
 template <class T>
 void col2im_add(const T* cols, const ConvGeometry& g, T* image) {
   const Index taps = g.kernel_h * g.kernel_w;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (g.rows() * g.cols() > kParallelGrain)
   for (Index c = 0; c < g.channels; ++c) {
     for (Index tap = 0; tap < taps; ++tap) {
       const Index ki = tap / g.kernel_w, kj = tap % g.kernel_w;
@@ -86,7 +89,7 @@ void col2im_add(const T* cols, const ConvGeometry& g, T* image) {
 // [N, C, S] <-> [C, N*S]: GEMMs over the whole batch want channels outermost.
 template <class T>
 void batch_to_channel_major(const T* src, Index batch, Index channels, Index plane, T* dst) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
   for (Index c = 0; c < channels; ++c)
     for (Index n = 0; n < batch; ++n)
       std::copy_n(src + (n * channels + c) * plane, plane, dst + (c * batch + n) * plane);
@@ -94,7 +97,7 @@ void batch_to_channel_major(const T* src, Index batch, Index channels, Index pla
 
 template <class T>
 void channel_major_to_batch_add(const T* src, Index batch, Index channels, Index plane, T* dst) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
   for (Index c = 0; c < channels; ++c)
     for (Index n = 0; n < batch; ++n) {
       const T* from = src + (c * batch + n) * plane;
@@ -106,7 +109,7 @@ void channel_major_to_batch_add(const T* src, Index batch, Index channels, Index
 // bias_grad[c] += sum over n, s of grad[n, c, s]; one thread per channel.
 template <class T>
 void add_channel_sums(const T* grad, Index batch, Index channels, Index plane, T* bias_grad) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
   for (Index c = 0; c < channels; ++c) {
     T total = 0;
     for (Index n = 0; n < batch; ++n) {
@@ -119,7 +122,7 @@ void add_channel_sums(const T* grad, Index batch, Index channels, Index plane, T
 
 template <class T>
 void add_channel_bias(T* out, const T* bias, Index batch, Index channels, Index plane) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
   for (Index nc = 0; nc < batch * channels; ++nc) {
     const T b = bias[nc % channels];
     T* p = out + nc * plane;
