@@ -94,7 +94,7 @@ TEST_CASE("parameters and buffers carry PyTorch's state_dict names") {
                                           "4.bias", "8.weight", "8.bias"});
   std::vector<std::string> buffers;
   for (auto& [name, b] : d->named_buffers()) buffers.push_back(name);
-  CHECK(buffers == std::vector<std::string>{"4.running_mean", "4.running_var"});
+  CHECK(buffers == std::vector<std::string>{"4.running_mean", "4.running_var", "4.num_batches_tracked"});
 }
 
 TEST_CASE("train, eval and trainable recurse and take effect at once") {

@@ -3,6 +3,7 @@
 
 #include "tinygan/version.hpp"
 
+#include "tinygan/core/atomic_file.hpp"
 #include "tinygan/core/error.hpp"
 #include "tinygan/core/rng.hpp"
 #include "tinygan/core/shape.hpp"
@@ -38,5 +39,17 @@
 #include "tinygan/optim/adam.hpp"
 #include "tinygan/optim/sgd.hpp"
 
+#include "tinygan/data/batches.hpp"
+#include "tinygan/data/idx.hpp"
+#include "tinygan/data/mnist.hpp"
+
+#include "tinygan/io/checkpoint.hpp"
+#include "tinygan/io/npy.hpp"
+#include "tinygan/io/plot.hpp"
+#include "tinygan/io/png.hpp"
 #include "tinygan/io/safetensors.hpp"
+#include "tinygan/io/state_dict.hpp"
+
 #include "tinygan/gan/models.hpp"
+#include "tinygan/gan/program.hpp"
+#include "tinygan/gan/trainer.hpp"

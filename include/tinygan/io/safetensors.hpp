@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "tinygan/core/tensor.hpp"
-#include "tinygan/io/atomic_file.hpp"
+#include "tinygan/core/atomic_file.hpp"
 #include "tinygan/io/json.hpp"
 
 namespace tinygan::io {

@@ -33,6 +33,8 @@ class BatchNorm : public Module<T> {
     bias_ = this->register_parameter("bias", Tensor<T>(s, T(0)));
     running_mean_ = this->register_buffer("running_mean", Tensor<T>(s, T(0)));
     running_var_ = this->register_buffer("running_var", Tensor<T>(s, T(1)));
+    // PyTorch keeps this count in its state_dict; saving it lets load_state_dict take our files.
+    batches_tracked_ = this->register_buffer("num_batches_tracked", Tensor<T>(Shape{}), false);
   }
 
   Var<T> forward(const Var<T>& x) override {
@@ -42,6 +44,7 @@ class BatchNorm : public Module<T> {
     BatchNormConfig config;
     config.training = this->is_training();
     config.update_running = this->trainable();
+    if (config.training && config.update_running) batches_tracked_.value()[0] += T(1);
     config.momentum = options_.momentum();
     config.eps = options_.eps();
     return batch_norm(x, weight_, bias_, &running_mean_.value(), &running_var_.value(), config);
@@ -54,6 +57,7 @@ class BatchNorm : public Module<T> {
     bias_.value().fill(T(0));
     running_mean_.value().fill(T(0));
     running_var_.value().fill(T(1));
+    batches_tracked_.value().fill(T(0));
   }
 
   Var<T>& weight() { return weight_; }
@@ -64,7 +68,7 @@ class BatchNorm : public Module<T> {
 
  private:
   BatchNormOptions options_;
-  Var<T> weight_, bias_, running_mean_, running_var_;
+  Var<T> weight_, bias_, running_mean_, running_var_, batches_tracked_;
 };
 
 }  // namespace tinygan::nn

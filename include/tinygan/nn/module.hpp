@@ -76,7 +76,7 @@ class Module {
     Index n = 0;
     for (auto& [name, p] : named_parameters()) n += p.numel();
     for (auto& [name, b] : named_buffers()) n += b.numel();
-    return n;
+    return n - uncounted_buffer_count();
   }
 
   const std::vector<std::pair<std::string, std::shared_ptr<Module>>>& children() const {
@@ -95,9 +95,12 @@ class Module {
     parameters_.emplace_back(std::move(name), p);
     return p;
   }
-  Var<T> register_buffer(std::string name, Tensor<T> value) {
+  // counted = false keeps bookkeeping (BatchNorm's num_batches_tracked) out
+  // of the parameter counts, as Keras counts them.
+  Var<T> register_buffer(std::string name, Tensor<T> value, bool counted = true) {
     Var<T> b(std::move(value), false);
     buffers_.emplace_back(std::move(name), b);
+    if (!counted) uncounted_ += b.numel();
     return b;
   }
   void register_module(std::string name, std::shared_ptr<Module> child) {
@@ -113,7 +116,14 @@ class Module {
     return out;
   }
 
+  Index uncounted_buffer_count() const {
+    Index n = uncounted_;
+    for (auto& [name, child] : children_) n += child->uncounted_buffer_count();
+    return n;
+  }
+
   Named parameters_, buffers_;
+  Index uncounted_ = 0;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
   bool training_ = true;
   bool trainable_ = true;

