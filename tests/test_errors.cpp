@@ -1,25 +1,11 @@
 // Misuse raises tinygan::Error with a message naming the op and the shapes.
 #include <doctest/doctest.h>
 
+#include "test_util.hpp"
 #include "tinygan/gan.hpp"
 
 using namespace tinygan;
-
-namespace {
-// The message of the Error that f throws ("" if it throws none).
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
-}  // namespace
+using namespace tinygan::testing;
 
 TEST_CASE("shape mismatches name the op and both shapes") {
   const Var<float> a(Tensor<float>(Shape{2, 3})), b(Tensor<float>(Shape{3, 2}));

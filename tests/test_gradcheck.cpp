@@ -124,7 +124,7 @@ TEST_CASE("gradcheck dropout with its mask fixed by the seed") {
   }, in);
 }
 
-TEST_CASE("gradcheck losses: bce, bce_with_logits, msle, mse") {
+TEST_CASE("gradcheck losses: bce, bce_with_logits, msle, mse, cross_entropy") {
   const Tensor<double> y = targets({5, 2}, 50);
   expect_gradients("bce", [&](const Vars& v) { return bce(v[0], y); },
                    {uniform_leaf({5, 2}, 51, 0.05, 0.95)});
@@ -134,6 +134,9 @@ TEST_CASE("gradcheck losses: bce, bce_with_logits, msle, mse") {
   expect_gradients("msle", [&](const Vars& v) { return msle(v[0], y); },
                    {uniform_leaf({5, 2}, 53, -0.8, 2.0)});
   expect_gradients("mse", [&](const Vars& v) { return mse(v[0], y); }, {random_leaf({5, 2}, 54)});
+  const Tensor<double> classes = Tensor<double>::from({4}, {2.0, 0.0, 4.0, 2.0});
+  expect_gradients("cross_entropy", [&](const Vars& v) { return cross_entropy(v[0], classes); },
+                   {random_leaf({4, 5}, 55, 3.0)});
 }
 
 namespace {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
 #include "tinygan/core/rng.hpp"
 #include "tinygan/io/plot.hpp"
 #include "tinygan/io/png.hpp"
@@ -26,23 +27,9 @@
 #pragma GCC diagnostic pop
 
 using namespace tinygan;
+using namespace tinygan::testing;
 
 namespace {
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("tinygan_test_" + name)).string();
-}
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 struct Decoded {
   int width = 0, height = 0, channels = 0;

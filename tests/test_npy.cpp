@@ -11,34 +11,14 @@
 #include <string>
 #include <vector>
 
+#include "test_util.hpp"
 #include "tinygan/core/rng.hpp"
 #include "tinygan/io/npy.hpp"
 
 using namespace tinygan;
+using namespace tinygan::testing;
 
 namespace {
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("tinygan_test_" + name)).string();
-}
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-bool contains(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
 
 // A .npy file as NumPy lays it out: magic, version, header length (2 bytes
 // in 1.0, 4 in 2.0), the dict padded to 64 bytes with a final newline, data.

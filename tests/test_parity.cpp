@@ -123,9 +123,10 @@ TEST_CASE("parity bce and bce_with_logits") {
   check_loss("bce_logits", [](auto& p, auto& y) { return bce_with_logits(p, y); });
 }
 
-TEST_CASE("parity msle and mse") {
+TEST_CASE("parity msle, mse and cross_entropy") {
   check_loss("msle", [](auto& p, auto& y) { return msle(p, y); });
   check_loss("mse", [](auto& p, auto& y) { return mse(p, y); });
+  check_loss("cross_entropy", [](auto& p, auto& y) { return cross_entropy(p, y); });
 }
 
 namespace {

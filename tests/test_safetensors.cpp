@@ -5,31 +5,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "test_util.hpp"
 #include "golden.hpp"
 
 using namespace tinygan;
-
-namespace {
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("tinygan_test_" + name)).string();
-}
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
-}
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
-}  // namespace
+using namespace tinygan::testing;
 
 TEST_CASE("safetensors round trip keeps names, shapes, values and metadata") {
   Rng rng(1);

@@ -8,7 +8,9 @@
 #define STB_IMAGE_IMPLEMENTATION
 #include <stb/stb_image.h>
 
+#include <signal.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -20,8 +22,11 @@
 #include <string>
 
 #include "tinygan/gan.hpp"
+#include "../test_util.hpp"
 
 namespace fs = std::filesystem;
+using tinygan::testing::contains;
+using tinygan::testing::read_bytes;
 
 namespace {
 struct Result {
@@ -49,7 +54,6 @@ std::string fresh_dir(const std::string& name) {
 
 const std::string kData = std::string(" --data ") + TINYGAN_FIXTURE_DIR + "/mnist --no-fetch --threads 2";
 
-bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 void expect_png(const std::string& path) {
   INFO(path);
@@ -76,11 +80,6 @@ void expect_losses(const std::string& path, int iterations) {
     for (int k = 0; std::getline(fields, field, ','); ++k) CHECK(std::isfinite(std::stod(field)));
   }
   CHECK(rows == iterations);
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), {}};
 }
 }  // namespace
 
@@ -128,6 +127,13 @@ TEST_CASE("e2e a short run of each program writes every output") {
     expect_png(out + "/samples_final.png");
     expect_png(out + "/loss_plot.png");
     expect_losses(out + "/losses.csv", 6);
+    // config.json is valid JSON with every setting.
+    const auto config = tinygan::json::parse(read_bytes(out + "/config.json"), "config.json").object();
+    CHECK(config.at("model").string() == c.name);
+    CHECK(config.at("seed").number() == 42);
+    CHECK(config.at("beta2").number() == doctest::Approx(0.999));
+    CHECK(config.at("tinygan_version").string() == TINYGAN_VERSION_STRING);
+    CHECK(config.count("init") == 1);
     if (!c.noise) expect_png(out + "/test_inverted.png");
     // No temporary file is left behind.
     for (const auto& entry : fs::directory_iterator(out)) CHECK_FALSE(contains(entry.path().string(), ".tmp."));
@@ -194,4 +200,30 @@ TEST_CASE("e2e missing data without fetching says how to provide it") {
   CHECK(r.code == 1);
   CHECK(contains(r.output, "npm"));
   CHECK(contains(r.output, "train-images-idx3-ubyte"));
+}
+
+TEST_CASE("e2e Ctrl-C saves a checkpoint that resumes") {
+  const std::string out = fresh_dir("interrupt");
+  const std::string log = out + ".log";
+  fs::create_directories(out);
+  // Start a long run in the background, interrupt it once training is under way.
+  const std::string command = std::string(MNIST_DCGAN) + kData + " --iters 100000 --out " + out + " > " + log +
+                              " 2>&1 & echo $!";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe != nullptr);
+  long pid = 0;
+  REQUIRE(std::fscanf(pipe, "%ld", &pid) == 1);
+  pclose(pipe);
+  for (int i = 0; i < 200 && !fs::exists(out + "/config.json"); ++i) usleep(50000);
+  usleep(500000);
+  REQUIRE(kill(static_cast<pid_t>(pid), SIGINT) == 0);
+  for (int i = 0; i < 200 && kill(static_cast<pid_t>(pid), 0) == 0; ++i) usleep(50000);
+  const std::string output = read_bytes(log);
+  INFO(output);
+  CHECK(contains(output, "Interrupted at iteration"));
+  REQUIRE(fs::exists(out + "/checkpoint.safetensors"));
+  const Result resumed = run(MNIST_DCGAN, kData + " --iters 2 --out " + out + " --resume " + out +
+                                              "/checkpoint.safetensors");
+  INFO(resumed.output);
+  CHECK(resumed.code == 0);
 }

@@ -211,6 +211,13 @@ def msle_case():
     return run_loss(msle, inp, target), {"op": "msle", "reduction": "mean"}
 
 
+def cross_entropy_case():
+    inp = 4 * torch.randn(16, 10)
+    target = torch.randint(0, 10, (16,))
+    out = run_loss(lambda x, t: nn.CrossEntropyLoss()(x, t.long()), inp, target.double())
+    return out, {"op": "cross_entropy", "reduction": "mean"}
+
+
 def mse_case():
     inp = torch.randn(16, 3)
     target = torch.randn(16, 3)
@@ -303,6 +310,7 @@ CASES = {
     "bce_logits": bce_logits_case,
     "msle": msle_case,
     "mse": mse_case,
+    "cross_entropy": cross_entropy_case,
     "adam": adam_case(0.0),
     "adam_wd": adam_case(0.01),
     "sgd": sgd_case,

@@ -108,7 +108,7 @@ inline void write_config(const Run& run, std::int64_t iterations, std::int64_t p
   std::string digits = "[";
   for (std::size_t i = 0; i < s.digits.size(); ++i) digits += (i ? "," : "") + std::to_string(s.digits[i]);
   digits += "]";
-  char lr[64];
+  char lr[256];
   std::snprintf(lr, sizeof lr, "\"lr_g\": %.6g,\n  \"lr_d\": %.6g,\n  \"beta1\": %.6g,\n  \"beta2\": %.6g",
                 run.cli.lr.value_or(s.recipe.lr_g), run.cli.lr.value_or(s.recipe.lr_d), s.recipe.beta1,
                 s.recipe.beta2);
@@ -316,8 +316,11 @@ inline int train(const Run& run) {
     g_input = Tensor<float>::randn({g_batch, spec.latent}, rng);
   };
 
+  const Shape g_in = spec.latent ? Shape{spec.latent} : spec.sample_shape;
+  std::cout << nn::summary(trainer.generator(), g_in, "generator") << '\n'
+            << nn::summary(trainer.discriminator(), spec.sample_shape, "discriminator") << '\n';
   std::cout << "Training " << spec.name << " for " << total << " iterations (" << per_epoch
-            << " per epoch) with " << num_threads() << " thread(s); outputs in " << cli.out_dir << "\n";
+            << " per epoch) with " << num_threads() << " thread(s); outputs in " << cli.out_dir << std::endl;
   interrupted() = 0;
   auto previous_handler = std::signal(SIGINT, on_interrupt);
   Progress progress(total, per_epoch, spec.log_every);

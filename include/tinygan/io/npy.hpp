@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tinygan/core/read_file.hpp"
 #include "tinygan/core/tensor.hpp"
 #include "tinygan/core/atomic_file.hpp"
 
@@ -171,14 +172,8 @@ class NpyHeaderParser {
 // float's range become infinite) in C order. Anything else, or any mismatch
 // between header and file size, raises an Error naming the file.
 inline Tensor<float> load_npy(const std::string& path) {
-  std::error_code ec;
-  check(std::filesystem::is_regular_file(path, ec), path, ": cannot open for reading (",
-        std::filesystem::exists(path, ec) ? "not a regular file" : "no such file", ")");
-  std::ifstream in(path, std::ios::binary);
-  check(in.good(), path, ": cannot open for reading");
-  in.seekg(0, std::ios::end);
-  const auto file_size = static_cast<std::uint64_t>(in.tellg());
-  in.seekg(0);
+  std::uint64_t file_size = 0;
+  std::ifstream in = open_for_reading(path, file_size);
 
   unsigned char preamble[12] = {};
   const std::size_t fixed = std::min<std::uint64_t>(file_size, 10);

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "tinygan/core/read_file.hpp"
 #include "tinygan/core/tensor.hpp"
 #include "tinygan/core/atomic_file.hpp"
 #include "tinygan/io/json.hpp"
@@ -51,22 +52,6 @@ inline std::size_t dtype_size(const std::string& dtype) {
   return 0;
 }
 
-inline std::string read_whole_file(const std::string& path) {
-  std::error_code ec;
-  check(std::filesystem::is_regular_file(path, ec), path, ": cannot open for reading (",
-        std::filesystem::exists(path, ec) ? "not a regular file" : "no such file", ")");
-  std::ifstream in(path, std::ios::binary);
-  check(in.good(), path, ": cannot open for reading");
-  in.seekg(0, std::ios::end);
-  const auto size = static_cast<std::size_t>(in.tellg());
-  in.seekg(0);
-  std::string bytes(size, '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(size));
-  check(static_cast<std::size_t>(in.gcount()) == size, path, ": read ", in.gcount(), " of ", size,
-        " bytes");
-  return bytes;
-}
-
 template <class T, class Stored>
 void convert_into(const char* src, Tensor<T>& dst) {
   for (Index i = 0; i < dst.numel(); ++i) {
@@ -81,7 +66,7 @@ void convert_into(const char* src, Tensor<T>& dst) {
 // malformed raises an Error that names the file and what was wrong.
 template <class T>
 TensorFile<T> load_safetensors(const std::string& path) {
-  const std::string bytes = detail::read_whole_file(path);
+  const std::string bytes = read_whole_file(path);
   check(bytes.size() >= 8, path, ": not a safetensors file: expected at least 8 bytes, found ",
         bytes.size());
   std::uint64_t header_size = 0;

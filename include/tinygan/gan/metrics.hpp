@@ -1,0 +1,193 @@
+// Sample quality, as the project measures it with its own MNIST classifier
+// (gan/classifier.hpp): the Fréchet distance between feature sets (FID), the
+// Inception score, the per-class histogram, the share of confident samples
+// and the number of classes covered. Lower FID is better; real training
+// digits against the test set score a few units.
+#pragma once
+
+#include <Eigen/Core>
+#include <Eigen/Eigenvalues>
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "tinygan/data/mnist.hpp"
+#include "tinygan/gan/classifier.hpp"
+
+namespace tinygan::metrics {
+
+constexpr double kConfident = 0.9;  // a sample is confident when its top class has at least this probability
+constexpr double kCovered = 0.02;   // a class is covered when at least this share of samples falls in it
+
+namespace detail {
+using Matrix = Eigen::MatrixXd;
+using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+struct Moments {
+  Eigen::VectorXd mean;
+  Matrix covariance;  // unbiased (N - 1), as numpy.cov and the reference FID code compute it
+};
+
+inline Moments moments(const Tensor<double>& x, const char* which) {
+  check(x.rank() == 2 && x.dim(0) >= 2 && x.dim(1) >= 1, "frechet_distance: expected ", which,
+        " features [N, D] with N >= 2, found shape ", x.shape());
+  for (Index i = 0; i < x.numel(); ++i)
+    check(std::isfinite(x[i]), "frechet_distance: ", which, " feature ", i % x.dim(1), " of row ", i / x.dim(1),
+          " is ", x[i], ", expected a finite value");
+  const Eigen::Map<const RowMatrix> m(x.data(), x.dim(0), x.dim(1));
+  Moments out;
+  out.mean = m.colwise().mean().transpose();
+  const Matrix centered = m.rowwise() - out.mean.transpose();
+  out.covariance = centered.transpose() * centered / static_cast<double>(x.dim(0) - 1);
+  return out;
+}
+
+// Eigenvalues of a symmetric matrix, clamped at 0: a covariance is positive
+// semi-definite, and round-off must not turn a zero eigenvalue into a NaN root.
+inline Eigen::SelfAdjointEigenSolver<Matrix> eigen(const Matrix& symmetric, int options) {
+  Eigen::SelfAdjointEigenSolver<Matrix> solver(symmetric, options);
+  check(solver.info() == Eigen::Success, "frechet_distance: the eigen decomposition of a ", symmetric.rows(), "x",
+        symmetric.cols(), " covariance did not converge");
+  return solver;
+}
+
+// sqrt(max(v, 0)) per eigenvalue; a scalar lambda, as GCC 12 warns falsely
+// inside the AVX-512 intrinsics of Eigen's vectorized max and sqrt (bug 105593).
+inline Eigen::VectorXd clamped_roots(const Eigen::VectorXd& values) {
+  return values.unaryExpr([](double v) { return std::sqrt(std::max(v, 0.0)); });
+}
+}  // namespace detail
+
+// FID between two feature sets [N, D] and [M, D]:
+//   |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr sqrt(S_a S_b).
+// tr sqrt(S_a S_b) is computed through the symmetric S_a^1/2 S_b S_a^1/2
+// (the same eigenvalues), whose square root an eigen decomposition gives with
+// real, clamped eigenvalues; so rank-deficient covariances (fewer samples
+// than features, dead features) give a finite answer where scipy's sqrtm
+// gives complex noise. Round-off can leave -1e-12 for identical sets: the
+// result is clamped at 0.
+inline double frechet_distance(const Tensor<double>& a, const Tensor<double>& b) {
+  const detail::Moments ma = detail::moments(a, "the first set's"), mb = detail::moments(b, "the second set's");
+  check(a.dim(1) == b.dim(1), "frechet_distance: expected two feature sets of one width, found ", a.dim(1),
+        " and ", b.dim(1), " features");
+  const auto ea = detail::eigen(ma.covariance, Eigen::ComputeEigenvectors);
+  const Eigen::VectorXd roots = detail::clamped_roots(ea.eigenvalues());
+  const detail::Matrix root_a = ea.eigenvectors() * roots.asDiagonal() * ea.eigenvectors().transpose();
+  detail::Matrix product = root_a * mb.covariance * root_a;
+  product = 0.5 * (product + product.transpose());  // symmetric up to round-off; make it exactly so
+  const auto ep = detail::eigen(product, Eigen::EigenvaluesOnly);
+  const double trace_root = detail::clamped_roots(ep.eigenvalues()).sum();
+  const double fid = (ma.mean - mb.mean).squaredNorm() + ma.covariance.trace() + mb.covariance.trace() -
+                     2.0 * trace_root;
+  return std::max(fid, 0.0);
+}
+
+namespace detail {
+// Rows of class probabilities: [N, C], each in [0, 1] and summing to 1.
+inline void check_probabilities(const Tensor<double>& p, const char* op) {
+  check(p.rank() == 2 && p.dim(0) >= 1 && p.dim(1) >= 1, op, ": expected probabilities [N, C], found shape ",
+        p.shape());
+  const Index c = p.dim(1);
+  for (Index i = 0; i < p.dim(0); ++i) {
+    double sum = 0;
+    for (Index j = 0; j < c; ++j) {
+      const double v = p[i * c + j];
+      check(v >= 0 && v <= 1, op, ": probability [", i, ", ", j, "] is ", v, ", expected a value in [0, 1]");
+      sum += v;
+    }
+    check(std::abs(sum - 1) <= 1e-6 * static_cast<double>(c), op, ": row ", i, " sums to ", sum,
+          ", expected 1 (pass softmax probabilities, not logits)");
+  }
+}
+
+inline Index argmax_row(const Tensor<double>& p, Index i) {
+  const double* row = p.data() + i * p.dim(1);
+  return std::max_element(row, row + p.dim(1)) - row;  // the first of equal maxima
+}
+}  // namespace detail
+
+// exp(mean over samples of KL(p(y|x) || p(y))), p(y) the mean of the rows:
+// from 1 (every sample has the same class distribution) to C (confident and
+// evenly spread over the C classes). Computed over all samples in one split,
+// not the 10-split mean of the original Inception score.
+inline double inception_score(const Tensor<double>& probabilities) {
+  detail::check_probabilities(probabilities, "inception_score");
+  const Index n = probabilities.dim(0), c = probabilities.dim(1);
+  std::vector<double> marginal(static_cast<std::size_t>(c), 0.0);
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < c; ++j) marginal[static_cast<std::size_t>(j)] += probabilities[i * c + j];
+  for (double& m : marginal) m /= static_cast<double>(n);
+  double kl = 0;
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < c; ++j) {
+      const double p = probabilities[i * c + j];
+      if (p > 0) kl += p * (std::log(p) - std::log(marginal[static_cast<std::size_t>(j)]));  // 0 log 0 = 0
+    }
+  return std::exp(kl / static_cast<double>(n));
+}
+
+// The share of samples whose most probable class is j, for each class j.
+inline std::vector<double> class_histogram(const Tensor<double>& probabilities) {
+  detail::check_probabilities(probabilities, "class_histogram");
+  const Index n = probabilities.dim(0);
+  std::vector<double> shares(static_cast<std::size_t>(probabilities.dim(1)), 0.0);
+  for (Index i = 0; i < n; ++i) shares[static_cast<std::size_t>(detail::argmax_row(probabilities, i))] += 1;
+  for (double& s : shares) s /= static_cast<double>(n);
+  return shares;
+}
+
+// The share of samples whose most probable class has probability >= threshold.
+inline double confident_share(const Tensor<double>& probabilities, double threshold = kConfident) {
+  detail::check_probabilities(probabilities, "confident_share");
+  check(threshold >= 0 && threshold <= 1, "confident_share: expected a threshold in [0, 1], found ", threshold);
+  const Index n = probabilities.dim(0);
+  Index confident = 0;
+  for (Index i = 0; i < n; ++i)
+    confident += probabilities[i * probabilities.dim(1) + detail::argmax_row(probabilities, i)] >= threshold;
+  return static_cast<double>(confident) / static_cast<double>(n);
+}
+
+// How many classes hold at least min_share of the samples: 10 for a
+// generator that draws every digit, 1 for one collapsed onto a single glyph.
+inline int classes_covered(const std::vector<double>& histogram, double min_share = kCovered) {
+  check(!histogram.empty(), "classes_covered: expected a histogram of at least one class, found none");
+  check(min_share >= 0 && min_share <= 1, "classes_covered: expected a share in [0, 1], found ", min_share);
+  return static_cast<int>(std::count_if(histogram.begin(), histogram.end(), [&](double s) { return s >= min_share; }));
+}
+
+struct Score {
+  Index count = 0;                 // samples scored
+  double fid = 0;                  // against the reference features
+  double inception_score = 0;
+  double confident_share = 0;      // with kConfident
+  int classes_covered = 0;         // with kCovered
+  std::vector<double> histogram;   // share of samples per class
+};
+
+// The classifier's features of the MNIST test set (10,000 images) in
+// [-1, 1]: the reference that samples are compared with. The folder must
+// hold MNIST (data::ensure_mnist fetches it).
+inline Tensor<double> reference_features(nn::Sequential<float>& classifier, const std::string& data_dir) {
+  data::MnistOptions options;
+  options.scaling = data::Scaling::minus_one_to_one;
+  const data::MnistSet test = data::load_mnist(data_dir, data::Split::test, options);
+  return models::features_and_logits(classifier, test.images).features;
+}
+
+// Scores samples [N, 1, 28, 28] (or [N, 28, 28]) in [-1, 1], the classifier's
+// input range, against reference features (reference_features above).
+inline Score score_samples(nn::Sequential<float>& classifier, const Tensor<float>& samples,
+                           const Tensor<double>& reference) {
+  const models::ClassifierOutputs out = models::features_and_logits(classifier, samples);
+  Score s;
+  s.count = samples.dim(0);
+  s.fid = frechet_distance(out.features, reference);
+  s.inception_score = inception_score(out.probabilities);
+  s.confident_share = confident_share(out.probabilities);
+  s.histogram = class_histogram(out.probabilities);
+  s.classes_covered = classes_covered(s.histogram);
+  return s;
+}
+
+}  // namespace tinygan::metrics

@@ -1,0 +1,195 @@
+// gan/metrics.hpp and gan/classifier.hpp: FID against closed forms, the
+// Inception score, histogram, confident share and coverage on hand-made
+// probabilities, the classifier's shapes, and (when the committed weights
+// are there) the classifier on the fixture's test digits. Never the network,
+// never the full MNIST.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "test_util.hpp"
+#include "tinygan/gan/metrics.hpp"
+#include "tinygan/nn/summary.hpp"
+
+using namespace tinygan;
+using namespace tinygan::testing;
+
+namespace {
+
+const std::string kFixture = std::string(TINYGAN_FIXTURE_DIR) + "/mnist";
+const std::string kClassifier = std::string(TINYGAN_FIXTURE_DIR) + "/../../assets/mnist_classifier.safetensors";
+
+// n samples of N(mean, stddev^2 I) in D = mean.size() dimensions.
+Tensor<double> gaussian(Index n, const std::vector<double>& mean, double stddev, Rng& rng) {
+  const Index d = static_cast<Index>(mean.size());
+  Tensor<double> t(Shape{n, d});
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < d; ++j) t(i, j) = mean[static_cast<std::size_t>(j)] + stddev * rng.normal();
+  return t;
+}
+
+Tensor<double> rows(Index c, std::initializer_list<std::initializer_list<double>> values) {
+  return Tensor<double>::from(Shape{static_cast<Index>(values.size()), c}, [&] {
+    std::vector<double> flat;
+    for (const auto& r : values) flat.insert(flat.end(), r.begin(), r.end());
+    return flat;
+  }());
+}
+
+}  // namespace
+
+TEST_CASE("fid: a set against itself is 0") {
+  Rng rng(1);
+  const Tensor<double> a = gaussian(500, {0, 1, -2, 3, 0.5, 0, 0, 1}, 1.5, rng);
+  CHECK(metrics::frechet_distance(a, a) < 1e-9);
+}
+
+TEST_CASE("fid: two Gaussians match the closed form") {
+  // N(0, I) against N(mu, 4 I) in D = 4: |mu|^2 + D (1 + 4 - 2 sqrt(1 * 4)) = |mu|^2 + 4.
+  Rng rng(2);
+  const std::vector<double> mu{1, -1, 0.5, 2};
+  const Tensor<double> a = gaussian(40000, {0, 0, 0, 0}, 1, rng);
+  const Tensor<double> b = gaussian(40000, mu, 2, rng);
+  const double expected = 1 + 1 + 0.25 + 4 + 4;
+  CHECK(metrics::frechet_distance(a, b) == doctest::Approx(expected).epsilon(0.02));
+  // Shifting the mean alone adds exactly |shift|^2.
+  Tensor<double> shifted = a;
+  for (Index i = 0; i < a.dim(0); ++i) shifted(i, 2) += 3;
+  CHECK(metrics::frechet_distance(a, shifted) == doctest::Approx(9).epsilon(1e-9));
+}
+
+TEST_CASE("fid: symmetric in its two sets") {
+  Rng rng(3);
+  const Tensor<double> a = gaussian(300, {0, 0, 0, 0, 0, 0}, 1, rng);
+  const Tensor<double> b = gaussian(200, {1, 0, 2, 0, 0, -1}, 0.5, rng);
+  const double ab = metrics::frechet_distance(a, b), ba = metrics::frechet_distance(b, a);
+  CHECK(ab > 1);
+  CHECK(ab == doctest::Approx(ba).epsilon(1e-9));
+}
+
+TEST_CASE("fid: stable for rank-deficient covariances") {
+  Rng rng(4);
+  // 64 features that are combinations of 3 (fewer samples than features, and dead features set to 0).
+  const Index n = 40, d = 64;
+  const Tensor<double> basis = gaussian(3, std::vector<double>(d, 0.0), 1, rng);
+  const auto low_rank = [&](double offset) {
+    Tensor<double> t(Shape{n, d});
+    for (Index i = 0; i < n; ++i) {
+      const double w[3] = {rng.normal(), rng.normal(), rng.normal()};
+      for (Index j = 0; j < d; ++j)
+        t(i, j) = j % 5 == 0 ? 0.0 : offset + w[0] * basis(0, j) + w[1] * basis(1, j) + w[2] * basis(2, j);
+    }
+    return t;
+  };
+  const Tensor<double> a = low_rank(0), b = low_rank(0.1);
+  const double fid = metrics::frechet_distance(a, b);
+  CHECK(std::isfinite(fid));
+  CHECK(fid >= 0);
+  CHECK(metrics::frechet_distance(a, a) < 1e-6);
+  // Constant sets: both covariances 0, so FID is the squared distance of the means.
+  CHECK(metrics::frechet_distance(Tensor<double>::full({10, 3}, 1), Tensor<double>::full({5, 3}, 3)) ==
+        doctest::Approx(12));
+}
+
+TEST_CASE("fid: refuses sets it cannot compare") {
+  Rng rng(5);
+  const Tensor<double> a = gaussian(10, {0, 0, 0}, 1, rng), b = gaussian(10, {0, 0}, 1, rng);
+  CHECK(contains(error_of([&] { metrics::frechet_distance(a, b); }), "3 and 2 features"));
+  CHECK(contains(error_of([&] { metrics::frechet_distance(gaussian(1, {0, 0, 0}, 1, rng), a); }), "N >= 2"));
+  Tensor<double> bad = a;
+  bad(4, 1) = std::nan("");
+  CHECK(contains(error_of([&] { metrics::frechet_distance(a, bad); }), "feature 1 of row 4"));
+}
+
+TEST_CASE("metrics: Inception score of one-hot and of identical rows") {
+  // Confident and spread evenly over 10 classes: IS = 10.
+  Tensor<double> one_hot(Shape{100, 10});
+  for (Index i = 0; i < 100; ++i) one_hot(i, i % 10) = 1;
+  CHECK(metrics::inception_score(one_hot) == doctest::Approx(10));
+  // Every sample has the same distribution: KL to the marginal is 0, IS = 1.
+  const Tensor<double> same = rows(4, {{0.1, 0.2, 0.3, 0.4}, {0.1, 0.2, 0.3, 0.4}, {0.1, 0.2, 0.3, 0.4}});
+  CHECK(metrics::inception_score(same) == doctest::Approx(1));
+  // Half the samples confidently 0, half confidently 1: IS = 2.
+  CHECK(metrics::inception_score(rows(3, {{1, 0, 0}, {0, 1, 0}})) == doctest::Approx(2));
+}
+
+TEST_CASE("metrics: histogram, confident share and classes covered on hand-made probabilities") {
+  const Tensor<double> p = rows(3, {{0.95, 0.05, 0.0},
+                                     {0.1, 0.8, 0.1},
+                                     {0.0, 0.02, 0.98},
+                                     {0.5, 0.25, 0.25},
+                                     {0.9, 0.1, 0.0}});
+  const std::vector<double> h = metrics::class_histogram(p);
+  REQUIRE(h.size() == 3);
+  CHECK(h[0] == doctest::Approx(0.6));
+  CHECK(h[1] == doctest::Approx(0.2));
+  CHECK(h[2] == doctest::Approx(0.2));
+  CHECK(metrics::confident_share(p) == doctest::Approx(0.6));  // 0.95, 0.98 and 0.9 (>= 0.9)
+  CHECK(metrics::confident_share(p, 0.5) == doctest::Approx(1.0));
+  CHECK(metrics::classes_covered(h) == 3);
+  CHECK(metrics::classes_covered(h, 0.5) == 1);
+  CHECK(metrics::classes_covered({0.97, 0.01, 0.02, 0.0}) == 2);
+}
+
+TEST_CASE("metrics: refuse logits and malformed probabilities") {
+  CHECK(contains(error_of([] { metrics::inception_score(rows(2, {{2.0, -1.0}})); }), "expected a value in [0, 1]"));
+  CHECK(contains(error_of([] { metrics::class_histogram(rows(2, {{0.3, 0.3}})); }), "sums to 0.6"));
+  CHECK(contains(error_of([] { metrics::confident_share(Tensor<double>(Shape{4})); }), "[N, C]"));
+  CHECK(contains(error_of([] { metrics::classes_covered({}); }), "at least one class"));
+}
+
+TEST_CASE("metrics: the classifier's shapes, size and batching") {
+  Rng rng(6);
+  auto c = models::mnist_classifier<float>(rng);
+  CHECK(c->trainable_parameter_count() == 112778);
+  CHECK(c->total_parameter_count() * 4 < 500 * 1000);  // the committed weights stay small
+  const Tensor<float> images = Tensor<float>::rand({5, 1, 28, 28}, rng, -1, 1);
+  c->train();
+  const models::ClassifierOutputs all = models::features_and_logits(*c, images, 5);
+  CHECK(c->is_training());  // the modes come back
+  CHECK(all.features.shape() == Shape{5, models::kClassifierFeatures});
+  CHECK(all.probabilities.shape() == Shape{5, 10});
+  for (Index i = 0; i < 5; ++i) {
+    double sum = 0;
+    for (Index j = 0; j < 10; ++j) sum += all.probabilities(i, j);
+    CHECK(sum == doctest::Approx(1));
+  }
+  // Eval mode treats each image alone, so the batch size changes nothing.
+  const models::ClassifierOutputs twos = models::features_and_logits(*c, images.reshaped({5, 28, 28}), 2);
+  for (Index i = 0; i < all.features.numel(); ++i) CHECK(twos.features[i] == doctest::Approx(all.features[i]));
+  for (Index i = 0; i < all.probabilities.numel(); ++i)
+    CHECK(twos.probabilities[i] == doctest::Approx(all.probabilities[i]));
+  CHECK(contains(error_of([&] { models::features_and_logits(*c, Tensor<float>(Shape{2, 1, 14, 14})); }),
+                 "expected images [N, 1, 28, 28]"));
+}
+
+TEST_CASE("metrics: the committed classifier recognizes the fixture's test digits") {
+  if (!std::filesystem::exists(kClassifier)) {
+    MESSAGE("skipped: " << kClassifier << " does not exist (train it with examples/mnist_classifier)");
+    return;
+  }
+  auto c = models::load_mnist_classifier(kClassifier);
+  data::MnistOptions options;
+  options.scaling = data::Scaling::minus_one_to_one;
+  const data::MnistSet test = data::load_mnist(kFixture, data::Split::test, options);
+  REQUIRE(test.size() == 100);
+  const models::ClassifierOutputs out = models::features_and_logits(*c, test.images);
+  Index right = 0;
+  for (Index i = 0; i < test.size(); ++i)
+    right += metrics::detail::argmax_row(out.probabilities, i) == test.labels[static_cast<std::size_t>(i)];
+  CHECK(right >= 97);
+
+  // Real digits against real digits: a small FID, every class covered, confident.
+  const Tensor<double> reference = metrics::reference_features(*c, kFixture);
+  CHECK(reference.shape() == Shape{100, models::kClassifierFeatures});
+  const metrics::Score s =
+      metrics::score_samples(*c, data::load_mnist(kFixture, data::Split::train, options).images, reference);
+  CHECK(s.count == 300);
+  CHECK(std::isfinite(s.fid));
+  CHECK(s.classes_covered == 10);
+  CHECK(s.confident_share > 0.9);
+  CHECK(s.inception_score > 8);
+}

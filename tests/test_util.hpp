@@ -1,0 +1,42 @@
+// Small helpers shared by the unit tests: files in the temp folder, and the
+// message of the Error a call throws.
+#pragma once
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "tinygan/core/error.hpp"
+
+namespace tinygan::testing {
+
+inline std::string temp_path(const std::string& name) {
+  return (std::filesystem::temp_directory_path() / ("tinygan_test_" + name)).string();
+}
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// The message of the tinygan::Error that f throws, or "" if it throws none.
+template <class F>
+std::string error_of(F f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+inline bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+}  // namespace tinygan::testing
