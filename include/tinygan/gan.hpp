@@ -50,6 +50,8 @@
 #include "tinygan/io/safetensors.hpp"
 #include "tinygan/io/state_dict.hpp"
 
+#include "tinygan/gan/classifier.hpp"
+#include "tinygan/gan/metrics.hpp"
 #include "tinygan/gan/models.hpp"
 #include "tinygan/gan/program.hpp"
 #include "tinygan/gan/trainer.hpp"

@@ -166,6 +166,13 @@ TEST_CASE("e2e generate from saved weights and export samples") {
   for (float v : samples) CHECK((v >= 0.0f && v <= 1.0f));  // the minimal G's sigmoid range
   expect_png(out + "/generated.png");
 
+  // More samples than a picture can show, in more than one generation batch.
+  const Result many = run(MNIST_DENSE, "--model minimal --load " + out + "/generator.safetensors --generate 1200 --out " +
+                                           out + " --export-samples " + out + "/many.npy");
+  INFO(many.output);
+  REQUIRE(many.code == 0);
+  CHECK(tinygan::io::load_npy(out + "/many.npy").shape() == tinygan::Shape{1200, 28, 28});
+
   REQUIRE(run(MNIST_DENSE, "--model minimal --load " + out + "/generator.safetensors --generate 5 --out " + out +
                                " --export-samples " + out + "/samples.idx").code == 0);
   const auto idx = tinygan::data::read_idx(out + "/samples.idx");

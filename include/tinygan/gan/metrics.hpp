@@ -1,8 +1,10 @@
 // Sample quality, as the project measures it with its own MNIST classifier
 // (gan/classifier.hpp): the Fréchet distance between feature sets (FID), the
 // Inception score, the per-class histogram, the share of confident samples
-// and the number of classes covered. Lower FID is better; real training
-// digits against the test set score a few units.
+// and the number of classes covered. Lower FID is better; with the committed
+// classifier, 10,000 real training digits score 0.1 against the test set.
+// FIDs from different classifiers are on different scales: compare only
+// scores made with one classifier.
 #pragma once
 
 #include <Eigen/Core>

@@ -149,6 +149,8 @@ inline int print_summaries(const Run& run) {
   return 0;
 }
 
+constexpr Index kGenerateBatch = 500;
+
 // --load: samples from saved weights, no training.
 inline int generate(const Run& run) {
   Rng rng(run.cli.seed);
@@ -189,8 +191,20 @@ inline int generate(const Run& run) {
     Rng noise(run.cli.seed);
     z = Tensor<float>::randn({count, run.spec.latent}, noise);
   }
-  const Tensor<float> samples = (*g)(Var<float>(z)).value();
-  io::save_image_grid(run.out("generated.png"), samples, std::min<Index>(samples.dim(0), 10), run.lo(), run.hi(), 2);
+  Tensor<float> samples(Shape{z.dim(0)});
+  for (Index start = 0; start < z.dim(0); start += kGenerateBatch) {
+    // In batches, so that 10,000 samples need no more memory than a training step.
+    const Index n = std::min(kGenerateBatch, z.dim(0) - start);
+    Tensor<float> chunk(Shape{n, z.dim(1)});
+    std::copy_n(z.data() + start * z.dim(1), chunk.numel(), chunk.data());
+    const Tensor<float> out = (*g)(Var<float>(chunk)).value();
+    if (start == 0) samples.resize(Shape{z.dim(0), out.shape().per_sample()});
+    std::copy_n(out.data(), out.numel(), samples.data() + start * out.shape().per_sample());
+  }
+  // The picture shows the first 100; the export holds them all.
+  Tensor<float> shown(Shape{std::min<Index>(samples.dim(0), 100), samples.shape().per_sample()});
+  std::copy_n(samples.data(), shown.numel(), shown.data());
+  io::save_image_grid(run.out("generated.png"), shown, std::min<Index>(shown.dim(0), 10), run.lo(), run.hi(), 2);
   if (!run.cli.export_samples.empty()) export_samples(run.cli.export_samples, samples, run.lo(), run.hi());
   std::cout << "Wrote " << samples.dim(0) << " samples to " << run.out("generated.png")
             << (run.cli.export_samples.empty() ? "" : " and " + run.cli.export_samples) << "\n";
