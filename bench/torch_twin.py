@@ -5,7 +5,9 @@ with the same procedure, and write samples for tinygan-score.
     /usr/bin/python3 bench/torch_twin.py --model dcgan --iters 937 --out /tmp/torch_dcgan
 
 Needs Debian's python3-torch and python3-numpy, and MNIST's four IDX files
-(data/mnist, as the tinygan programs fetch them). Writes OUT/samples.npy
+(data/mnist, as the tinygan programs fetch them). Install libopenblas0-pthread
+too: Debian's torch calls the system libblas.so.3, which is otherwise the
+reference BLAS (a tiny MLP step then costs 26 ms instead of 4.6 ms). Writes OUT/samples.npy
 (float32, N x 28 x 28, in the generator's output range) and OUT/log.csv
 (iteration, d_loss, g_loss, seconds).
 """
