@@ -142,7 +142,7 @@ int train(const Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
+  return gan::run_main(kProgram, [&] {
     const Options o = parse(argc, argv);
     if (o.help) {
       std::cout << usage();
@@ -150,11 +150,5 @@ int main(int argc, char** argv) {
     }
     if (o.threads) set_num_threads(o.threads);
     return train(o);
-  } catch (const gan::UsageError& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << kProgram << ": error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <iostream>
 #include <map>
 #include <optional>
 #include <sstream>
@@ -170,6 +171,22 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
   }
   if (o.out_dir.empty()) o.out_dir = "out/" + p + (spec.models.empty() ? "" : "-" + o.model);
   return o;
+}
+
+// Runs a program's body with the exit codes every tinygan program uses:
+// what the body returns, 2 (and one line) for a bad command line, 1 (and
+// "program: error: ...") for anything else that went wrong.
+template <class Body>
+int run_main(const std::string& program, Body body) {
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    std::cerr << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+    return 1;
+  }
 }
 
 }  // namespace tinygan::gan

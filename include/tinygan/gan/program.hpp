@@ -403,7 +403,7 @@ inline int run_program(int argc, const char* const* argv, const std::string& pro
   CliSpec cli_spec{program, {}, has_input};
   if (specs.size() > 1)
     for (const auto& s : specs) cli_spec.models.push_back(s.name);
-  try {
+  return run_main(program, [&] {
     const CliOptions cli = parse_cli(argc, argv, cli_spec);
     if (cli.help) {
       std::cout << usage(cli_spec);
@@ -421,13 +421,7 @@ inline int run_program(int argc, const char* const* argv, const std::string& pro
     if (cli.summary) return detail::print_summaries(run);
     if (!cli.load.empty()) return detail::generate(run);
     return detail::train(run);
-  } catch (const UsageError& e) {
-    std::cerr << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << program << ": error: " << e.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 }  // namespace tinygan::gan
