@@ -32,14 +32,46 @@ def read_idx(path):
     return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(dims)
 
 
-def dcgan():
+class FastConvTranspose2d(nn.ConvTranspose2d):
+    """nn.ConvTranspose2d with the same parameters and outputs, computed as
+    ordinary convolutions: stride 1 as a convolution with the flipped kernel,
+    stride 2 as a sub-pixel convolution (one 3x3-style convolution per output
+    phase, stacked) followed by pixel shuffle. PyTorch 1.13's own transposed
+    convolution backward costs seconds per DCGAN iteration on this CPU."""
+
+    def forward(self, x):
+        (k, _), (s, _), (p, _) = self.kernel_size, self.stride, self.padding
+        flipped = self.weight.flip(2, 3).transpose(0, 1)  # [out, in, k, k]
+        if s == 1:
+            return nn.functional.conv2d(x, flipped, self.bias, padding=k - 1 - p)
+        assert s == 2 and self.output_padding[0] == 1 and k % 2 == 1, "only stride 2 with output_padding 1"
+        # Output row 2m + a gathers input rows m + d with kernel tap t = a + p - 2d.
+        reach = (k + 1) // 4 + 1
+        taps = []
+        for a in range(2):
+            row = []
+            for d in range(reach, -reach - 1, -1):
+                t = a + p - 2 * d
+                row.append(t if 0 <= t < k else -1)
+            taps.append(row)
+        w = nn.functional.pad(self.weight, (0, 1, 0, 1))  # tap -1 reads a zero
+        phases = [w[:, :, ta][:, :, :, tb] for ta in taps for tb in taps]  # each [in, out, r, r]
+        kernel = torch.stack(phases, 2).permute(1, 2, 0, 3, 4).flatten(0, 1)  # [out*4, in, r, r]
+        # Stacked phases correlate; flip back since taps were listed from +reach down.
+        y = nn.functional.conv2d(x, kernel.flip(2, 3), padding=reach)
+        y = nn.functional.pixel_shuffle(y, 2)
+        return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
+
+
+def dcgan(fast=True):
+    deconv = FastConvTranspose2d if fast else nn.ConvTranspose2d
     g = nn.Sequential(
         nn.Linear(100, 12544, bias=False), nn.BatchNorm1d(12544), nn.LeakyReLU(0.2),
         nn.Unflatten(1, (256, 7, 7)),
-        nn.ConvTranspose2d(256, 128, 5, 1, 2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-        nn.ConvTranspose2d(128, 64, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(64),
+        deconv(256, 128, 5, 1, 2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        deconv(128, 64, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(64),
         nn.LeakyReLU(0.2),
-        nn.ConvTranspose2d(64, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh())
+        deconv(64, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh())
     d = nn.Sequential(
         nn.Conv2d(1, 64, 5, 2, 2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
         nn.Conv2d(64, 128, 5, 2, 2), nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Dropout(0.3),
@@ -83,13 +115,29 @@ def minimal():
     return g, d
 
 
+def inverted():
+    widths = [784, 512, 256, 128, 64, 32, 64, 128, 256, 512]
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)] + ([nn.Dropout(0.3)] if b != 32 else [])
+    g = nn.Sequential(*layers, nn.Linear(512, 784), nn.Sigmoid())
+    d = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
+                      nn.Linear(256, 1), nn.Sigmoid())
+    return g, d
+
+
 # name: (networks, image shape for D, pixels in [0,1]?, real/fake batch, G batch, lr, beta1, default iterations)
 MODELS = {
     "dcgan": (dcgan, (1, 28, 28), False, 64, 64, 2e-4, 0.5, 937),
     "dense": (dense, (784,), False, 64, 64, 2e-4, 0.5, 50 * 937),
     "dense-bn": (dense_bn, (784,), False, 32, 64, 2e-4, 0.5, 20000),
     "minimal": (minimal, (784,), True, 32, 32, 1e-3, 0.9, 10000),
+    "inverted": (inverted, (784,), True, 128, 128, 2e-4, 0.9, 5001),
 }
+
+
+def msle(p, target):  # Keras's mean squared logarithmic error, predictions clamped at its epsilon
+    return ((torch.log1p(p.clamp(min=1e-7)) - torch.log1p(target)) ** 2).mean()
 
 
 def main():
@@ -101,57 +149,74 @@ def main():
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--plain-deconv", action="store_true",
+                        help="dcgan: use nn.ConvTranspose2d as written (slow backward) instead of FastConvTranspose2d")
     args = parser.parse_args()
 
     make, shape, unit, batch, g_batch, lr, beta1, default_iters = MODELS[args.model]
     iters = args.iters or default_iters
+    autoencoder = args.model == "inverted"
     torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
 
-    images = read_idx(os.path.join(args.data, "train-images-idx3-ubyte")).astype(np.float32) / 255.0
-    if not unit:
-        images = images * 2 - 1
-    x = torch.from_numpy(images).reshape(-1, *shape)
-    g, d = make()
+    def load(split):
+        images = read_idx(os.path.join(args.data, split + "-images-idx3-ubyte")).astype(np.float32) / 255.0
+        if autoencoder:  # MODELS.md: the 8s only; G maps x to the inverted 1 - x
+            labels = read_idx(os.path.join(args.data, split + "-labels-idx1-ubyte"))
+            images = images[labels == 8]
+        elif not unit:
+            images = images * 2 - 1
+        return torch.from_numpy(np.ascontiguousarray(images)).reshape(-1, *shape)
+
+    x = load("train")
+    g, d = make(fast=not args.plain_deconv) if args.model == "dcgan" else make()
     opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(beta1, 0.999))
     bce = nn.BCELoss()
     ones, zeros, g_ones = torch.ones(batch, 1), torch.zeros(batch, 1), torch.ones(g_batch, 1)
 
-    start, it = time.time(), 0
+    def batches():  # (real, G's input for the D step's fakes, G's input for the G step)
+        while True:
+            if autoencoder:  # one random index set per iteration, drawn with replacement
+                idx = torch.randint(len(x), (batch,))
+                yield 1 - x[idx], x[idx], x[idx]
+                continue
+            order = torch.randperm(len(x))
+            for k in range(len(x) // batch):
+                yield x[order[k * batch:(k + 1) * batch]], torch.randn(batch, 100), torch.randn(g_batch, 100)
+
+    start = time.time()
     log = ["iteration,d_loss,g_loss,seconds"]
-    while it < iters:
-        order = torch.randperm(len(x))
-        for k in range(len(x) // batch):
-            if it >= iters:
-                break
-            real = x[order[k * batch:(k + 1) * batch]]
-            # D step: a real batch and a batch of fakes made without gradient.
-            with torch.no_grad():
-                fake = g(torch.randn(batch, 100))
-            opt_d.zero_grad()
-            d_loss = 0.5 * (bce(d(real), ones) + bce(d(fake), zeros))
-            d_loss.backward()
-            opt_d.step()
-            # G step through D with fresh noise; only G's optimizer steps.
-            for p in d.parameters():
-                p.requires_grad_(False)
-            opt_g.zero_grad()
-            g_loss = bce(d(g(torch.randn(g_batch, 100))), g_ones)
-            g_loss.backward()
-            opt_g.step()
-            for p in d.parameters():
-                p.requires_grad_(True)
-            it += 1
-            log.append(f"{it},{d_loss.item():.6g},{g_loss.item():.6g},{time.time() - start:.3f}")
-            if it % 100 == 0:
-                print(f"{args.model} {it}/{iters} D {d_loss.item():.4f} G {g_loss.item():.4f} "
-                      f"{time.time() - start:.0f} s", flush=True)
+    for it, (real, fake_input, g_input) in zip(range(1, iters + 1), batches()):
+        # D step: a real batch and a batch of fakes made without gradient.
+        with torch.no_grad():
+            fake = g(fake_input)
+        opt_d.zero_grad()
+        d_loss = 0.5 * (bce(d(real), ones) + bce(d(fake), zeros))
+        d_loss.backward()
+        opt_d.step()
+        # G step through the frozen D; only G's optimizer steps.
+        for p in d.parameters():
+            p.requires_grad_(False)
+        opt_g.zero_grad()
+        score = d(g(g_input))
+        g_loss = msle(score, g_ones) if autoencoder else bce(score, g_ones)
+        g_loss.backward()
+        opt_g.step()
+        for p in d.parameters():
+            p.requires_grad_(True)
+        log.append(f"{it},{d_loss.item():.6g},{g_loss.item():.6g},{time.time() - start:.3f}")
+        if it % 100 == 0:
+            print(f"{args.model} {it}/{iters} D {d_loss.item():.4f} G {g_loss.item():.4f} "
+                  f"{time.time() - start:.0f} s", flush=True)
 
     g.eval()
     with torch.no_grad():
-        samples = torch.cat([g(torch.randn(1000, 100)) for _ in range((args.samples + 999) // 1000)])
+        if autoencoder:  # the generator's outputs for the test set's 8s
+            samples = g(load("t10k")[:args.samples])
+        else:
+            samples = torch.cat([g(torch.randn(1000, 100)) for _ in range((args.samples + 999) // 1000)])
     np.save(os.path.join(args.out, "samples.npy"), samples[:args.samples].reshape(-1, 28, 28).numpy())
     with open(os.path.join(args.out, "log.csv"), "w") as f:
         f.write("\n".join(log) + "\n")

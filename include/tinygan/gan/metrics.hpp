@@ -170,9 +170,11 @@ struct Score {
 // The classifier's features of the MNIST test set (10,000 images) in
 // [-1, 1]: the reference that samples are compared with. The folder must
 // hold MNIST (data::ensure_mnist fetches it).
-inline Tensor<double> reference_features(nn::Sequential<float>& classifier, const std::string& data_dir) {
+inline Tensor<double> reference_features(nn::Sequential<float>& classifier, const std::string& data_dir,
+                                         const std::vector<int>& digits = {}) {
   data::MnistOptions options;
   options.scaling = data::Scaling::minus_one_to_one;
+  options.digits = digits;
   const data::MnistSet test = data::load_mnist(data_dir, data::Split::test, options);
   return models::features_and_logits(classifier, test.images).features;
 }

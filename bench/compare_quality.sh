@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Trains one of the five MNIST GANs in tinygan and its PyTorch twin
+# (bench/torch_twin.py) with MODELS.md's settings for the same number of
+# iterations, side by side on one thread each, and scores both with
+# tinygan-score on 10,000 samples (model 5: its outputs for the test set's 8s,
+# inverted back and compared with the test 8s).
+#
+#   bench/compare_quality.sh MODEL [SEED]     MODEL: dcgan dense dense-bn minimal inverted
+#
+# Environment: ITERS (default: MODELS.md's length), OUT (default
+# out/quality/MODEL-seedSEED), BUILD (default build). Prints one table row and
+# writes OUT/result.json. Needs a built tree (scripts/setup.sh), Debian's
+# python3-torch and MNIST in data/mnist.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+model=${1:?usage: bench/compare_quality.sh MODEL [SEED]}
+seed=${2:-42}
+build=${BUILD:-build}
+out=${OUT:-out/quality/$model-seed$seed}
+samples=10000
+
+case $model in
+  dcgan) program=(mnist_dcgan) ;;
+  dense | dense-bn | minimal) program=(mnist_dense --model "$model") ;;
+  inverted) program=(mnist_inverted) ;;
+  *) echo "compare_quality.sh: unknown model '$model' (dcgan, dense, dense-bn, minimal, inverted)" >&2; exit 2 ;;
+esac
+length=()
+[[ -n ${ITERS:-} ]] && length=(--iters "$ITERS")
+score=("$build/examples/tinygan-score" --json --no-fetch)
+[[ $model == inverted ]] && score+=(--invert --digits 8)
+mkdir -p "$out"
+
+# Both trainings at once, one thread each: the machine has two cores.
+(
+  "$build/examples/${program[0]}" "${program[@]:1}" "${length[@]}" --seed "$seed" --threads 1 \
+    --out "$out/tinygan" >"$out/tinygan.log" 2>&1
+  "$build/examples/${program[0]}" "${program[@]:1}" --load "$out/tinygan/generator.safetensors" \
+    --generate "$samples" --export-samples "$out/tinygan/samples.npy" --out "$out/tinygan/generated" \
+    --threads 1 >>"$out/tinygan.log" 2>&1
+) &
+tinygan_pid=$!
+OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_twin.py --model "$model" "${length[@]}" --seed "$seed" \
+  --threads 1 --samples "$samples" --out "$out/torch" >"$out/torch.log" 2>&1 || {
+  echo "compare_quality.sh: the PyTorch twin failed; see $out/torch.log" >&2; exit 1; }
+wait "$tinygan_pid" || { echo "compare_quality.sh: tinygan failed; see $out/tinygan.log" >&2; exit 1; }
+
+tinygan_score=$("${score[@]}" "$out/tinygan/samples.npy")
+torch_score=$("${score[@]}" "$out/torch/samples.npy")
+tinygan_seconds=$(tail -n 1 "$out/tinygan/losses.csv" | awk -F, '{print $NF}')
+torch_seconds=$(tail -n 1 "$out/torch/log.csv" | awk -F, '{print $NF}')
+iterations=$(tail -n 1 "$out/torch/log.csv" | cut -d, -f1)
+printf '{"model": "%s", "seed": %s, "iterations": %s,\n "tinygan": {"seconds": %s, "score": %s},\n "torch": {"seconds": %s, "score": %s}}\n' \
+  "$model" "$seed" "$iterations" "$tinygan_seconds" "$tinygan_score" "$torch_seconds" "$torch_score" >"$out/result.json"
+/usr/bin/python3 - "$out/result.json" <<'EOF'
+import json, sys
+r = json.load(open(sys.argv[1]))
+def row(name):
+    s = r[name]["score"]
+    return (f"{r['model']:<9} seed {r['seed']:<3} {r['iterations']:>6} its  {name:<8} {r[name]['seconds']:>7.0f} s  "
+            f"FID {s['fid']:>7.2f}  IS {s['inception_score']:.2f}  confident {100 * s['confident_share']:5.1f}%  "
+            f"classes {s['classes_covered']}")
+print(row("tinygan"))
+print(row("torch"))
+EOF
