@@ -41,7 +41,7 @@ mkdir -p "$out"
     --threads 1 >>"$out/tinygan.log" 2>&1
 ) &
 tinygan_pid=$!
-OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 bench/torch_twin.py --model "$model" "${length[@]}" --seed "$seed" \
+OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_twin.py --model "$model" "${length[@]}" --seed "$seed" \
   --threads 1 --samples "$samples" --out "$out/torch" >"$out/torch.log" 2>&1 || {
   echo "compare_quality.sh: the PyTorch twin failed; see $out/torch.log" >&2; exit 1; }
 wait "$tinygan_pid" || { echo "compare_quality.sh: tinygan failed; see $out/tinygan.log" >&2; exit 1; }

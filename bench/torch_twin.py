@@ -7,7 +7,8 @@ with the same procedure, and write samples for tinygan-score.
 Needs Debian's python3-torch and python3-numpy, and MNIST's four IDX files
 (data/mnist, as the tinygan programs fetch them). Install libopenblas0-pthread
 too: Debian's torch calls the system libblas.so.3, which is otherwise the
-reference BLAS (a tiny MLP step then costs 26 ms instead of 4.6 ms). Writes OUT/samples.npy
+reference BLAS (a tiny MLP step then costs 26 ms instead of 4.6 ms);
+blas_env.py then picks OpenBLAS's kernels for this CPU. Writes OUT/samples.npy
 (float32, N x 28 x 28, in the generator's output range) and OUT/log.csv
 (iteration, d_loss, g_loss, seconds).
 """
@@ -18,6 +19,8 @@ import struct
 import time
 
 import numpy as np
+
+import blas_env  # noqa: F401  (before torch: picks OpenBLAS's kernels for this CPU)
 import torch
 from torch import nn
 

@@ -1,8 +1,8 @@
 // backward(loss): reverse-mode sweep over the graph behind a scalar.
 #pragma once
 
-#include <unordered_set>
-#include <vector>
+#include <atomic>
+#include <cstdint>
 
 #include "tinygan/autograd/var.hpp"
 
@@ -12,11 +12,15 @@ namespace detail {
 // Nodes that need a gradient, each after all of its inputs (iterative DFS, so
 // deep graphs cannot overflow the stack). The order owns its nodes, so that
 // freeing the graph during the sweep cannot free a node still to be visited.
+// A node counts as seen when its mark equals this sweep's stamp.
 template <class T>
-std::vector<std::shared_ptr<Node<T>>> topological_order(const std::shared_ptr<Node<T>>& root) {
-  std::vector<std::shared_ptr<Node<T>>> order;
-  std::unordered_set<Node<T>*> seen{root.get()};
-  std::vector<std::pair<std::shared_ptr<Node<T>>, std::size_t>> stack{{root, 0}};
+memory::PooledVector<std::shared_ptr<Node<T>>> topological_order(const std::shared_ptr<Node<T>>& root) {
+  static std::atomic<std::uint64_t> sweeps{0};
+  const std::uint64_t stamp = ++sweeps;
+  memory::PooledVector<std::shared_ptr<Node<T>>> order;
+  memory::PooledVector<std::pair<std::shared_ptr<Node<T>>, std::size_t>> stack;
+  root->visit_mark = stamp;
+  stack.emplace_back(root, 0);
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
@@ -25,7 +29,10 @@ std::vector<std::shared_ptr<Node<T>>> topological_order(const std::shared_ptr<No
             "backward: part of this graph was already freed by an earlier backward (a value "
             "computed before that backward, such as a batch of fakes, is used again: detach() it "
             "for the earlier use, or compute it anew)");
-      if (in && in->requires_grad && seen.insert(in.get()).second) stack.emplace_back(std::move(in), 0);
+      if (in && in->requires_grad && in->visit_mark != stamp) {
+        in->visit_mark = stamp;
+        stack.emplace_back(std::move(in), 0);
+      }
     } else {
       order.push_back(std::move(node));
       stack.pop_back();

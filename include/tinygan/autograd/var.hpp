@@ -3,27 +3,87 @@
 // gradient back to them. Nodes are whole-tensor ops, never scalars.
 #pragma once
 
-#include <functional>
+#include <cstdint>
 #include <memory>
+#include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "tinygan/autograd/grad_mode.hpp"
+#include "tinygan/core/memory.hpp"
 #include "tinygan/core/tensor.hpp"
 
 namespace tinygan {
 
+// A move-only callable void(Arg&) whose captures live in the memory pool:
+// std::function would allocate for every rule that captures more than two
+// pointers, on every step.
+template <class Arg>
+class PooledFunction {
+ public:
+  PooledFunction() = default;
+  PooledFunction(std::nullptr_t) {}
+  template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, PooledFunction>>>
+  PooledFunction(F&& f) {  // NOLINT: implicit, like std::function
+    using Fn = std::decay_t<F>;
+    static_assert(alignof(Fn) <= memory::kAlignment, "PooledFunction: over-aligned callable");
+    storage_ = memory::pool().acquire(sizeof(Fn));
+    try {
+      ::new (storage_) Fn(std::forward<F>(f));
+    } catch (...) {
+      memory::pool().release(storage_, sizeof(Fn));
+      storage_ = nullptr;
+      throw;
+    }
+    size_ = sizeof(Fn);
+    call_ = [](void* s, Arg& a) { (*static_cast<Fn*>(s))(a); };
+    destroy_ = [](void* s) { static_cast<Fn*>(s)->~Fn(); };
+  }
+  PooledFunction(PooledFunction&& o) noexcept { swap(o); }
+  PooledFunction& operator=(PooledFunction&& o) noexcept {
+    PooledFunction(std::move(o)).swap(*this);
+    return *this;
+  }
+  PooledFunction& operator=(std::nullptr_t) noexcept {
+    PooledFunction().swap(*this);
+    return *this;
+  }
+  PooledFunction(const PooledFunction&) = delete;
+  PooledFunction& operator=(const PooledFunction&) = delete;
+  ~PooledFunction() {
+    if (storage_) {
+      destroy_(storage_);
+      memory::pool().release(storage_, size_);
+    }
+  }
+
+  explicit operator bool() const { return storage_ != nullptr; }
+  void operator()(Arg& a) const { call_(storage_, a); }
+
+ private:
+  void swap(PooledFunction& o) noexcept {
+    std::swap(storage_, o.storage_);
+    std::swap(size_, o.size_);
+    std::swap(call_, o.call_);
+    std::swap(destroy_, o.destroy_);
+  }
+  void* storage_ = nullptr;
+  std::size_t size_ = 0;
+  void (*call_)(void*, Arg&) = nullptr;
+  void (*destroy_)(void*) = nullptr;
+};
+
 template <class T>
 struct Node {
-  using BackwardFn = std::function<void(Node&)>;
+  using BackwardFn = PooledFunction<Node>;
 
   Tensor<T> value;
   Tensor<T> grad;  // valid only while grad_valid; the buffer is kept for reuse
   bool grad_valid = false;
   bool requires_grad = false;
   bool released = false;  // the graph behind this node was freed by backward
+  std::uint64_t visit_mark = 0;  // backward's sweep stamp (autograd/backward.hpp)
   const char* op = "leaf";
-  std::vector<std::shared_ptr<Node>> inputs;
+  memory::PooledVector<std::shared_ptr<Node>> inputs;
   BackwardFn backward;  // adds this node's grad into the grads of its inputs
 
   bool is_leaf() const { return !backward; }
@@ -56,8 +116,7 @@ template <class T>
 class Var {
  public:
   Var() = default;
-  explicit Var(Tensor<T> value, bool requires_grad = false)
-      : node_(std::make_shared<Node<T>>()) {
+  explicit Var(Tensor<T> value, bool requires_grad = false) : node_(new_node()) {
     node_->value = std::move(value);
     node_->requires_grad = requires_grad;
   }
@@ -89,6 +148,11 @@ class Var {
   }
   const std::shared_ptr<Node<T>>& node_ptr() const { return node_; }
 
+  // Nodes (with their shared_ptr control blocks) come from the memory pool too.
+  static std::shared_ptr<Node<T>> new_node() {
+    return std::allocate_shared<Node<T>>(memory::PoolAllocator<Node<T>>());
+  }
+
  private:
   std::shared_ptr<Node<T>> node_;
 };
@@ -102,11 +166,12 @@ Var<T> make_result(Tensor<T> value, const char* op, std::initializer_list<Var<T>
   bool needs_grad = false;
   if (grad_enabled())
     for (const auto& in : inputs) needs_grad = needs_grad || (in.defined() && in.requires_grad());
-  auto node = std::make_shared<Node<T>>();
+  auto node = Var<T>::new_node();
   node->value = std::move(value);
   node->op = op;
   if (needs_grad) {
     node->requires_grad = true;
+    node->inputs.reserve(inputs.size());
     for (const auto& in : inputs) node->inputs.push_back(in.defined() ? in.node_ptr() : nullptr);
     node->backward = std::move(backward);
   }

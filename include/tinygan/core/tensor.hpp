@@ -1,5 +1,7 @@
 // Tensor<T>: a contiguous, SIMD-aligned array of up to four dimensions (NCHW),
-// with Eigen views of its memory that copy nothing.
+// with Eigen views of its memory that copy nothing. Its memory comes from the
+// caching pool (core/memory.hpp), so buffers freed by one training step are
+// reused by the next.
 #pragma once
 
 #include <Eigen/Core>
@@ -8,6 +10,7 @@
 #include <vector>
 
 #include "tinygan/core/error.hpp"
+#include "tinygan/core/memory.hpp"
 #include "tinygan/core/rng.hpp"
 #include "tinygan/core/shape.hpp"
 
@@ -28,6 +31,12 @@ class Tensor {
       : shape_(shape), data_(static_cast<std::size_t>(shape.numel()), value) {}
 
   static Tensor zeros(const Shape& shape) { return Tensor(shape); }
+  // For results that are written in full before they are read: skips the fill.
+  static Tensor uninitialized(const Shape& shape) {
+    Tensor t;
+    t.resize(shape);
+    return t;
+  }
   static Tensor full(const Shape& shape, T value) { return Tensor(shape, value); }
   static Tensor from(const Shape& shape, std::initializer_list<T> values) {
     return from(shape, std::vector<T>(values));
@@ -42,12 +51,12 @@ class Tensor {
     return t;
   }
   static Tensor randn(const Shape& shape, Rng& rng, double mean = 0, double stddev = 1) {
-    Tensor t(shape);
+    Tensor t = uninitialized(shape);
     for (auto& v : t.data_) v = static_cast<T>(rng.normal(mean, stddev));
     return t;
   }
   static Tensor rand(const Shape& shape, Rng& rng, double lo = 0, double hi = 1) {
-    Tensor t(shape);
+    Tensor t = uninitialized(shape);
     for (auto& v : t.data_) v = static_cast<T>(rng.uniform(lo, hi));
     return t;
   }
@@ -120,7 +129,7 @@ class Tensor {
   }
 
  private:
-  using Storage = std::vector<T, Eigen::aligned_allocator<T>>;
+  using Storage = memory::PooledVector<T>;
 
   Index leading() const { return rank() == 0 ? 1 : dim(0); }
 

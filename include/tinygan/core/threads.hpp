@@ -30,7 +30,9 @@ inline void set_num_threads(int n) {
 #ifdef _OPENMP
   omp_set_num_threads(n);
 #endif
-  Eigen::setNbThreads(n);
+  // Products share out their work themselves (core/gemm.hpp); Eigen's own
+  // threading stays off so that it never spins waiting for a partner.
+  Eigen::setNbThreads(1);
 }
 
 }  // namespace tinygan

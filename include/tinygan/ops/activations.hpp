@@ -11,7 +11,7 @@ namespace tinygan {
 
 template <class T>
 Var<T> leaky_relu(const Var<T>& x, T slope) {
-  Tensor<T> out(x.shape());
+  Tensor<T> out = Tensor<T>::uninitialized(x.shape());
   const auto in = x.value().array();
   out.array() = (in > T(0)).select(in, in * slope);
   return make_result<T>(std::move(out), "leaky_relu", {x}, [slope](Node<T>& self) {
@@ -24,7 +24,7 @@ Var<T> leaky_relu(const Var<T>& x, T slope) {
 
 template <class T>
 Var<T> relu(const Var<T>& x) {
-  Tensor<T> out(x.shape());
+  Tensor<T> out = Tensor<T>::uninitialized(x.shape());
   out.array() = x.value().array().max(T(0));
   return make_result<T>(std::move(out), "relu", {x}, [](Node<T>& self) {
     if (auto* g = self.input_grad(0)) {
@@ -36,7 +36,7 @@ Var<T> relu(const Var<T>& x) {
 
 template <class T>
 Var<T> tanh(const Var<T>& x) {
-  Tensor<T> out(x.shape());
+  Tensor<T> out = Tensor<T>::uninitialized(x.shape());
   out.array() = x.value().array().tanh();
   return make_result<T>(std::move(out), "tanh", {x}, [](Node<T>& self) {
     if (auto* g = self.input_grad(0)) {
@@ -48,7 +48,7 @@ Var<T> tanh(const Var<T>& x) {
 
 template <class T>
 Var<T> sigmoid(const Var<T>& x) {
-  Tensor<T> out(x.shape());
+  Tensor<T> out = Tensor<T>::uninitialized(x.shape());
   // 1 / (1 + exp(-x)) overflows harmlessly to 0 for very negative x.
   out.array() = T(1) / (T(1) + (-x.value().array()).exp());
   return make_result<T>(std::move(out), "sigmoid", {x}, [](Node<T>& self) {

@@ -5,8 +5,8 @@
 // with the unbiased variance; eval normalizes with the running statistics.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
-#include <vector>
 
 #include "tinygan/autograd/var.hpp"
 #include "tinygan/core/threads.hpp"
@@ -19,6 +19,60 @@ struct BatchNormConfig {
   double momentum = 0.1;
   double eps = 1e-5;
 };
+
+namespace detail {
+
+// acc[c] = sum of value(i, c) over the offsets i of channel c in [N, C, plane]
+// data. Each channel is summed by one thread in a fixed order, so results do
+// not depend on the thread count.
+template <class F>
+void sum_per_channel(Index batch, Index channels, Index plane, double* acc, F value) {
+  if (plane == 1) {
+    // [N, C]: channels are contiguous in a row; sweep the rows, vectorized across channels.
+    constexpr Index kChunk = 256;
+    const Index chunks = (channels + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (batch * channels > kParallelGrain)
+    for (Index k = 0; k < chunks; ++k) {
+      const Index c0 = k * kChunk, c1 = std::min(channels, c0 + kChunk);
+      std::fill(acc + c0, acc + c1, 0.0);
+      for (Index n = 0; n < batch; ++n)
+        for (Index c = c0; c < c1; ++c) acc[c] += value(n * channels + c, c);
+    }
+    return;
+  }
+#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
+  for (Index c = 0; c < channels; ++c) {
+    double total = 0;
+    for (Index n = 0; n < batch; ++n) {
+      const Index off = (n * channels + c) * plane;
+      decltype(value(off, c)) part = 0;  // a plane's sum, vectorized; the long sum in double
+#pragma omp simd reduction(+ : part)
+      for (Index i = 0; i < plane; ++i) part += value(off + i, c);
+      total += part;
+    }
+    acc[c] = total;
+  }
+}
+
+// f(i, c) for every offset i of [N, C, plane] data and its channel c.
+template <class F>
+void for_each_element(Index batch, Index channels, Index plane, F f) {
+  if (plane == 1) {
+#pragma omp parallel for schedule(static) if (batch * channels > kParallelGrain)
+    for (Index n = 0; n < batch; ++n)
+#pragma omp simd
+      for (Index c = 0; c < channels; ++c) f(n * channels + c, c);
+    return;
+  }
+#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
+  for (Index nc = 0; nc < batch * channels; ++nc) {
+    const Index c = nc % channels;
+#pragma omp simd
+    for (Index i = 0; i < plane; ++i) f(nc * plane + i, c);
+  }
+}
+
+}  // namespace detail
 
 // running_mean / running_var may be null when no running statistics are kept
 // (then eval mode is refused). gamma and beta are [C].
@@ -42,49 +96,45 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
                                        "channel, found input ", xs);
 
   // Per channel: the mean and 1/sqrt(var + eps) that normalize it.
-  std::vector<T> mean(static_cast<std::size_t>(channels)), inv_std(mean.size());
   const T* in = x.value().data();
-#pragma omp parallel for schedule(static) if (xs.numel() > kParallelGrain)
-  for (Index c = 0; c < channels; ++c) {
-    double m, var;
-    if (config.training) {
-      double s = 0, s2 = 0;  // double sums keep large batches exact enough
-      for (Index n = 0; n < batch; ++n) {
-        const T* p = in + (n * channels + c) * plane;
-        for (Index i = 0; i < plane; ++i) s += p[i];
-      }
-      m = s / static_cast<double>(count);
-      for (Index n = 0; n < batch; ++n) {
-        const T* p = in + (n * channels + c) * plane;
-        for (Index i = 0; i < plane; ++i) s2 += (p[i] - m) * (p[i] - m);
-      }
-      var = s2 / static_cast<double>(count);
+  Tensor<T> mean = Tensor<T>::uninitialized(Shape{channels}), inv_std = Tensor<T>::uninitialized(Shape{channels});
+  if (config.training) {
+    memory::PooledVector<double> sum(static_cast<std::size_t>(channels)), sq(sum.size());
+    detail::sum_per_channel(batch, channels, plane, sum.data(), [in](Index i, Index) { return in[i]; });
+    for (Index c = 0; c < channels; ++c) mean[c] = static_cast<T>(sum[static_cast<std::size_t>(c)] / static_cast<double>(count));
+    const T* mu = mean.data();
+    detail::sum_per_channel(batch, channels, plane, sq.data(), [in, mu](Index i, Index c) {
+      const T d = in[i] - mu[c];
+      return d * d;
+    });
+    for (Index c = 0; c < channels; ++c) {
+      const auto ci = static_cast<std::size_t>(c);
+      const double var = sq[ci] / static_cast<double>(count);
+      inv_std[c] = static_cast<T>(1.0 / std::sqrt(var + config.eps));
       if (running_mean && running_var && config.update_running) {
         T& rm = (*running_mean)[c];
         T& rv = (*running_var)[c];
         const double unbiased = var * static_cast<double>(count) / static_cast<double>(count - 1);
-        rm = static_cast<T>((1 - config.momentum) * rm + config.momentum * m);
+        rm = static_cast<T>((1 - config.momentum) * rm + config.momentum * (sum[ci] / static_cast<double>(count)));
         rv = static_cast<T>((1 - config.momentum) * rv + config.momentum * unbiased);
       }
-    } else {
-      m = (*running_mean)[c];
-      var = (*running_var)[c];
     }
-    mean[static_cast<std::size_t>(c)] = static_cast<T>(m);
-    inv_std[static_cast<std::size_t>(c)] = static_cast<T>(1.0 / std::sqrt(var + config.eps));
+  } else {
+    for (Index c = 0; c < channels; ++c) {
+      mean[c] = (*running_mean)[c];
+      inv_std[c] = static_cast<T>(1.0 / std::sqrt(static_cast<double>((*running_var)[c]) + config.eps));
+    }
   }
 
-  Tensor<T> out(xs);
-  const T* gm = gamma.value().data();
-  const T* bt = beta.value().data();
-#pragma omp parallel for schedule(static) if (xs.numel() > kParallelGrain)
-  for (Index nc = 0; nc < batch * channels; ++nc) {
-    const auto c = static_cast<std::size_t>(nc % channels);
-    const T scale = gm[c] * inv_std[c], shift = bt[c] - mean[c] * scale;
-    const T* p = in + nc * plane;
-    T* o = out.data() + nc * plane;
-    for (Index i = 0; i < plane; ++i) o[i] = p[i] * scale + shift;
+  // y = x * scale + shift per channel.
+  Tensor<T> scale = Tensor<T>::uninitialized(Shape{channels}), shift = Tensor<T>::uninitialized(Shape{channels});
+  for (Index c = 0; c < channels; ++c) {
+    scale[c] = gamma.value()[c] * inv_std[c];
+    shift[c] = beta.value()[c] - mean[c] * scale[c];
   }
+  Tensor<T> out = Tensor<T>::uninitialized(xs);
+  detail::for_each_element(batch, channels, plane, [in, o = out.data(), sc = scale.data(), sh = shift.data()](
+                                                       Index i, Index c) { o[i] = in[i] * sc[c] + sh[c]; });
 
   const bool training = config.training;
   return make_result<T>(
@@ -93,38 +143,34 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
         const T* xv = self.input_value(0).data();
         const T* gm = self.input_value(1).data();
         const T* dy = self.grad.data();
+        const T* mu = mean.data();
+        const T* is = inv_std.data();
         Tensor<T>* gx = self.input_grad(0);
         Tensor<T>* gg = self.input_grad(1);
         Tensor<T>* gb = self.input_grad(2);
-#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
+        // Double sums: long sums of small differences.
+        memory::PooledVector<double> sum_dy(static_cast<std::size_t>(channels)), sum_dy_xc(sum_dy.size());
+        detail::sum_per_channel(batch, channels, plane, sum_dy.data(), [dy](Index i, Index) { return dy[i]; });
+        detail::sum_per_channel(batch, channels, plane, sum_dy_xc.data(),
+                                [dy, xv, mu](Index i, Index c) { return dy[i] * (xv[i] - mu[c]); });
+        // Per channel: gx = k * dy - a * xhat - b (training; the batch
+        // statistics depend on x too), or k * dy (eval: a fixed affine map).
+        Tensor<T> k = Tensor<T>::uninitialized(Shape{channels}), a = k, b = k;
+        const T inv_count = T(1) / static_cast<T>(count);
         for (Index c = 0; c < channels; ++c) {
           const auto ci = static_cast<std::size_t>(c);
-          const T mu = mean[ci], is = inv_std[ci];
-          double sum_dy = 0, sum_dy_xhat = 0;  // double: long sums, small differences
-          for (Index n = 0; n < batch; ++n) {
-            const Index off = (n * channels + c) * plane;
-            for (Index i = 0; i < plane; ++i) {
-              sum_dy += dy[off + i];
-              sum_dy_xhat += dy[off + i] * (xv[off + i] - mu) * is;
-            }
-          }
-          if (gg) (*gg)[c] += static_cast<T>(sum_dy_xhat);
-          if (gb) (*gb)[c] += static_cast<T>(sum_dy);
-          if (!gx) continue;
-          // Training: the batch statistics depend on x too, hence the two
-          // mean-removal terms; eval: a fixed affine map.
-          const T k = gm[ci] * is;
-          const T inv_count = T(1) / static_cast<T>(count);
-          const T sdy = static_cast<T>(sum_dy), sdx = static_cast<T>(sum_dy_xhat);
-          for (Index n = 0; n < batch; ++n) {
-            const Index off = (n * channels + c) * plane;
-            for (Index i = 0; i < plane; ++i) {
-              const T xhat = (xv[off + i] - mu) * is;
-              (*gx)[off + i] += training ? k * (dy[off + i] - inv_count * (sdy + xhat * sdx))
-                                        : k * dy[off + i];
-            }
-          }
+          const T sdy = static_cast<T>(sum_dy[ci]), sdx = static_cast<T>(sum_dy_xc[ci] * is[c]);
+          if (gg) (*gg)[c] += sdx;
+          if (gb) (*gb)[c] += sdy;
+          k[c] = gm[c] * is[c];
+          a[c] = training ? k[c] * inv_count * sdx * is[c] : T(0);  // times (x - mu)
+          b[c] = training ? k[c] * inv_count * sdy : T(0);
         }
+        if (!gx) return;
+        detail::for_each_element(batch, channels, plane,
+                                 [g = gx->data(), dy, xv, mu, k = k.data(), a = a.data(), b = b.data()](Index i, Index c) {
+                                   g[i] += k[c] * dy[i] - a[c] * (xv[i] - mu[c]) - b[c];
+                                 });
       });
 }
 

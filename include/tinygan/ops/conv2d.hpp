@@ -3,6 +3,7 @@
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
+#include "tinygan/core/gemm.hpp"
 #include "tinygan/ops/im2col.hpp"
 
 namespace tinygan {
@@ -34,27 +35,26 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}, In
   check(!bias.defined() || bias.shape() == Shape{out_channels}, "conv2d: expected bias [",
         out_channels, "], found ", bias.defined() ? bias.shape() : Shape{});
 
-  Tensor<T> cols(Shape{g.rows(), g.cols()});
+  Tensor<T> cols = Tensor<T>::uninitialized(Shape{g.rows(), g.cols()});
   im2col(x.value().data(), g, cols.data());
-  Tensor<T> out_cm(Shape{out_channels, g.cols()});
-  out_cm.matrix().noalias() = weight.value().matrix(out_channels, g.rows()) * cols.matrix();
-  Tensor<T> out(Shape{g.batch, out_channels, g.out_h, g.out_w});
-  channel_major_to_batch_add(out_cm.data(), g.batch, out_channels, g.out_plane(), out.data());
+  Tensor<T> out_cm = Tensor<T>::uninitialized(Shape{out_channels, g.cols()});
+  gemm(out_cm.matrix(), weight.value().matrix(out_channels, g.rows()), cols.matrix());
+  Tensor<T> out = Tensor<T>::uninitialized(Shape{g.batch, out_channels, g.out_h, g.out_w});
+  channel_major_to_batch(out_cm.data(), g.batch, out_channels, g.out_plane(), out.data());
   if (bias.defined())
     add_channel_bias(out.data(), bias.value().data(), g.batch, out_channels, g.out_plane());
 
   return make_result<T>(std::move(out), "conv2d", {x, weight, bias},
                         [g, out_channels, cols = std::move(cols)](Node<T>& self) {
-    Tensor<T> dy_cm(Shape{out_channels, g.cols()});
+    Tensor<T> dy_cm = Tensor<T>::uninitialized(Shape{out_channels, g.cols()});
     batch_to_channel_major(self.grad.data(), g.batch, out_channels, g.out_plane(), dy_cm.data());
     if (auto* gw = self.input_grad(1))
-      gw->matrix(out_channels, g.rows()).noalias() += dy_cm.matrix() * cols.matrix().transpose();
+      gemm(gw->matrix(out_channels, g.rows()), dy_cm.matrix(), cols.matrix().transpose(), Accumulate::yes);
     if (auto* gb = self.input_grad(2))
       add_channel_sums(self.grad.data(), g.batch, out_channels, g.out_plane(), gb->data());
     if (auto* gx = self.input_grad(0)) {
-      Tensor<T> dcols(Shape{g.rows(), g.cols()});
-      dcols.matrix().noalias() =
-          self.input_value(1).matrix(out_channels, g.rows()).transpose() * dy_cm.matrix();
+      Tensor<T> dcols = Tensor<T>::uninitialized(Shape{g.rows(), g.cols()});
+      gemm(dcols.matrix(), self.input_value(1).matrix(out_channels, g.rows()).transpose(), dy_cm.matrix());
       col2im_add(dcols.data(), g, gx->data());
     }
   });

@@ -31,11 +31,10 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
   check(g.out_h == xs[2] && g.out_w == xs[3], "conv_transpose2d: internal geometry mismatch for ",
         xs);
 
-  Tensor<T> x_cm(Shape{in_channels, g.cols()});
+  Tensor<T> x_cm = Tensor<T>::uninitialized(Shape{in_channels, g.cols()});
   batch_to_channel_major(x.value().data(), g.batch, in_channels, plane, x_cm.data());
-  Tensor<T> cols(Shape{g.rows(), g.cols()});
-  cols.matrix().noalias() =
-      weight.value().matrix(in_channels, g.rows()).transpose() * x_cm.matrix();
+  Tensor<T> cols = Tensor<T>::uninitialized(Shape{g.rows(), g.cols()});
+  gemm(cols.matrix(), weight.value().matrix(in_channels, g.rows()).transpose(), x_cm.matrix());
   Tensor<T> out(Shape{g.batch, out_channels, out_h, out_w});
   col2im_add(cols.data(), g, out.data());
   if (bias.defined())
@@ -43,16 +42,15 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
 
   return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
                         [g, in_channels, plane, x_cm = std::move(x_cm)](Node<T>& self) {
-    Tensor<T> dcols(Shape{g.rows(), g.cols()});
+    Tensor<T> dcols = Tensor<T>::uninitialized(Shape{g.rows(), g.cols()});
     im2col(self.grad.data(), g, dcols.data());
     if (auto* gw = self.input_grad(1))
-      gw->matrix(in_channels, g.rows()).noalias() += x_cm.matrix() * dcols.matrix().transpose();
+      gemm(gw->matrix(in_channels, g.rows()), x_cm.matrix(), dcols.matrix().transpose(), Accumulate::yes);
     if (auto* gb = self.input_grad(2))
       add_channel_sums(self.grad.data(), g.batch, g.channels, g.plane(), gb->data());
     if (auto* gx = self.input_grad(0)) {
-      Tensor<T> dx_cm(Shape{in_channels, g.cols()});
-      dx_cm.matrix().noalias() =
-          self.input_value(1).matrix(in_channels, g.rows()) * dcols.matrix();
+      Tensor<T> dx_cm = Tensor<T>::uninitialized(Shape{in_channels, g.cols()});
+      gemm(dx_cm.matrix(), self.input_value(1).matrix(in_channels, g.rows()), dcols.matrix());
       channel_major_to_batch_add(dx_cm.data(), g.batch, in_channels, plane, gx->data());
     }
   });

@@ -2,6 +2,9 @@
 // survivors by 1 / (1 - p) (inverted dropout); in eval, the identity.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
+
 #include "tinygan/autograd/var.hpp"
 #include "tinygan/core/rng.hpp"
 
@@ -12,10 +15,18 @@ Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training) {
   check(p >= 0 && p < 1, "dropout: expected a probability in [0, 1), found ", p);
   if (!training || p == 0) return x;
   // The mask holds 0 or 1/(1-p) per element; it is both the forward factor and the backward one.
-  Tensor<T> mask(x.shape());
+  // Each 64-bit draw decides two elements: a 32-bit half below p * 2^32 drops one.
+  Tensor<T> mask = Tensor<T>::uninitialized(x.shape());
   const T keep_scale = static_cast<T>(1.0 / (1.0 - p));
-  for (T& m : mask) m = rng.uniform() < p ? T(0) : keep_scale;
-  Tensor<T> out(x.shape());
+  const auto threshold = static_cast<std::uint64_t>(std::ldexp(p, 32));
+  T* m = mask.data();
+  const Index n = mask.numel();
+  for (Index i = 0; i < n; i += 2) {
+    const std::uint64_t bits = rng.next_u64();
+    m[i] = (bits & 0xffffffffu) < threshold ? T(0) : keep_scale;
+    if (i + 1 < n) m[i + 1] = (bits >> 32) < threshold ? T(0) : keep_scale;
+  }
+  Tensor<T> out = Tensor<T>::uninitialized(x.shape());
   out.array() = x.value().array() * mask.array();
   return make_result<T>(std::move(out), "dropout", {x}, [mask = std::move(mask)](Node<T>& self) {
     if (auto* g = self.input_grad(0)) g->array() += self.grad.array() * mask.array();

@@ -16,7 +16,7 @@ void check_same_shape(const char* op, const Var<T>& a, const Var<T>& b) {
 template <class T>
 Var<T> add(const Var<T>& a, const Var<T>& b) {
   detail::check_same_shape("add", a, b);
-  Tensor<T> out(a.shape());
+  Tensor<T> out = Tensor<T>::uninitialized(a.shape());
   out.array() = a.value().array() + b.value().array();
   return make_result<T>(std::move(out), "add", {a, b}, [](Node<T>& self) {
     for (std::size_t i = 0; i < 2; ++i)
@@ -27,7 +27,7 @@ Var<T> add(const Var<T>& a, const Var<T>& b) {
 template <class T>
 Var<T> sub(const Var<T>& a, const Var<T>& b) {
   detail::check_same_shape("sub", a, b);
-  Tensor<T> out(a.shape());
+  Tensor<T> out = Tensor<T>::uninitialized(a.shape());
   out.array() = a.value().array() - b.value().array();
   return make_result<T>(std::move(out), "sub", {a, b}, [](Node<T>& self) {
     if (auto* g = self.input_grad(0)) g->array() += self.grad.array();
@@ -38,7 +38,7 @@ Var<T> sub(const Var<T>& a, const Var<T>& b) {
 template <class T>
 Var<T> mul(const Var<T>& a, const Var<T>& b) {
   detail::check_same_shape("mul", a, b);
-  Tensor<T> out(a.shape());
+  Tensor<T> out = Tensor<T>::uninitialized(a.shape());
   out.array() = a.value().array() * b.value().array();
   return make_result<T>(std::move(out), "mul", {a, b}, [](Node<T>& self) {
     if (auto* g = self.input_grad(0)) g->array() += self.grad.array() * self.input_value(1).array();
@@ -48,7 +48,7 @@ Var<T> mul(const Var<T>& a, const Var<T>& b) {
 
 template <class T>
 Var<T> scale(const Var<T>& a, T factor) {
-  Tensor<T> out(a.shape());
+  Tensor<T> out = Tensor<T>::uninitialized(a.shape());
   out.array() = a.value().array() * factor;
   return make_result<T>(std::move(out), "scale", {a}, [factor](Node<T>& self) {
     if (auto* g = self.input_grad(0)) g->array() += self.grad.array() * factor;

@@ -33,6 +33,17 @@ struct ConvGeometry {
   Index plane() const { return height * width; }
 };
 
+// The output columns [lo, hi) whose input column ow * stride - padding + kj
+// falls inside the image: the rest read the zero padding.
+inline void valid_range(Index out_w, Index width, Index stride, Index padding, Index kj, Index& lo, Index& hi) {
+  // iw = ow * stride - padding + kj must satisfy 0 <= iw < width.
+  const Index first = padding - kj;  // ow * stride >= first
+  lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  const Index last = width - 1 + padding - kj;  // ow * stride <= last
+  hi = last < 0 ? 0 : std::min(out_w, last / stride + 1);
+  lo = std::min(lo, hi);
+}
+
 // cols [rows, cols] = im2col(image [N, C, H, W]).
 template <class T>
 void im2col(const T* image, const ConvGeometry& g, T* cols) {
@@ -40,6 +51,9 @@ void im2col(const T* image, const ConvGeometry& g, T* cols) {
 #pragma omp parallel for schedule(static) if (g.rows() * g.cols() > kParallelGrain)
   for (Index r = 0; r < g.rows(); ++r) {
     const Index c = r / taps, ki = (r % taps) / g.kernel_w, kj = r % g.kernel_w;
+    Index lo, hi;
+    valid_range(g.out_w, g.width, g.stride, g.padding, kj, lo, hi);
+    const Index offset = kj - g.padding;  // iw = ow * stride + offset
     T* row = cols + r * g.cols();
     for (Index n = 0; n < g.batch; ++n) {
       const T* plane = image + (n * g.channels + c) * g.plane();
@@ -49,11 +63,13 @@ void im2col(const T* image, const ConvGeometry& g, T* cols) {
           std::fill(row, row + g.out_w, T(0));
           continue;
         }
-        const T* line = plane + ih * g.width;
-        for (Index ow = 0; ow < g.out_w; ++ow) {
-          const Index iw = ow * g.stride - g.padding + kj;
-          row[ow] = (iw >= 0 && iw < g.width) ? line[iw] : T(0);
-        }
+        const T* line = plane + ih * g.width + offset;
+        std::fill(row, row + lo, T(0));
+        if (g.stride == 1)
+          std::copy(line + lo, line + hi, row + lo);
+        else
+          for (Index ow = lo; ow < hi; ++ow) row[ow] = line[ow * g.stride];
+        std::fill(row + hi, row + g.out_w, T(0));
       }
     }
   }
@@ -69,16 +85,21 @@ void col2im_add(const T* cols, const ConvGeometry& g, T* image) {
   for (Index c = 0; c < g.channels; ++c) {
     for (Index tap = 0; tap < taps; ++tap) {
       const Index ki = tap / g.kernel_w, kj = tap % g.kernel_w;
+      Index lo, hi;
+      valid_range(g.out_w, g.width, g.stride, g.padding, kj, lo, hi);
+      const Index offset = kj - g.padding;
       const T* row = cols + (c * taps + tap) * g.cols();
       for (Index n = 0; n < g.batch; ++n) {
         T* plane = image + (n * g.channels + c) * g.plane();
         for (Index oh = 0; oh < g.out_h; ++oh, row += g.out_w) {
           const Index ih = oh * g.stride - g.padding + ki;
           if (ih < 0 || ih >= g.height) continue;
-          T* line = plane + ih * g.width;
-          for (Index ow = 0; ow < g.out_w; ++ow) {
-            const Index iw = ow * g.stride - g.padding + kj;
-            if (iw >= 0 && iw < g.width) line[iw] += row[ow];
+          T* line = plane + ih * g.width + offset;
+          if (g.stride == 1) {
+#pragma omp simd
+            for (Index ow = lo; ow < hi; ++ow) line[ow] += row[ow];
+          } else {
+            for (Index ow = lo; ow < hi; ++ow) line[ow * g.stride] += row[ow];
           }
         }
       }
@@ -102,8 +123,17 @@ void channel_major_to_batch_add(const T* src, Index batch, Index channels, Index
     for (Index n = 0; n < batch; ++n) {
       const T* from = src + (c * batch + n) * plane;
       T* to = dst + (n * channels + c) * plane;
+#pragma omp simd
       for (Index s = 0; s < plane; ++s) to[s] += from[s];
     }
+}
+
+template <class T>
+void channel_major_to_batch(const T* src, Index batch, Index channels, Index plane, T* dst) {
+#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
+  for (Index c = 0; c < channels; ++c)
+    for (Index n = 0; n < batch; ++n)
+      std::copy_n(src + (c * batch + n) * plane, plane, dst + (n * channels + c) * plane);
 }
 
 // bias_grad[c] += sum over n, s of grad[n, c, s]; one thread per channel.

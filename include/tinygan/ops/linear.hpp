@@ -2,6 +2,7 @@
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
+#include "tinygan/core/gemm.hpp"
 
 namespace tinygan {
 
@@ -16,19 +17,18 @@ Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}) {
   check(!bias.defined() || bias.shape() == Shape{out_features}, "linear: expected bias [",
         out_features, "], found ", bias.defined() ? bias.shape() : Shape{});
 
-  Tensor<T> out(Shape{batch, out_features});
+  Tensor<T> out = Tensor<T>::uninitialized(Shape{batch, out_features});
   auto y = out.matrix();
-  y.noalias() = x.value().matrix() * weight.value().matrix().transpose();
+  gemm(y, x.value().matrix(), weight.value().matrix().transpose());
   if (bias.defined()) y.rowwise() += bias.value().matrix(1, out_features).row(0);
 
   return make_result<T>(std::move(out), "linear", {x, weight, bias},
                         [batch, in, out_features](Node<T>& self) {
     const auto dy = self.grad.matrix(batch, out_features);
     if (auto* g = self.input_grad(0))
-      g->matrix(batch, in).noalias() += dy * self.input_value(1).matrix(out_features, in);
+      gemm(g->matrix(batch, in), dy, self.input_value(1).matrix(out_features, in), Accumulate::yes);
     if (auto* g = self.input_grad(1))
-      g->matrix(out_features, in).noalias() +=
-          dy.transpose() * self.input_value(0).matrix(batch, in);
+      gemm(g->matrix(out_features, in), dy.transpose(), self.input_value(0).matrix(batch, in), Accumulate::yes);
     if (auto* g = self.input_grad(2)) g->matrix(1, out_features) += dy.colwise().sum();
   });
 }

@@ -1,0 +1,169 @@
+// Milliseconds per full GAN training iteration of each of MODELS.md's five
+// models at its batch sizes (D step on a real and a fake batch, then the G
+// step through the frozen D with fresh noise), with heap allocations per
+// iteration and peak RSS. Each (model, threads) runs in its own child process
+// so that peak RSS is that run's own.
+//
+//   tinygan_bench_iterations [--models dcgan,dense,...] [--threads 1,2] [--repeats N] [--warmup N] [--json]
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <tinygan/gan.hpp>
+
+#include "harness.hpp"
+
+using namespace tinygan;
+
+namespace {
+
+// MODELS.md's five models as the examples train them (examples/mnist_*.cpp).
+struct BenchModel {
+  std::string name;
+  models::Model<float> (*generator)(Rng&);
+  models::Model<float> (*discriminator)(Rng&);
+  Shape sample;      // one real sample as D takes it
+  Index latent;      // 0: G takes an image (the autoencoder)
+  Index real_batch, fake_batch, g_batch;
+  double lr, beta1;
+  gan::GeneratorLoss g_loss;
+  int repeats;       // timed iterations by default
+};
+
+const std::vector<BenchModel>& bench_models() {
+  using gan::GeneratorLoss;
+  static const std::vector<BenchModel> all = {
+      {"dcgan", models::dcgan_generator<float>, models::dcgan_discriminator<float>, Shape{1, 28, 28}, 100, 64, 64, 64,
+       2e-4, 0.5, GeneratorLoss::bce, 30},
+      {"dense", models::dense_generator<float>, models::dense_discriminator<float>, Shape{784}, 100, 64, 64, 64, 2e-4,
+       0.5, GeneratorLoss::bce, 300},
+      {"dense-bn", models::dense_bn_generator<float>, models::dense_bn_discriminator<float>, Shape{784}, 100, 32, 32,
+       64, 2e-4, 0.5, GeneratorLoss::bce, 300},
+      {"minimal", models::minimal_generator<float>, models::minimal_discriminator<float>, Shape{28, 28}, 100, 32, 32,
+       32, 1e-3, 0.9, GeneratorLoss::bce, 2000},
+      {"inverted", models::inverted_generator<float>, models::inverted_discriminator<float>, Shape{784}, 0, 128, 128,
+       128, 2e-4, 0.9, GeneratorLoss::msle, 300},
+  };
+  return all;
+}
+
+Shape batch_of(Index n, const Shape& sample) {
+  Shape s{n};
+  for (int i = 0; i < sample.rank(); ++i) s.push_back(sample[i]);
+  return s;
+}
+
+void run_model(const BenchModel& m, int threads, int warmup, int repeats, bool json) {
+  set_num_threads(threads);
+  Rng rng(42);
+  gan::Recipe recipe;
+  recipe.lr_g = recipe.lr_d = m.lr;
+  recipe.beta1 = m.beta1;
+  recipe.g_loss = m.g_loss;
+  gan::Trainer trainer(m.generator(rng), m.discriminator(rng), recipe);
+  // Real batches: uniform pixels in the generator's range (timing does not depend on them).
+  Tensor<float> real = Tensor<float>::rand(batch_of(m.real_batch, m.sample), rng, -1, 1);
+  Tensor<float> fake_input, g_input;
+  if (m.latent == 0) {  // the autoencoder maps images in [0, 1]
+    fake_input = Tensor<float>::rand({m.fake_batch, 784}, rng);
+    g_input = fake_input;
+  }
+  const auto iteration = [&] {
+    if (m.latent) {  // fresh noise every iteration, as in training
+      fake_input = Tensor<float>::randn({m.fake_batch, m.latent}, rng);
+      g_input = Tensor<float>::randn({m.g_batch, m.latent}, rng);
+    }
+    trainer.step(real, fake_input, g_input);
+  };
+  const bench::Timing t = bench::measure(iteration, warmup, repeats);
+  if (json) {
+    bench::JsonLine()
+        .field("kind", "iteration").field("model", m.name).field("threads", threads)
+        .field("median_ms", t.median_ms).field("p10_ms", t.low_ms).field("p90_ms", t.high_ms)
+        .field("repeats", t.samples).field("allocations_per_iteration", t.allocations_per_call)
+        .field("peak_rss_mb", bench::peak_rss_mb())
+        .print();
+  } else {
+    std::printf("%-9s %d thread%s  %8.2f ms  (p10 %.2f, p90 %.2f, %d its)  %8.1f allocations/it  peak RSS %6.1f MB\n",
+                m.name.c_str(), threads, threads == 1 ? " " : "s", t.median_ms, t.low_ms, t.high_ms, t.samples,
+                t.allocations_per_call, bench::peak_rss_mb());
+    std::fflush(stdout);
+  }
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) items.push_back(item);
+  return items;
+}
+
+[[noreturn]] void usage_error(const std::string& message) {
+  std::fprintf(stderr, "tinygan_bench_iterations: %s\nUsage: tinygan_bench_iterations [--models dcgan,dense,dense-bn,minimal,inverted] [--threads 1,2] [--repeats N] [--warmup N] [--json]\n", message.c_str());
+  std::exit(2);
+}
+
+int positive(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  const long v = std::strtol(text.c_str(), &end, 10);
+  if (text.empty() || *end || v < 1 || v > 100000) usage_error(flag + " expects a count from 1 to 100000, found '" + text + "'");
+  return static_cast<int>(v);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> names;
+  std::vector<int> thread_counts = {1, 2};
+  int repeats = 0, warmup = 5;
+  bool json = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    const auto value = [&] {
+      if (i + 1 >= argc) usage_error(arg + " needs a value");
+      return std::string(argv[++i]);
+    };
+    if (arg == "--models") names = split(value());
+    else if (arg == "--threads") {
+      thread_counts.clear();
+      for (const auto& t : split(value())) thread_counts.push_back(positive("--threads", t));
+    } else if (arg == "--repeats") repeats = positive(arg, value());
+    else if (arg == "--warmup") warmup = positive(arg, value());
+    else if (arg == "--json") json = true;
+    else usage_error("unknown option '" + arg + "'");
+  }
+  std::vector<const BenchModel*> chosen;
+  for (const auto& m : bench_models())
+    if (names.empty() || std::find(names.begin(), names.end(), m.name) != names.end()) chosen.push_back(&m);
+  for (const auto& n : names) {
+    bool known = false;
+    for (const auto& m : bench_models()) known = known || m.name == n;
+    if (!known) usage_error("unknown model '" + n + "' (dcgan, dense, dense-bn, minimal, inverted)");
+  }
+  // One child per measurement; the parent never starts OpenMP threads, so fork is safe.
+  for (const BenchModel* m : chosen)
+    for (int threads : thread_counts) {
+      std::fflush(stdout);
+      const pid_t child = fork();
+      if (child == 0) {
+        try {
+          run_model(*m, threads, warmup, repeats ? repeats : m->repeats, json);
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "tinygan_bench_iterations: %s: %s\n", m->name.c_str(), e.what());
+          std::_Exit(1);
+        }
+        std::_Exit(0);
+      }
+      int status = 0;
+      if (child < 0 || waitpid(child, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::fprintf(stderr, "tinygan_bench_iterations: the %s run with %d thread(s) failed\n", m->name.c_str(), threads);
+        return 1;
+      }
+    }
+  return 0;
+}

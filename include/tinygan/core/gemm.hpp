@@ -1,0 +1,59 @@
+// gemm: dst = a * b, or dst += a * b, for Eigen matrix views, shared out over
+// tinygan's threads.
+//
+// With several threads the product is cut into one block of rows (or of
+// columns) of dst per thread, and each block is one single-threaded Eigen
+// product. Eigen's own parallel product makes its threads wait for each other
+// by spinning; on a busy machine a descheduled partner then costs whole
+// scheduler time slices (measured: 20x slower at 2 threads under load). The
+// split blocks only meet at the end of the loop.
+#pragma once
+
+#include <algorithm>
+
+#include "tinygan/core/threads.hpp"
+
+namespace tinygan {
+
+namespace detail {
+// Eigen's threading is off from the start (set_num_threads keeps it off), so
+// even the small products that gemm leaves whole never spin.
+inline const bool eigen_single_threaded = (Eigen::setNbThreads(1), true);
+}  // namespace detail
+
+// Below this many multiply-adds one thread does the whole product.
+constexpr double kParallelGemmWork = 1 << 21;
+
+enum class Accumulate { no, yes };
+
+template <class Dst, class A, class B>
+void gemm(Dst&& dst, const A& a, const B& b, Accumulate accumulate = Accumulate::no) {
+  const auto product = [&](auto&& d, const auto& x, const auto& y) {
+    if (accumulate == Accumulate::yes)
+      d.noalias() += x * y;
+    else
+      d.noalias() = x * y;
+  };
+  const Index rows = dst.rows(), cols = dst.cols();
+  const int threads = num_threads();
+  const double work = static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(a.cols());
+  if (threads == 1 || work < kParallelGemmWork) {
+    product(dst, a, b);
+    return;
+  }
+  // Cut the longer side, in multiples of 16 so each block keeps whole SIMD panels.
+  const bool by_rows = rows >= cols;
+  const Index length = by_rows ? rows : cols;
+  const Index step = (length / threads + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    const Index begin = std::min(length, t * step), end = t + 1 == threads ? length : std::min(length, begin + step);
+    if (begin >= end) continue;
+    if (by_rows)
+      product(dst.middleRows(begin, end - begin), a.middleRows(begin, end - begin), b);
+    else
+      product(dst.middleCols(begin, end - begin), a, b.middleCols(begin, end - begin));
+  }
+}
+
+}  // namespace tinygan

@@ -1,0 +1,90 @@
+// The caching pool, pooled callables, the threaded GEMM, and the promise they
+// serve: a steady-state training step allocates nothing.
+#include <doctest/doctest.h>
+
+#include <cstdint>
+#include <memory>
+
+#include "tinygan/gan.hpp"
+
+namespace tinygan::bench {
+std::uint64_t allocation_count();  // bench/count_allocations.cpp, linked into this binary
+}
+
+using namespace tinygan;
+
+TEST_CASE("the pool hands a freed block of the same size out again") {
+  memory::Pool pool;
+  void* a = pool.acquire(1000);
+  CHECK(reinterpret_cast<std::uintptr_t>(a) % memory::kAlignment == 0);
+  pool.release(a, 1000);
+  CHECK(pool.cached_bytes() == 1024);  // sizes round up to whole 64-byte lines
+  CHECK(pool.acquire(1010) == a);      // same rounded size: the same block
+  CHECK(pool.cached_bytes() == 0);
+  void* b = pool.acquire(4096);
+  CHECK(b != a);
+  pool.release(a, 1000);
+  pool.release(b, 4096);
+  pool.release_cached();
+  CHECK(pool.cached_bytes() == 0);
+}
+
+TEST_CASE("the pool keeps no more than its cache limit") {
+  memory::Pool pool;
+  pool.set_cache_limit(1024);
+  void* a = pool.acquire(1024);
+  void* b = pool.acquire(1024);
+  pool.release(a, 1024);
+  pool.release(b, 1024);  // over the limit: returned to the system
+  CHECK(pool.cached_bytes() == 1024);
+  pool.release_cached();
+}
+
+TEST_CASE("PooledFunction calls, moves and destroys its callable") {
+  auto counter = std::make_shared<int>(0);
+  {
+    PooledFunction<int> f = [counter, pad = std::array<double, 8>{}](int& x) { x += ++*counter + static_cast<int>(pad[0]); };
+    CHECK(static_cast<bool>(f));
+    CHECK(counter.use_count() == 2);
+    int x = 0;
+    f(x);
+    PooledFunction<int> g = std::move(f);
+    CHECK_FALSE(static_cast<bool>(f));
+    g(x);
+    CHECK(x == 3);
+    g = nullptr;
+    CHECK(counter.use_count() == 1);  // the capture was destroyed
+  }
+  CHECK(counter.use_count() == 1);
+}
+
+TEST_CASE("gemm split over threads equals one product") {
+  Rng rng(5);
+  set_num_threads(2);
+  for (auto [m, k, n] : {std::array<Index, 3>{300, 70, 90}, {40, 300, 700}, {1000, 64, 33}}) {
+    const Tensor<float> a = Tensor<float>::randn({m, k}, rng), b = Tensor<float>::randn({n, k}, rng);
+    Tensor<float> c = Tensor<float>::randn({m, n}, rng), expected = c;
+    gemm(c.matrix(), a.matrix(), b.matrix().transpose(), Accumulate::yes);
+    expected.matrix().noalias() += a.matrix() * b.matrix().transpose();
+    const double error = (c.matrix() - expected.matrix()).norm() / expected.matrix().norm();
+    INFO(m, "x", k, "x", n);
+    CHECK(error < 1e-6);
+    gemm(c.matrix(), a.matrix(), b.matrix().transpose());
+    CHECK((c.matrix() - a.matrix() * b.matrix().transpose()).norm() < 1e-4 * c.matrix().norm());
+  }
+}
+
+TEST_CASE("a steady-state DCGAN training step makes no heap allocation") {
+  Rng rng(1);
+  gan::Recipe recipe;
+  recipe.beta1 = 0.5;
+  gan::Trainer trainer(models::dcgan_generator<float>(rng), models::dcgan_discriminator<float>(rng), recipe);
+  const Tensor<float> real = Tensor<float>::rand({8, 1, 28, 28}, rng, -1, 1);
+  const Tensor<float> noise = Tensor<float>::randn({8, 100}, rng);
+  for (int i = 0; i < 2; ++i) trainer.step(real, noise, noise);  // fills the pool
+  const std::uint64_t before = bench::allocation_count();
+  trainer.step(real, noise, noise);
+  const std::uint64_t allocations = bench::allocation_count() - before;
+  CHECK(allocations == 0);
+  CHECK(before > 0);  // the counter does count
+}
