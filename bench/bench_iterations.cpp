@@ -96,23 +96,14 @@ void run_model(const BenchModel& m, int threads, int warmup, int repeats, bool j
   }
 }
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) items.push_back(item);
-  return items;
-}
-
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "tinygan_bench_iterations: %s\nUsage: tinygan_bench_iterations [--models dcgan,dense,dense-bn,minimal,inverted] [--threads 1,2] [--repeats N] [--warmup N] [--json]\n", message.c_str());
   std::exit(2);
 }
 
 int positive(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end || v < 1 || v > 100000) usage_error(flag + " expects a count from 1 to 100000, found '" + text + "'");
-  return static_cast<int>(v);
+  if (const auto v = bench::parse_count(text)) return *v;
+  usage_error(flag + " expects a count from 1 to 100000, found '" + text + "'");
 }
 
 }  // namespace
@@ -128,10 +119,10 @@ int main(int argc, char** argv) {
       if (i + 1 >= argc) usage_error(arg + " needs a value");
       return std::string(argv[++i]);
     };
-    if (arg == "--models") names = split(value());
+    if (arg == "--models") names = bench::split_commas(value());
     else if (arg == "--threads") {
       thread_counts.clear();
-      for (const auto& t : split(value())) thread_counts.push_back(positive("--threads", t));
+      for (const auto& t : bench::split_commas(value())) thread_counts.push_back(positive("--threads", t));
     } else if (arg == "--repeats") repeats = positive(arg, value());
     else if (arg == "--warmup") warmup = positive(arg, value());
     else if (arg == "--json") json = true;

@@ -168,23 +168,14 @@ void run_layer(const LayerCase& layer, int threads, double peak, const Options& 
   report(layer, threads, "forward+backward", time_calls(forward_backward, o), layer.both_work(), peak, o);
 }
 
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> items;
-  std::stringstream in(text);
-  for (std::string item; std::getline(in, item, ',');) items.push_back(item);
-  return items;
-}
-
 [[noreturn]] void usage_error(const std::string& message) {
   std::fprintf(stderr, "tinygan_bench_layers: %s (usage: tinygan_bench_layers [--threads 1,2] [--repeats N] [--warmup N] [--layers SUBSTRING] [--json])\n", message.c_str());
   std::exit(2);
 }
 
 int positive(const std::string& flag, const std::string& text) {
-  char* end = nullptr;
-  const long v = std::strtol(text.c_str(), &end, 10);
-  if (text.empty() || *end || v < 1 || v > 100000) usage_error(flag + " expects a count from 1 to 100000, found '" + text + "'");
-  return static_cast<int>(v);
+  if (const auto v = bench::parse_count(text)) return *v;
+  usage_error(flag + " expects a count from 1 to 100000, found '" + text + "'");
 }
 
 }  // namespace
@@ -199,7 +190,7 @@ int main(int argc, char** argv) {
     };
     if (arg == "--threads") {
       o.threads.clear();
-      for (const auto& t : split(value())) o.threads.push_back(positive(arg, t));
+      for (const auto& t : bench::split_commas(value())) o.threads.push_back(positive(arg, t));
       if (o.threads.empty()) usage_error("--threads needs at least one count");
     } else if (arg == "--repeats") o.repeats = positive(arg, value());
     else if (arg == "--warmup") o.warmup = positive(arg, value());
