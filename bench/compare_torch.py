@@ -237,12 +237,9 @@ def iteration_step(torch, nn, torch_twin, model, formulation):
                 m.__class__ = nn.ConvTranspose2d
     opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(beta1, 0.999))
-    bce = nn.BCELoss()
     autoencoder = model == "inverted"
     low = 0.0 if unit else -1.0  # real pixels: uniform in the generator's range
     real = torch.rand(batch, *shape) * (1.0 - low) + low
-    ones, zeros, g_ones = torch.ones(batch, 1), torch.zeros(batch, 1), torch.ones(g_batch, 1)
-    d_params = list(d.parameters())
     images = torch.rand(batch, 784)  # the autoencoder's input, for both of its passes
 
     def step():
@@ -250,21 +247,7 @@ def iteration_step(torch, nn, torch_twin, model, formulation):
             fake_input = g_input = images
         else:  # fresh noise every iteration, as in training
             fake_input, g_input = torch.randn(batch, 100), torch.randn(g_batch, 100)
-        with torch.no_grad():
-            fake = g(fake_input)
-        opt_d.zero_grad()
-        d_loss = 0.5 * (bce(d(real), ones) + bce(d(fake), zeros))
-        d_loss.backward()
-        opt_d.step()
-        for p in d_params:
-            p.requires_grad_(False)
-        opt_g.zero_grad()
-        score = d(g(g_input))
-        g_loss = torch_twin.msle(score, g_ones) if autoencoder else bce(score, g_ones)
-        g_loss.backward()
-        opt_g.step()
-        for p in d_params:
-            p.requires_grad_(True)
+        d_loss, g_loss = torch_twin.train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder)
         return d_loss.item(), g_loss.item()  # tinygan's step reads both losses too
 
     return step

@@ -143,6 +143,30 @@ def msle(p, target):  # Keras's mean squared logarithmic error, predictions clam
     return ((torch.log1p(p.clamp(min=1e-7)) - torch.log1p(target)) ** 2).mean()
 
 
+def train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder):
+    """One GAN iteration by MODELS.md's procedure (tinygan's gan::Trainer::step)."""
+    bce = nn.functional.binary_cross_entropy
+    # D step: a real batch and a batch of fakes made without gradient.
+    with torch.no_grad():
+        fake = g(fake_input)
+    opt_d.zero_grad()
+    d_loss = 0.5 * (bce(d(real), torch.ones(len(real), 1)) + bce(d(fake), torch.zeros(len(fake), 1)))
+    d_loss.backward()
+    opt_d.step()
+    # G step through the frozen D; only G's optimizer steps.
+    for p in d.parameters():
+        p.requires_grad_(False)
+    opt_g.zero_grad()
+    score = d(g(g_input))
+    target = torch.ones(len(g_input), 1)
+    g_loss = msle(score, target) if autoencoder else bce(score, target)
+    g_loss.backward()
+    opt_g.step()
+    for p in d.parameters():
+        p.requires_grad_(True)
+    return d_loss, g_loss
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=sorted(MODELS), default="dcgan")
@@ -176,9 +200,6 @@ def main():
     g, d = make(fast=not args.plain_deconv) if args.model == "dcgan" else make()
     opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(beta1, 0.999))
-    bce = nn.BCELoss()
-    ones, zeros, g_ones = torch.ones(batch, 1), torch.zeros(batch, 1), torch.ones(g_batch, 1)
-
     def batches():  # (real, G's input for the D step's fakes, G's input for the G step)
         while True:
             if autoencoder:  # one random index set per iteration, drawn with replacement
@@ -192,23 +213,7 @@ def main():
     start = time.time()
     log = ["iteration,d_loss,g_loss,seconds"]
     for it, (real, fake_input, g_input) in zip(range(1, iters + 1), batches()):
-        # D step: a real batch and a batch of fakes made without gradient.
-        with torch.no_grad():
-            fake = g(fake_input)
-        opt_d.zero_grad()
-        d_loss = 0.5 * (bce(d(real), ones) + bce(d(fake), zeros))
-        d_loss.backward()
-        opt_d.step()
-        # G step through the frozen D; only G's optimizer steps.
-        for p in d.parameters():
-            p.requires_grad_(False)
-        opt_g.zero_grad()
-        score = d(g(g_input))
-        g_loss = msle(score, g_ones) if autoencoder else bce(score, g_ones)
-        g_loss.backward()
-        opt_g.step()
-        for p in d.parameters():
-            p.requires_grad_(True)
+        d_loss, g_loss = train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder)
         log.append(f"{it},{d_loss.item():.6g},{g_loss.item():.6g},{time.time() - start:.3f}")
         if it % 100 == 0:
             print(f"{args.model} {it}/{iters} D {d_loss.item():.4f} G {g_loss.item():.4f} "
