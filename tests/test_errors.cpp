@@ -1,6 +1,8 @@
 // Misuse raises tinygan::Error with a message naming the op and the shapes.
 #include <doctest/doctest.h>
 
+#include <cmath>
+
 #include "test_util.hpp"
 #include "tinygan/gan.hpp"
 
@@ -103,6 +105,20 @@ TEST_CASE("losses stay finite at the edges") {
   const Var<float> huge(Tensor<float>::from({2, 1}, {200.0f, -200.0f}), true);
   const Var<float> l2 = bce_with_logits(huge, Tensor<float>::from({2, 1}, {0.0f, 1.0f}));
   CHECK(l2.value()[0] == doctest::Approx(200.0f));
+}
+
+TEST_CASE("bce behind a sigmoid passes p - y even for a confidently rejected fake") {
+  // G's gradient when D scores its fakes near 0: logits -12 .. -20 give
+  // p from 6e-6 down to 2e-9, below Keras's 1e-7 clamp, and d loss / d logit
+  // must still be (p - 1) / n, about -1/n, not shrunk by p / 1e-7.
+  const Var<float> logits(Tensor<float>::from({3, 1}, {-12.0f, -16.0f, -20.0f}), true);
+  const Var<float> loss = bce(sigmoid(logits), Tensor<float>::full({3, 1}, 1.0f));
+  CHECK(loss.value()[0] == doctest::Approx((12.0 + 16.0 + 20.0) / 3).epsilon(1e-4));
+  backward(loss);
+  for (Index i = 0; i < 3; ++i) {
+    const double p = 1 / (1 + std::exp(-static_cast<double>(logits.value()[i])));
+    CHECK(logits.grad()[i] == doctest::Approx((p - 1) / 3).epsilon(1e-4));
+  }
 }
 
 TEST_CASE("a kernel larger than the padded image is refused") {

@@ -60,6 +60,11 @@ TEST_CASE("gradcheck conv2d over a table of geometries") {
       {2, 2, 9, 9, 3, 3, 0, true},   // stride equal to the kernel
       {2, 3, 5, 5, 1, 1, 0, true},   // 1x1
       {1, 1, 4, 4, 3, 2, 2, true},   // padding larger than the kernel's half
+      // >= 8 channels each side: the per-tap products of tap_conv.hpp
+      {8, 9, 8, 7, 5, 2, 2, true},   // the discriminator's geometry, odd width
+      {9, 8, 5, 6, 3, 1, 1, false},  // stride 1, "same"
+      {8, 8, 7, 7, 2, 3, 0, true},   // stride above the kernel: pixels no tap reads
+      {8, 8, 3, 4, 3, 2, 2, true},   // padding larger than the kernel's half
   };
   for (const Case& c : cases) {
     const Vars in{random_leaf({2, c.in, c.h, c.w}, 10), random_leaf({c.out, c.in, c.k, c.k}, 11),
@@ -82,6 +87,11 @@ TEST_CASE("gradcheck conv_transpose2d over a table of geometries") {
       {2, 2, 3, 3, 4, 2, 1, 0, true},   // even kernel
       {2, 1, 2, 3, 3, 3, 0, 2, true},   // stride 3, output padding 2
       {1, 2, 3, 3, 1, 1, 0, 0, true},   // 1x1
+      // >= 8 channels each side: the per-tap products of tap_conv.hpp
+      {9, 8, 3, 3, 5, 1, 2, 0, false},  // k5 s1 same
+      {8, 9, 3, 4, 5, 2, 2, 1, true},   // k5 s2 same, output padding 1
+      {8, 8, 2, 3, 3, 3, 0, 2, true},   // stride 3, output padding 2
+      {8, 8, 3, 3, 4, 2, 1, 0, false},  // even kernel
   };
   for (const Case& c : cases) {
     const Vars in{random_leaf({2, c.in, c.h, c.w}, 20), random_leaf({c.in, c.out, c.k, c.k}, 21),

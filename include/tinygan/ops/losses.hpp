@@ -1,7 +1,8 @@
 // Losses, each the mean over all elements, returned as a scalar (rank 0).
 //
-// BCE and MSLE clamp their inputs as Keras does (epsilon 1e-7), so that
-// probabilities of exactly 0 or 1, and predictions <= -1, give finite values.
+// BCE follows PyTorch's BCELoss (each log clamped at -100, the gradient's
+// denominator at 1e-12); MSLE clamps its inputs as Keras does (epsilon 1e-7).
+// Both stay finite for probabilities of exactly 0 or 1 and predictions <= -1.
 #pragma once
 
 #include <algorithm>
@@ -41,21 +42,20 @@ Var<T> mean_loss(const char* op, const Var<T>& input, const Tensor<T>& target, V
 }
 }  // namespace detail
 
-// Binary cross-entropy on probabilities. The gradient is taken at the clamped
-// probability, so a saturated prediction still gets a finite, non-zero gradient.
+// Binary cross-entropy on probabilities, as PyTorch's BCELoss computes it.
+// The gradient (p - y) / (p (1 - p)) is exact down to p (1 - p) = 1e-12, so
+// that behind a sigmoid it is p - y even for a confidently rejected fake: a
+// clamp at Keras's 1e-7 would shrink G's gradient there by p / 1e-7.
 template <class T>
 Var<T> bce(const Var<T>& probability, const Tensor<T>& target) {
-  const auto clamp = [](T p) { return std::clamp<T>(p, T(kLossEpsilon), T(1 - kLossEpsilon)); };
   return detail::mean_loss(
       "bce", probability, target,
-      [clamp](T p, T y) {
-        const double q = clamp(p);
-        return -(y * std::log(q) + (1 - y) * std::log(1 - q));
+      [](T p, T y) {
+        const double log_p = std::max(std::log(static_cast<double>(p)), -100.0);
+        const double log_not_p = std::max(std::log1p(-static_cast<double>(p)), -100.0);
+        return -(y * log_p + (1 - y) * log_not_p);
       },
-      [clamp](T p, T y) {
-        const T q = clamp(p);
-        return (q - y) / (q * (1 - q));
-      });
+      [](T p, T y) { return (p - y) / std::max(p * (1 - p), T(1e-12)); });
 }
 
 // Binary cross-entropy on logits: max(x, 0) - x y + log(1 + exp(-|x|)), exact for any x.
