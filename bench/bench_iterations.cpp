@@ -60,6 +60,7 @@ Shape batch_of(Index n, const Shape& sample) {
 
 void run_model(const BenchModel& m, int threads, int warmup, int repeats, bool json) {
   set_num_threads(threads);
+  set_flush_denormals(true);  // as the example programs run
   Rng rng(42);
   gan::Recipe recipe;
   recipe.lr_g = recipe.lr_d = m.lr;

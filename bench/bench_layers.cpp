@@ -206,6 +206,7 @@ int main(int argc, char** argv) {
   try {
     for (int threads : o.threads) {
       set_num_threads(threads);
+      set_flush_denormals(true);  // as the example programs run
       const double peak = gemm_peak(threads, o);
       for (const auto& layer : chosen) run_layer(layer, threads, peak, o);
     }

@@ -8,7 +8,8 @@
 #   bench/compare_quality.sh MODEL [SEED]     MODEL: dcgan dense dense-bn minimal inverted
 #
 # Environment: ITERS (default: MODELS.md's length), OUT (default
-# out/quality/MODEL-seedSEED), BUILD (default build). Prints one table row and
+# out/quality/MODEL-seedSEED), BUILD (default build), REUSE_TWIN=1 (keep the
+# twin's earlier run in OUT/torch when only tinygan changed). Prints one table row and
 # writes OUT/result.json. Needs a built tree (scripts/setup.sh), Debian's
 # python3-torch and MNIST in data/mnist.
 set -euo pipefail
@@ -41,9 +42,13 @@ mkdir -p "$out"
     --threads 1 >>"$out/tinygan.log" 2>&1
 ) &
 tinygan_pid=$!
-OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_twin.py --model "$model" "${length[@]}" --seed "$seed" \
-  --threads 1 --samples "$samples" --out "$out/torch" >"$out/torch.log" 2>&1 || {
-  echo "compare_quality.sh: the PyTorch twin failed; see $out/torch.log" >&2; exit 1; }
+if [[ ${REUSE_TWIN:-0} == 1 && -f $out/torch/samples.npy ]]; then
+  echo "compare_quality.sh: reusing the PyTorch twin's run in $out/torch" >&2
+else
+  OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_twin.py --model "$model" "${length[@]}" --seed "$seed" \
+    --threads 1 --samples "$samples" --out "$out/torch" >"$out/torch.log" 2>&1 || {
+    echo "compare_quality.sh: the PyTorch twin failed; see $out/torch.log" >&2; exit 1; }
+fi
 wait "$tinygan_pid" || { echo "compare_quality.sh: tinygan failed; see $out/tinygan.log" >&2; exit 1; }
 
 tinygan_score=$("${score[@]}" "$out/tinygan/samples.npy")

@@ -118,6 +118,7 @@ inline void write_config(const Run& run, std::int64_t iterations, std::int64_t p
   text += "  \"tinygan_version\": " + json::quote(TINYGAN_VERSION_STRING) + ",\n";
   text += "  \"seed\": " + std::to_string(run.cli.seed) + ",\n";
   text += "  \"threads\": " + std::to_string(num_threads()) + ",\n";
+  text += "  \"flush_denormals\": true,\n";
   text += "  \"iterations\": " + std::to_string(iterations) + ",\n";
   text += "  \"iterations_per_epoch\": " + std::to_string(per_epoch) + ",\n";
   text += "  \"real_batch\": " + std::to_string(batch_scale_real) + ",\n";
@@ -417,6 +418,7 @@ inline int run_program(int argc, const char* const* argv, const std::string& pro
     for (const auto& s : specs)
       if (s.name == cli.model) spec = &s;
     if (cli.threads) set_num_threads(cli.threads);
+    set_flush_denormals(true);  // see core/threads.hpp: a winning D otherwise slows training 2-5x
     const detail::Run run{*spec, cli, program};
     if (cli.summary) return detail::print_summaries(run);
     if (!cli.load.empty()) return detail::generate(run);

@@ -100,23 +100,47 @@ inline double tap_work(const TapGeometry& t) {
 }  // namespace detail
 
 // taps [kh*kw, C, OC] from a weight [OC, C, kh, kw] (conv2d's layout, and
-// conv_transpose2d's [IC, OC, kh, kw] read as the convolution it transposes).
+// conv_transpose2d's [IC, OC, kh, kw] read as the convolution it transposes):
+// for each channel c, the [OC, kh*kw] slice is transposed into [kh*kw, OC].
 template <class T>
 void pack_taps(const T* weight, const TapGeometry& t, T* taps) {
   const Index c_count = t.in_channels(), o_count = t.out_channels, k = t.taps();
-  for (Index o = 0; o < o_count; ++o)
-    for (Index c = 0; c < c_count; ++c)
-      for (Index tap = 0; tap < k; ++tap) taps[(tap * c_count + c) * o_count + o] = weight[(o * c_count + c) * k + tap];
+  for (Index c = 0; c < c_count; ++c)
+    detail::RowBlock<T>(taps + c * o_count, k, o_count, Eigen::OuterStride<>(c_count * o_count)) =
+        detail::ConstRowBlock<T>(weight + c * k, o_count, k, Eigen::OuterStride<>(c_count * k)).transpose();
 }
 
 // weight [OC, C, kh, kw] += taps [kh*kw, C, OC].
 template <class T>
 void unpack_taps_add(const T* taps, const TapGeometry& t, T* weight) {
   const Index c_count = t.in_channels(), o_count = t.out_channels, k = t.taps();
-  for (Index o = 0; o < o_count; ++o)
-    for (Index c = 0; c < c_count; ++c)
-      for (Index tap = 0; tap < k; ++tap) weight[(o * c_count + c) * k + tap] += taps[(tap * c_count + c) * o_count + o];
+  for (Index c = 0; c < c_count; ++c)
+    detail::RowBlock<T>(weight + c * k, o_count, k, Eigen::OuterStride<>(c_count * k)) +=
+        detail::ConstRowBlock<T>(taps + c * o_count, k, o_count, Eigen::OuterStride<>(c_count * o_count)).transpose();
 }
+
+namespace detail {
+// Calls move(image_offset, phase_offset) for every element of an image
+// [N, C, H, W] and its phase-split pixel-major form, in blocks of 16
+// channels so that both sides are read and written a cache line at a time.
+template <class Move>
+void for_each_phase_element(Index batch, Index channels, Index height, Index width, Index stride, Move move) {
+  TapGeometry t;
+  t.conv = ConvGeometry::of(batch, channels, height, width, 1, 1, stride, 0);
+  const Index plane = height * width;
+#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
+  for (Index n = 0; n < batch; ++n)
+    for (Index c0 = 0; c0 < channels; c0 += 16) {
+      const Index c1 = std::min(channels, c0 + 16);
+      for (Index y = 0; y < height; ++y)
+        for (Index x = 0; x < width; ++x) {
+          const Index image = n * channels * plane + y * width + x;
+          const Index phase = (phase_pixel(t, y, x) * batch + n) * channels;
+          for (Index c = c0; c < c1; ++c) move(image + c * plane, phase + c);
+        }
+    }
+}
+}  // namespace detail
 
 // NCHW image [N, C, H, W] -> phase-split pixel-major [s, s, H/s, W/s, N, C].
 // With stride 1 this is plain [H, W, N, C]. Phase pixels past the image's
@@ -124,34 +148,20 @@ void unpack_taps_add(const T* taps, const TapGeometry& t, T* weight) {
 template <class T>
 void to_phases(const T* image, Index batch, Index channels, Index height, Index width,
                Index stride, T* phases) {
-  TapGeometry t;
-  t.conv = ConvGeometry::of(batch, channels, height, width, 1, 1, stride, 0);
-#pragma omp parallel for schedule(static) if (batch * channels * height * width > kParallelGrain)
-  for (Index y = 0; y < height; ++y)
-    for (Index x = 0; x < width; ++x) {
-      T* pixel = phases + detail::phase_pixel(t, y, x) * batch * channels;
-      for (Index n = 0; n < batch; ++n)
-        for (Index c = 0; c < channels; ++c)
-          pixel[n * channels + c] = image[((n * channels + c) * height + y) * width + x];
-    }
+  detail::for_each_phase_element(batch, channels, height, width, stride,
+                                 [&](Index i, Index p) { phases[p] = image[i]; });
 }
 
-// The inverse: image [N, C, H, W] = (or +=, with accumulate) phases.
+// The inverse: image [N, C, H, W] = phases, or += with accumulate.
 template <class T>
 void from_phases(const T* phases, Index batch, Index channels, Index height, Index width,
                  Index stride, T* image, bool accumulate) {
-  TapGeometry t;
-  t.conv = ConvGeometry::of(batch, channels, height, width, 1, 1, stride, 0);
-#pragma omp parallel for schedule(static) if (batch * channels * height * width > kParallelGrain)
-  for (Index n = 0; n < batch; ++n)
-    for (Index c = 0; c < channels; ++c) {
-      T* plane = image + (n * channels + c) * height * width;
-      for (Index y = 0; y < height; ++y)
-        for (Index x = 0; x < width; ++x) {
-          const T v = phases[detail::phase_pixel(t, y, x) * batch * channels + n * channels + c];
-          plane[y * width + x] = accumulate ? plane[y * width + x] + v : v;
-        }
-    }
+  if (accumulate)
+    detail::for_each_phase_element(batch, channels, height, width, stride,
+                                   [&](Index i, Index p) { image[i] += phases[p]; });
+  else
+    detail::for_each_phase_element(batch, channels, height, width, stride,
+                                   [&](Index i, Index p) { image[i] = phases[p]; });
 }
 
 // out [OH, OW, N, OC] = conv(input phases, taps).
