@@ -1,6 +1,8 @@
 // Thread settings: the denormal flush reaches every OpenMP thread.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "tinygan/gan.hpp"
@@ -33,5 +35,51 @@ TEST_CASE("set_flush_denormals turns subnormal results to zero on every thread, 
   for (int f : flushed_per_thread(2)) CHECK(f == 1);
   set_flush_denormals(false);
   for (int f : flushed_per_thread(2)) CHECK(f == 0);
+  set_num_threads(before);
+}
+
+namespace {
+struct ConvResult {
+  Tensor<double> out, dx, dw;
+};
+// Forward and backward of a convolution big enough to be split over the batch.
+template <class Op>
+ConvResult run_conv(int threads, const Shape& x_shape, const Shape& w_shape, Op op) {
+  set_num_threads(threads);
+  Rng rng(7);
+  Var<double> x(Tensor<double>::randn(x_shape, rng), true), w(Tensor<double>::randn(w_shape, rng), true);
+  const Var<double> y = op(x, w);
+  backward(sum(mul(y, y)));
+  return {y.value(), x.grad(), w.grad()};
+}
+void expect_same(const Tensor<double>& a, const Tensor<double>& b, const char* what) {
+  INFO(what);
+  REQUIRE(a.shape() == b.shape());
+  double worst = 0, scale = 0;
+  for (Index i = 0; i < a.numel(); ++i) {
+    worst = std::max(worst, std::abs(a[i] - b[i]));
+    scale = std::max(scale, std::abs(a[i]));
+  }
+  CHECK(worst <= 1e-12 * scale);
+}
+}  // namespace
+
+TEST_CASE("convolutions cut over the batch give one thread's results") {
+  // Batch 5: the two threads' groups hold 2 and 3 samples.
+  const int before = num_threads();
+  const auto conv = [](const Var<double>& x, const Var<double>& w) { return conv2d(x, w, {}, 2, 2); };
+  const auto convt = [](const Var<double>& x, const Var<double>& w) {
+    return conv_transpose2d(x, w, {}, 2, 2, 1);
+  };
+  const ConvResult c1 = run_conv(1, {5, 32, 14, 13}, {48, 32, 5, 5}, conv);
+  const ConvResult c2 = run_conv(2, {5, 32, 14, 13}, {48, 32, 5, 5}, conv);
+  expect_same(c1.out, c2.out, "conv2d output");
+  expect_same(c1.dx, c2.dx, "conv2d input gradient");
+  expect_same(c1.dw, c2.dw, "conv2d weight gradient");
+  const ConvResult t1 = run_conv(1, {5, 48, 7, 7}, {48, 32, 5, 5}, convt);
+  const ConvResult t2 = run_conv(2, {5, 48, 7, 7}, {48, 32, 5, 5}, convt);
+  expect_same(t1.out, t2.out, "conv_transpose2d output");
+  expect_same(t1.dx, t2.dx, "conv_transpose2d input gradient");
+  expect_same(t1.dw, t2.dw, "conv_transpose2d weight gradient");
   set_num_threads(before);
 }

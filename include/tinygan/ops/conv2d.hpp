@@ -26,33 +26,33 @@ void check_conv_args(const char* op, const Var<T>& x, const Var<T>& weight, Inde
 template <class T>
 Var<T> conv2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const TapGeometry& t) {
   const ConvGeometry& g = t.conv;
-  Tensor<T> phases = Tensor<T>::uninitialized(Shape{t.input_size()});
-  to_phases(x.value().data(), g.batch, g.channels, g.height, g.width, g.stride, phases.data());
+  Tensor<T> input = Tensor<T>::uninitialized(Shape{t.input().size()});
+  to_pixels(x.value().data(), t.input(), input.data());
   Tensor<T> taps = Tensor<T>::uninitialized(Shape{t.taps() * g.channels * t.out_channels});
   pack_taps(weight.value().data(), t, taps.data());
-  Tensor<T> pixels = Tensor<T>::uninitialized(Shape{t.output_size()});
-  tap_conv_forward(phases.data(), taps.data(), t, pixels.data());
+  Tensor<T> pixels = Tensor<T>::uninitialized(Shape{t.output().size()});
+  tap_conv_forward(input.data(), taps.data(), t, pixels.data());
   Tensor<T> out = Tensor<T>::uninitialized(Shape{g.batch, t.out_channels, g.out_h, g.out_w});
-  from_phases(pixels.data(), g.batch, t.out_channels, g.out_h, g.out_w, Index(1), out.data(), false);
+  from_pixels(pixels.data(), t.output(), out.data(), false);
   if (bias.defined())
     add_channel_bias(out.data(), bias.value().data(), g.batch, t.out_channels, g.out_plane());
 
   return make_result<T>(std::move(out), "conv2d", {x, weight, bias},
-                        [t, phases = std::move(phases), taps = std::move(taps)](Node<T>& self) {
+                        [t, input = std::move(input), taps = std::move(taps)](Node<T>& self) {
     const ConvGeometry& g = t.conv;
-    Tensor<T> dy = Tensor<T>::uninitialized(Shape{t.output_size()});
-    to_phases(self.grad.data(), g.batch, t.out_channels, g.out_h, g.out_w, Index(1), dy.data());
+    Tensor<T> dy = Tensor<T>::uninitialized(Shape{t.output().size()});
+    to_pixels(self.grad.data(), t.output(), dy.data());
     if (auto* gw = self.input_grad(1)) {
-      Tensor<T> dtaps = Tensor<T>::uninitialized(taps.shape());
-      tap_conv_weight_grad(phases.data(), dy.data(), t, dtaps.data());
+      Tensor<T> dtaps = Tensor<T>::uninitialized(Shape{t.groups * taps.numel()});
+      tap_conv_weight_grad(input.data(), dy.data(), t, dtaps.data(), dtaps.data() + taps.numel());
       unpack_taps_add(dtaps.data(), t, gw->data());
     }
     if (auto* gb = self.input_grad(2))
       add_channel_sums(self.grad.data(), g.batch, t.out_channels, g.out_plane(), gb->data());
     if (auto* gx = self.input_grad(0)) {
-      Tensor<T> dx = Tensor<T>::uninitialized(Shape{t.input_size()});
+      Tensor<T> dx = Tensor<T>::uninitialized(Shape{t.input().size()});
       tap_conv_input_grad(dy.data(), taps.data(), t, dx.data());
-      from_phases(dx.data(), g.batch, g.channels, g.height, g.width, g.stride, gx->data(), true);
+      from_pixels(dx.data(), t.input(), gx->data(), true);
     }
   });
 }
@@ -71,7 +71,7 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}, In
   check(!bias.defined() || bias.shape() == Shape{out_channels}, "conv2d: expected bias [",
         out_channels, "], found ", bias.defined() ? bias.shape() : Shape{});
 
-  const TapGeometry t{g, out_channels};
+  const TapGeometry t = TapGeometry::of(g, out_channels);
   if (t.worthwhile()) return detail::conv2d_by_taps(x, weight, bias, t);
 
   Tensor<T> cols = Tensor<T>::uninitialized(Shape{g.rows(), g.cols()});

@@ -16,33 +16,33 @@ template <class T>
 Var<T> conv_transpose2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
                                 const TapGeometry& t) {
   const ConvGeometry& g = t.conv;
-  Tensor<T> pixels = Tensor<T>::uninitialized(Shape{t.output_size()});
-  to_phases(x.value().data(), g.batch, t.out_channels, g.out_h, g.out_w, Index(1), pixels.data());
+  Tensor<T> pixels = Tensor<T>::uninitialized(Shape{t.output().size()});
+  to_pixels(x.value().data(), t.output(), pixels.data());
   Tensor<T> taps = Tensor<T>::uninitialized(Shape{t.taps() * g.channels * t.out_channels});
   pack_taps(weight.value().data(), t, taps.data());
-  Tensor<T> phases = Tensor<T>::uninitialized(Shape{t.input_size()});
-  tap_conv_input_grad(pixels.data(), taps.data(), t, phases.data());
+  Tensor<T> image = Tensor<T>::uninitialized(Shape{t.input().size()});
+  tap_conv_input_grad(pixels.data(), taps.data(), t, image.data());
   Tensor<T> out = Tensor<T>::uninitialized(Shape{g.batch, g.channels, g.height, g.width});
-  from_phases(phases.data(), g.batch, g.channels, g.height, g.width, g.stride, out.data(), false);
+  from_pixels(image.data(), t.input(), out.data(), false);
   if (bias.defined())
     add_channel_bias(out.data(), bias.value().data(), g.batch, g.channels, g.plane());
 
   return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
                         [t, pixels = std::move(pixels), taps = std::move(taps)](Node<T>& self) {
     const ConvGeometry& g = t.conv;
-    Tensor<T> dout = Tensor<T>::uninitialized(Shape{t.input_size()});
-    to_phases(self.grad.data(), g.batch, g.channels, g.height, g.width, g.stride, dout.data());
+    Tensor<T> dout = Tensor<T>::uninitialized(Shape{t.input().size()});
+    to_pixels(self.grad.data(), t.input(), dout.data());
     if (auto* gw = self.input_grad(1)) {
-      Tensor<T> dtaps = Tensor<T>::uninitialized(taps.shape());
-      tap_conv_weight_grad(dout.data(), pixels.data(), t, dtaps.data());
+      Tensor<T> dtaps = Tensor<T>::uninitialized(Shape{t.groups * taps.numel()});
+      tap_conv_weight_grad(dout.data(), pixels.data(), t, dtaps.data(), dtaps.data() + taps.numel());
       unpack_taps_add(dtaps.data(), t, gw->data());
     }
     if (auto* gb = self.input_grad(2))
       add_channel_sums(self.grad.data(), g.batch, g.channels, g.plane(), gb->data());
     if (auto* gx = self.input_grad(0)) {
-      Tensor<T> dx = Tensor<T>::uninitialized(Shape{t.output_size()});
+      Tensor<T> dx = Tensor<T>::uninitialized(Shape{t.output().size()});
       tap_conv_forward(dout.data(), taps.data(), t, dx.data());
-      from_phases(dx.data(), g.batch, t.out_channels, g.out_h, g.out_w, Index(1), gx->data(), true);
+      from_pixels(dx.data(), t.output(), gx->data(), true);
     }
   });
 }
@@ -71,7 +71,7 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
         xs);
 
   // As a convolution it runs from the output (OC channels) back to x (IC channels).
-  const TapGeometry t{g, in_channels};
+  const TapGeometry t = TapGeometry::of(g, in_channels);
   if (t.worthwhile()) return detail::conv_transpose2d_by_taps(x, weight, bias, t);
 
   Tensor<T> x_cm = Tensor<T>::uninitialized(Shape{in_channels, g.cols()});

@@ -11,10 +11,15 @@
 // the taps that would read padding are never computed (31% of the DCGAN's
 // largest layer).
 //
+// With several threads the batch is cut into one group of samples per
+// thread, each group stored as its own image block in the layout above, and
+// each thread runs the whole convolution of its group: no thread waits for
+// another inside a pass, and every product keeps its full width. The weight
+// gradient is summed over the groups in a fixed order.
+//
 // The three kernels are the three products of a convolution: forward,
 // input gradient (which is also the transposed convolution's forward) and
-// weight gradient. Each thread owns a slice of the product's columns, so a
-// whole pass is one parallel region and the sums run in a fixed order.
+// weight gradient.
 #pragma once
 
 #include <algorithm>
@@ -25,40 +30,64 @@
 
 namespace tinygan {
 
-// A convolution from `in_channels` x [height, width] to `out_channels` x
-// [out_h, out_w], in the layouts above.
-struct TapGeometry {
-  ConvGeometry conv;  // channels = in_channels
-  Index out_channels = 0;
+// One side of a convolution in the layout above: `groups` blocks of
+// [s, s, ceil(H/s), ceil(W/s), samples of the group, C].
+struct PixelLayout {
+  Index batch = 0, channels = 0, height = 0, width = 0, stride = 1;
+  int groups = 1;
 
+  Index phase_h() const { return (height + stride - 1) / stride; }
+  Index phase_w() const { return (width + stride - 1) / stride; }
+  Index sample_size() const { return stride * stride * phase_h() * phase_w() * channels; }
+  Index size() const { return batch * sample_size(); }
+  // Group g holds samples [first(g), first(g + 1)) from element first(g) * sample_size() on.
+  Index first(int g) const { return batch * g / groups; }
+  // Offset of pixel (y, x) within a group of `samples` samples, in elements.
+  Index pixel_offset(Index y, Index x, Index samples) const {
+    return ((((y % stride) * stride + x % stride) * phase_h() + y / stride) * phase_w() + x / stride) *
+           samples * channels;
+  }
+};
+
+// A convolution from conv.channels x [height, width] to out_channels x
+// [out_h, out_w].
+struct TapGeometry {
+  ConvGeometry conv;
+  Index out_channels = 0;
+  int groups = 1;
+
+  static TapGeometry of(const ConvGeometry& conv, Index out_channels) {
+    TapGeometry t{conv, out_channels, 1};
+    const double work = static_cast<double>(conv.batch * conv.out_h * conv.out_w * out_channels) *
+                        static_cast<double>(conv.kernel_h * conv.kernel_w * conv.channels);
+    if (work >= (1 << 22)) t.groups = static_cast<int>(std::clamp<Index>(conv.batch, 1, num_threads()));
+    return t;
+  }
   Index in_channels() const { return conv.channels; }
   Index taps() const { return conv.kernel_h * conv.kernel_w; }
-  Index phase_h() const { return (conv.height + conv.stride - 1) / conv.stride; }
-  Index phase_w() const { return (conv.width + conv.stride - 1) / conv.stride; }
-  // Elements of the phase-split input and of the pixel-major output.
-  Index input_size() const {
-    return conv.stride * conv.stride * phase_h() * phase_w() * conv.batch * in_channels();
+  PixelLayout input() const {
+    return {conv.batch, conv.channels, conv.height, conv.width, conv.stride, groups};
   }
-  Index output_size() const { return conv.out_h * conv.out_w * conv.batch * out_channels; }
+  PixelLayout output() const { return {conv.batch, out_channels, conv.out_h, conv.out_w, 1, groups}; }
   // The products are worth it only when both sides have some channels.
   bool worthwhile() const { return in_channels() >= 8 && out_channels >= 8; }
+  // The same convolution over group g's samples alone.
+  TapGeometry group(int g) const {
+    TapGeometry t = *this;
+    t.conv.batch = input().first(g + 1) - input().first(g);
+    t.groups = 1;
+    return t;
+  }
 };
 
 namespace detail {
-inline Index floor_div(Index a, Index b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
-
-// Offset of input pixel (y, x) in the phase-split layout, in pixels.
-inline Index phase_pixel(const TapGeometry& t, Index y, Index x) {
-  const Index s = t.conv.stride;
-  return (((y % s) * s + x % s) * t.phase_h() + y / s) * t.phase_w() + x / s;
-}
-
-// Calls visit(tap, input_pixel, output_pixel, run) for every tap and output
-// row: `run` output pixels from output_pixel on meet `run` consecutive input
-// pixels (in the phase-split layout) from input_pixel.
+// Calls visit(tap, input_offset, output_offset, run) for every tap and
+// output row of one group: `run` output pixels from output_offset on meet
+// `run` consecutive input pixels from input_offset (offsets in elements).
 template <class Visit>
 void for_each_tap_run(const TapGeometry& t, Visit visit) {
   const ConvGeometry& g = t.conv;
+  const PixelLayout in = t.input();
   for (Index ki = 0; ki < g.kernel_h; ++ki)
     for (Index kj = 0; kj < g.kernel_w; ++kj) {
       Index lo, hi;
@@ -68,23 +97,19 @@ void for_each_tap_run(const TapGeometry& t, Visit visit) {
         const Index ih = oh * g.stride - g.padding + ki;
         if (ih < 0 || ih >= g.height) continue;
         const Index iw = lo * g.stride - g.padding + kj;
-        visit(ki * g.kernel_w + kj, phase_pixel(t, ih, iw), oh * g.out_w + lo, hi - lo);
+        visit(ki * g.kernel_w + kj, in.pixel_offset(ih, iw, g.batch),
+              (oh * g.out_w + lo) * g.batch * t.out_channels, hi - lo);
       }
     }
 }
 
-// Runs body(begin, end) on one slice of [0, length) per thread, in multiples of 16.
+// Runs body(group geometry, input offset, output offset) for each group, one per thread.
 template <class Body>
-void for_column_slices(Index length, double work, Body body) {
-  const int threads =
-      work < (1 << 21) ? 1 : static_cast<int>(std::clamp<Index>(length / 16, 1, num_threads()));
-  const Index step = (length / threads + 15) / 16 * 16;
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1)
-  for (int part = 0; part < threads; ++part) {
-    const Index begin = std::min(length, part * step);
-    const Index end = part + 1 == threads ? length : std::min(length, begin + step);
-    if (begin < end) body(begin, end);
-  }
+void for_each_group(const TapGeometry& t, Body body) {
+  const PixelLayout in = t.input(), out = t.output();
+#pragma omp parallel for schedule(static) num_threads(t.groups) if (t.groups > 1)
+  for (int g = 0; g < t.groups; ++g)
+    body(g, t.group(g), in.first(g) * in.sample_size(), out.first(g) * out.sample_size());
 }
 
 template <class T>
@@ -94,8 +119,28 @@ template <class T>
 using ConstRowBlock = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>,
                                  0, Eigen::OuterStride<>>;
 
-inline double tap_work(const TapGeometry& t) {
-  return static_cast<double>(t.output_size()) * static_cast<double>(t.taps() * t.in_channels());
+// Calls move(image_offset, pixel_offset) for every element of an image
+// [N, C, H, W] and its pixel-major form, in blocks of 16 channels so that
+// both sides are read and written a cache line at a time.
+template <class Move>
+void for_each_pixel_element(const PixelLayout& layout, Move move) {
+  const Index plane = layout.height * layout.width, channels = layout.channels;
+#pragma omp parallel for schedule(static) if (layout.size() > kParallelGrain)
+  for (Index n = 0; n < layout.batch; ++n) {
+    int g = 0;
+    while (layout.first(g + 1) <= n) ++g;
+    const Index first = layout.first(g), samples = layout.first(g + 1) - first;
+    const Index base = first * layout.sample_size() + (n - first) * channels;
+    for (Index c0 = 0; c0 < channels; c0 += 16) {
+      const Index c1 = std::min(channels, c0 + 16);
+      for (Index y = 0; y < layout.height; ++y)
+        for (Index x = 0; x < layout.width; ++x) {
+          const Index image = n * channels * plane + y * layout.width + x;
+          const Index pixel = base + layout.pixel_offset(y, x, samples);
+          for (Index c = c0; c < c1; ++c) move(image + c * plane, pixel + c);
+        }
+    }
+  }
 }
 }  // namespace detail
 
@@ -119,95 +164,76 @@ void unpack_taps_add(const T* taps, const TapGeometry& t, T* weight) {
         detail::ConstRowBlock<T>(taps + c * o_count, k, o_count, Eigen::OuterStride<>(c_count * o_count)).transpose();
 }
 
-namespace detail {
-// Calls move(image_offset, phase_offset) for every element of an image
-// [N, C, H, W] and its phase-split pixel-major form, in blocks of 16
-// channels so that both sides are read and written a cache line at a time.
-template <class Move>
-void for_each_phase_element(Index batch, Index channels, Index height, Index width, Index stride, Move move) {
-  TapGeometry t;
-  t.conv = ConvGeometry::of(batch, channels, height, width, 1, 1, stride, 0);
-  const Index plane = height * width;
-#pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
-  for (Index n = 0; n < batch; ++n)
-    for (Index c0 = 0; c0 < channels; c0 += 16) {
-      const Index c1 = std::min(channels, c0 + 16);
-      for (Index y = 0; y < height; ++y)
-        for (Index x = 0; x < width; ++x) {
-          const Index image = n * channels * plane + y * width + x;
-          const Index phase = (phase_pixel(t, y, x) * batch + n) * channels;
-          for (Index c = c0; c < c1; ++c) move(image + c * plane, phase + c);
-        }
-    }
-}
-}  // namespace detail
-
-// NCHW image [N, C, H, W] -> phase-split pixel-major [s, s, H/s, W/s, N, C].
-// With stride 1 this is plain [H, W, N, C]. Phase pixels past the image's
-// edge are never read, so they are left as they are.
+// image [N, C, H, W] -> pixel-major. Phase pixels past the image's edge are
+// never read, so they are left as they are.
 template <class T>
-void to_phases(const T* image, Index batch, Index channels, Index height, Index width,
-               Index stride, T* phases) {
-  detail::for_each_phase_element(batch, channels, height, width, stride,
-                                 [&](Index i, Index p) { phases[p] = image[i]; });
+void to_pixels(const T* image, const PixelLayout& layout, T* pixels) {
+  detail::for_each_pixel_element(layout, [&](Index i, Index p) { pixels[p] = image[i]; });
 }
 
-// The inverse: image [N, C, H, W] = phases, or += with accumulate.
+// The inverse: image [N, C, H, W] = pixels, or += with accumulate.
 template <class T>
-void from_phases(const T* phases, Index batch, Index channels, Index height, Index width,
-                 Index stride, T* image, bool accumulate) {
+void from_pixels(const T* pixels, const PixelLayout& layout, T* image, bool accumulate) {
   if (accumulate)
-    detail::for_each_phase_element(batch, channels, height, width, stride,
-                                   [&](Index i, Index p) { image[i] += phases[p]; });
+    detail::for_each_pixel_element(layout, [&](Index i, Index p) { image[i] += pixels[p]; });
   else
-    detail::for_each_phase_element(batch, channels, height, width, stride,
-                                   [&](Index i, Index p) { image[i] = phases[p]; });
+    detail::for_each_pixel_element(layout, [&](Index i, Index p) { image[i] = pixels[p]; });
 }
 
-// out [OH, OW, N, OC] = conv(input phases, taps).
+// out (t.output()) = conv(input (t.input()), taps).
 template <class T>
 void tap_conv_forward(const T* input, const T* taps, const TapGeometry& t, T* out) {
-  const Index n = t.conv.batch, c = t.in_channels(), o = t.out_channels;
-  std::fill(out, out + t.output_size(), T(0));
-  detail::for_column_slices(o, detail::tap_work(t), [&](Index begin, Index end) {
-    detail::for_each_tap_run(t, [&](Index tap, Index in_pixel, Index out_pixel, Index run) {
-      detail::ConstRowBlock<T> x(input + in_pixel * n * c, run * n, c, Eigen::OuterStride<>(c));
-      detail::ConstRowBlock<T> w(taps + tap * c * o + begin, c, end - begin, Eigen::OuterStride<>(o));
-      detail::RowBlock<T> y(out + out_pixel * n * o + begin, run * n, end - begin, Eigen::OuterStride<>(o));
+  const Index c = t.in_channels(), o = t.out_channels;
+  detail::for_each_group(t, [&](int, const TapGeometry& tg, Index in_at, Index out_at) {
+    const Index n = tg.conv.batch;
+    std::fill_n(out + out_at, tg.output().size(), T(0));
+    detail::for_each_tap_run(tg, [&](Index tap, Index in_offset, Index out_offset, Index run) {
+      detail::ConstRowBlock<T> x(input + in_at + in_offset, run * n, c, Eigen::OuterStride<>(c));
+      detail::ConstRowBlock<T> w(taps + tap * c * o, c, o, Eigen::OuterStride<>(o));
+      detail::RowBlock<T> y(out + out_at + out_offset, run * n, o, Eigen::OuterStride<>(o));
       y.noalias() += x * w;
     });
   });
 }
 
-// input phases = (the gradient of the forward with respect to its input) of
-// out [OH, OW, N, OC]; the transposed convolution.
+// input (t.input()) = the forward's gradient with respect to its input, from
+// out (t.output()); this is the transposed convolution.
 template <class T>
 void tap_conv_input_grad(const T* out, const T* taps, const TapGeometry& t, T* input) {
-  const Index n = t.conv.batch, c = t.in_channels(), o = t.out_channels;
-  std::fill(input, input + t.input_size(), T(0));
-  detail::for_column_slices(c, detail::tap_work(t), [&](Index begin, Index end) {
-    detail::for_each_tap_run(t, [&](Index tap, Index in_pixel, Index out_pixel, Index run) {
-      detail::ConstRowBlock<T> dy(out + out_pixel * n * o, run * n, o, Eigen::OuterStride<>(o));
-      detail::ConstRowBlock<T> w(taps + (tap * c + begin) * o, end - begin, o, Eigen::OuterStride<>(o));
-      detail::RowBlock<T> dx(input + in_pixel * n * c + begin, run * n, end - begin, Eigen::OuterStride<>(c));
+  const Index c = t.in_channels(), o = t.out_channels;
+  detail::for_each_group(t, [&](int, const TapGeometry& tg, Index in_at, Index out_at) {
+    const Index n = tg.conv.batch;
+    std::fill_n(input + in_at, tg.input().size(), T(0));
+    detail::for_each_tap_run(tg, [&](Index tap, Index in_offset, Index out_offset, Index run) {
+      detail::ConstRowBlock<T> dy(out + out_at + out_offset, run * n, o, Eigen::OuterStride<>(o));
+      detail::ConstRowBlock<T> w(taps + tap * c * o, c, o, Eigen::OuterStride<>(o));
+      detail::RowBlock<T> dx(input + in_at + in_offset, run * n, c, Eigen::OuterStride<>(c));
       dx.noalias() += dy * w.transpose();
     });
   });
 }
 
-// taps [kh*kw, C, OC] = the weight gradient, from input phases and out [OH, OW, N, OC].
+// taps [kh*kw, C, OC] = the weight gradient, from input (t.input()) and
+// out (t.output()). `scratch` holds (groups - 1) more tap sets.
 template <class T>
-void tap_conv_weight_grad(const T* input, const T* out, const TapGeometry& t, T* taps) {
-  const Index n = t.conv.batch, c = t.in_channels(), o = t.out_channels;
-  std::fill(taps, taps + t.taps() * c * o, T(0));
-  detail::for_column_slices(o, detail::tap_work(t), [&](Index begin, Index end) {
-    detail::for_each_tap_run(t, [&](Index tap, Index in_pixel, Index out_pixel, Index run) {
-      detail::ConstRowBlock<T> x(input + in_pixel * n * c, run * n, c, Eigen::OuterStride<>(c));
-      detail::ConstRowBlock<T> dy(out + out_pixel * n * o + begin, run * n, end - begin, Eigen::OuterStride<>(o));
-      detail::RowBlock<T> dw(taps + tap * c * o + begin, c, end - begin, Eigen::OuterStride<>(o));
+void tap_conv_weight_grad(const T* input, const T* out, const TapGeometry& t, T* taps, T* scratch) {
+  const Index c = t.in_channels(), o = t.out_channels, size = t.taps() * c * o;
+  detail::for_each_group(t, [&](int g, const TapGeometry& tg, Index in_at, Index out_at) {
+    const Index n = tg.conv.batch;
+    T* sums = g == 0 ? taps : scratch + (g - 1) * size;
+    std::fill_n(sums, size, T(0));
+    detail::for_each_tap_run(tg, [&](Index tap, Index in_offset, Index out_offset, Index run) {
+      detail::ConstRowBlock<T> x(input + in_at + in_offset, run * n, c, Eigen::OuterStride<>(c));
+      detail::ConstRowBlock<T> dy(out + out_at + out_offset, run * n, o, Eigen::OuterStride<>(o));
+      detail::RowBlock<T> dw(sums + tap * c * o, c, o, Eigen::OuterStride<>(o));
       dw.noalias() += x.transpose() * dy;
     });
   });
+  for (int g = 1; g < t.groups; ++g) {
+    const T* part = scratch + (g - 1) * size;
+#pragma omp parallel for simd schedule(static) if (size > kParallelGrain)
+    for (Index i = 0; i < size; ++i) taps[i] += part[i];
+  }
 }
 
 }  // namespace tinygan
