@@ -157,12 +157,17 @@ void run_layer(const LayerCase& layer, int threads, double peak, const Options& 
     NoGrad no_grad;
     module->forward(x);
   };
-  // The sum gives backward its scalar (its cost is timed, not counted); grads
-  // are zeroed, not freed, so every call reuses the same buffers.
+  // Backward starts from a fixed random upstream gradient, as in
+  // compare_torch.py; grads are zeroed, not freed, so every call reuses the
+  // same buffers.
+  const Tensor<float> upstream = [&] {
+    NoGrad no_grad;
+    return Tensor<float>::randn(module->forward(x).shape(), rng);
+  }();
   const auto forward_backward = [&] {
     x.zero_grad();
     for (auto& p : params) p.zero_grad();
-    backward(sum(module->forward(x)));
+    backward(module->forward(x), upstream);
   };
   report(layer, threads, "forward", time_calls(forward, o), layer.forward_work, peak, o);
   report(layer, threads, "forward+backward", time_calls(forward_backward, o), layer.both_work(), peak, o);

@@ -485,8 +485,8 @@ def build_tables(models, tiny_iters, torch_iters, tiny_layers, torch_layers, lay
         if not layers_binary:
             notes.append("tinygan_bench_layers is not built yet, so the tinygan columns are empty.")
         notes.append("Batch 64, training mode. forward: without gradient; forward+backward: input and parameters "
-                     "require grad; PyTorch's backward starts from a fixed random upstream gradient and its "
-                     "gradients are set to None between calls (tinygan's from sum(), gradients zeroed). "
+                     "require grad; both backwards start from a fixed random upstream gradient; PyTorch's "
+                     "gradients are set to None between calls, tinygan's zeroed. "
                      f"PyTorch's best is over its settings with {threads} thread{'s' if threads > 1 else ''} "
                      "and, for convT, over plain = nn.ConvTranspose2d and fast = FastConvTranspose2d. "
                      "ratio = PyTorch's best / tinygan (above 1: tinygan is faster).")

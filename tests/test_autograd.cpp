@@ -119,3 +119,21 @@ TEST_CASE("an empty batch flows through a layer") {
   CHECK(y.shape() == Shape{0, 3});
   CHECK(flatten(Var<float>(Tensor<float>(Shape{0, 1, 28, 28}))).shape() == Shape{0, 784});
 }
+
+TEST_CASE("backward from an upstream gradient is the gradient of sum(output * upstream)") {
+  Rng rng(3);
+  Var<double> x(Tensor<double>::randn({4, 3}, rng), true), w(Tensor<double>::randn({2, 3}, rng), true);
+  const Tensor<double> upstream = Tensor<double>::randn({4, 2}, rng);
+  backward(linear(x, w), upstream);
+  const Tensor<double> dx = x.grad(), dw = w.grad();
+  x.zero_grad();
+  w.zero_grad();
+  backward(sum(mul(linear(x, w), Var<double>(upstream))));
+  for (Index i = 0; i < dx.numel(); ++i) CHECK(dx[i] == doctest::Approx(x.grad()[i]).epsilon(1e-14));
+  for (Index i = 0; i < dw.numel(); ++i) CHECK(dw[i] == doctest::Approx(w.grad()[i]).epsilon(1e-14));
+  // A second upstream pass adds to what is there, as every gradient does.
+  backward(linear(x, w), upstream);
+  for (Index i = 0; i < dw.numel(); ++i) CHECK(w.grad()[i] == doctest::Approx(2 * dw[i]).epsilon(1e-14));
+  CHECK_THROWS_WITH_AS(backward(linear(x, w), Tensor<double>::zeros({2, 4})),
+                       doctest::Contains("expected an upstream gradient of shape [4, 2], found [2, 4]"), Error);
+}

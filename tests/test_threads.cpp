@@ -83,3 +83,23 @@ TEST_CASE("convolutions cut over the batch give one thread's results") {
   expect_same(t1.dw, t2.dw, "conv_transpose2d weight gradient");
   set_num_threads(before);
 }
+
+TEST_CASE("element-wise ops and Adam shared out over threads give one thread's bits") {
+  // 3 x 40000 elements: above kParallelGrain, so 2 threads cut the range.
+  const int before = num_threads();
+  const auto run = [](int threads) {
+    set_num_threads(threads);
+    Rng rng(11);
+    Var<float> x(Tensor<float>::randn({3, 40000}, rng), true);
+    const Tensor<float> upstream = Tensor<float>::randn({3, 40000}, rng);
+    Rng drop(5);
+    backward(sigmoid(tanh(relu(dropout(leaky_relu(x, 0.2f), 0.3, drop, true)))), upstream);
+    optim::Adam<float> adam({x}, optim::AdamOptions(0.01));
+    adam.step();
+    return std::vector<float>(x.value().begin(), x.value().end());
+  };
+  const std::vector<float> one = run(1), two = run(2);
+  set_num_threads(before);
+  REQUIRE(one.size() == two.size());
+  CHECK(std::equal(one.begin(), one.end(), two.begin()));
+}

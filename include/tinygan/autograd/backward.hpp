@@ -42,20 +42,13 @@ memory::PooledVector<std::shared_ptr<Node<T>>> topological_order(const std::shar
 }
 }  // namespace detail
 
-// Accumulates d(loss)/d(leaf) into the grad of every leaf that requires one,
-// then frees the graph: intermediate nodes drop their inputs, saved tensors
-// and gradients, so memory is returned as soon as the caller's handles go.
+namespace detail {
+// Runs every backward rule behind root, whose gradient is already set, then
+// frees the graph: intermediate nodes drop their inputs, saved tensors and
+// gradients, so memory is returned as soon as the caller's handles go.
 template <class T>
-void backward(const Var<T>& loss) {
-  Node<T>& root = loss.node();
-  check(loss.numel() == 1, "backward: expected a scalar loss (1 element), found shape ",
-        loss.shape());
-  check(!root.released, "backward: the graph behind this loss was already freed by an earlier "
-                        "backward");
-  check(root.requires_grad, "backward: the loss does not require a gradient (no parameter "
-                            "that requires one was used, or it was computed under NoGrad)");
-  root.grad_buffer().fill(T(1));
-  const auto order = detail::topological_order(loss.node_ptr());
+void sweep_from(const Var<T>& root) {
+  const auto order = topological_order(root.node_ptr());
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node<T>& node = **it;
     if (node.is_leaf()) continue;
@@ -66,6 +59,41 @@ void backward(const Var<T>& loss) {
     node.grad_valid = false;
     node.released = true;
   }
+}
+
+template <class T>
+void check_can_sweep(const Var<T>& root) {
+  check(!root.node().released, "backward: the graph behind this value was already freed by an earlier backward");
+  check(root.node().requires_grad, "backward: the value does not require a gradient (no parameter "
+                                   "that requires one was used, or it was computed under NoGrad)");
+}
+}  // namespace detail
+
+// Accumulates d(loss)/d(leaf) into the grad of every leaf that requires one,
+// then frees the graph.
+template <class T>
+void backward(const Var<T>& loss) {
+  check(loss.numel() == 1, "backward: expected a scalar loss (1 element), found shape ", loss.shape());
+  detail::check_can_sweep(loss);
+  loss.node().grad_buffer().array() += T(1);  // a leaf loss accumulates, as every leaf does
+  detail::sweep_from(loss);
+}
+
+// Accumulates upstream^T d(output)/d(leaf) into every leaf's grad, as PyTorch's
+// output.backward(upstream): the gradient of sum(output * upstream).
+template <class T>
+void backward(const Var<T>& output, const Tensor<T>& upstream) {
+  check(upstream.shape() == output.shape(), "backward: expected an upstream gradient of shape ", output.shape(),
+        ", found ", upstream.shape());
+  detail::check_can_sweep(output);
+  Node<T>& root = output.node();
+  if (root.has_grad()) {
+    root.grad.array() += upstream.array();
+  } else {
+    root.grad = upstream;  // into the kept buffer: no zero fill first
+    root.grad_valid = true;
+  }
+  detail::sweep_from(output);
 }
 
 }  // namespace tinygan

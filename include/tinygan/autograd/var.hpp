@@ -94,10 +94,10 @@ struct Node {
   // zero_grad; the buffer is reused, so steady-state steps allocate nothing.
   Tensor<T>& grad_buffer() {
     if (!grad_valid) {
+      // (A default Tensor has the scalar's shape but no element: compare both.)
       if (grad.numel() != value.numel() || grad.shape() != value.shape())
-        grad = Tensor<T>::zeros(value.shape());
-      else
-        grad.fill(T(0));
+        grad = Tensor<T>::uninitialized(value.shape());
+      grad.fill(T(0));
       grad_valid = true;
     }
     return grad;

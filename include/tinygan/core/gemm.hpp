@@ -11,6 +11,7 @@
 
 #include <algorithm>
 
+#include "tinygan/core/shape.hpp"
 #include "tinygan/core/threads.hpp"
 
 namespace tinygan {

@@ -13,6 +13,7 @@
 #include "tinygan/core/memory.hpp"
 #include "tinygan/core/rng.hpp"
 #include "tinygan/core/shape.hpp"
+#include "tinygan/core/threads.hpp"
 
 namespace tinygan {
 
@@ -84,7 +85,7 @@ class Tensor {
   T operator()(I... idx) const { return data_[offset({static_cast<Index>(idx)...})]; }
 
   Tensor& fill(T value) {
-    std::fill(data_.begin(), data_.end(), value);
+    for_each_share(numel(), [&](Index b, Index n) { array(b, n).setConstant(value); });
     return *this;
   }
 
@@ -120,6 +121,9 @@ class Tensor {
   ConstMatrixMap matrix() const { return matrix(leading(), shape_.per_sample()); }
   ArrayMap array() { return ArrayMap(data(), numel()); }
   ConstArrayMap array() const { return ConstArrayMap(data(), numel()); }
+  // Elements [begin, begin + length): one thread's share of an element-wise loop.
+  ArrayMap array(Index begin, Index length) { return ArrayMap(data() + begin, length); }
+  ConstArrayMap array(Index begin, Index length) const { return ConstArrayMap(data() + begin, length); }
 
   template <class U>
   Tensor<U> cast() const {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <Eigen/Core>
+#include <algorithm>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -12,6 +13,7 @@
 #endif
 
 #include "tinygan/core/error.hpp"
+#include "tinygan/core/shape.hpp"
 
 namespace tinygan {
 
@@ -25,6 +27,34 @@ inline int num_threads() {
 #else
   return 1;
 #endif
+}
+
+inline bool in_parallel_region() {
+#ifdef _OPENMP
+  return omp_in_parallel();
+#else
+  return false;
+#endif
+}
+
+// Calls body(begin, length) on one contiguous share of [0, n) per thread, or
+// body(0, n) on the calling thread below kParallelGrain or inside a parallel
+// region. For element-wise loops only: their results do not depend on where
+// the range is cut. Shares start on multiples of 16 elements so no two
+// threads write one cache line.
+template <class Body>
+void for_each_share(Index n, const Body& body) {
+  const int threads = n > kParallelGrain && !in_parallel_region() ? num_threads() : 1;
+  if (threads == 1) {
+    body(Index{0}, n);
+    return;
+  }
+  const Index step = (n / threads + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int t = 0; t < threads; ++t) {
+    const Index begin = std::min(n, t * step), end = t + 1 == threads ? n : std::min(n, begin + step);
+    if (begin < end) body(begin, end - begin);
+  }
 }
 
 namespace detail {

@@ -7,6 +7,7 @@
 
 #include "tinygan/autograd/var.hpp"
 #include "tinygan/core/rng.hpp"
+#include "tinygan/core/threads.hpp"
 
 namespace tinygan {
 
@@ -27,9 +28,10 @@ Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training) {
     if (i + 1 < n) m[i + 1] = (bits >> 32) < threshold ? T(0) : keep_scale;
   }
   Tensor<T> out = Tensor<T>::uninitialized(x.shape());
-  out.array() = x.value().array() * mask.array();
+  for_each_share(n, [&](Index b, Index len) { out.array(b, len) = x.value().array(b, len) * mask.array(b, len); });
   return make_result<T>(std::move(out), "dropout", {x}, [mask = std::move(mask)](Node<T>& self) {
-    if (auto* g = self.input_grad(0)) g->array() += self.grad.array() * mask.array();
+    if (auto* g = self.input_grad(0))
+      for_each_share(g->numel(), [&](Index b, Index len) { g->array(b, len) += self.grad.array(b, len) * mask.array(b, len); });
   });
 }
 

@@ -5,6 +5,7 @@
 
 #include <cmath>
 
+#include "tinygan/core/threads.hpp"
 #include "tinygan/nn/options.hpp"
 #include "tinygan/optim/optimizer.hpp"
 
@@ -51,13 +52,15 @@ class Adam : public Optimizer<T> {
       const double correction2 = 1 - std::pow(options_.beta2(), static_cast<double>(s.step));
       const T step_size = static_cast<T>(options_.lr() / correction1);
       const T root_correction2 = static_cast<T>(std::sqrt(correction2));
-      auto w = p.value().array();
-      auto m = s.m.array();
-      auto v = s.v.array();
-      const auto g = p.grad().array() + decay * w;
-      m = beta1 * m + (T(1) - beta1) * g;
-      v = beta2 * v + (T(1) - beta2) * g * g;
-      w -= step_size * m / (v.sqrt() / root_correction2 + eps);
+      for_each_share(p.value().numel(), [&](Index b, Index n) {
+        auto w = p.value().array(b, n);
+        auto m = s.m.array(b, n);
+        auto v = s.v.array(b, n);
+        const auto g = p.grad().array(b, n) + decay * w;
+        m = beta1 * m + (T(1) - beta1) * g;
+        v = beta2 * v + (T(1) - beta2) * g * g;
+        w -= step_size * m / (v.sqrt() / root_correction2 + eps);
+      });
     }
   }
 
