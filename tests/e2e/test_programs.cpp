@@ -52,7 +52,8 @@ std::string fresh_dir(const std::string& name) {
   return dir.string();
 }
 
-const std::string kData = std::string(" --data ") + TINYGAN_FIXTURE_DIR + "/mnist --no-fetch --threads 2";
+// Scoring 64 samples per epoch keeps the runs short and still exercises it.
+const std::string kData = std::string(" --data ") + TINYGAN_FIXTURE_DIR + "/mnist --no-fetch --threads 2 --fid-samples 64";
 
 
 void expect_png(const std::string& path) {
@@ -63,6 +64,23 @@ void expect_png(const std::string& path) {
   CHECK(w >= 56);
   CHECK(h >= 56);
   stbi_image_free(pixels);
+}
+
+// metrics.csv: a header and one finite row per scored epoch.
+void expect_metrics(const std::string& path, int rows_expected) {
+  std::ifstream in(path);
+  REQUIRE(in.good());
+  std::string line;
+  std::getline(in, line);
+  CHECK(line == "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,samples");
+  int rows = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    std::stringstream fields(line);
+    std::string field;
+    for (int k = 0; std::getline(fields, field, ','); ++k) CHECK(std::isfinite(std::stod(field)));
+  }
+  CHECK(rows == rows_expected);
 }
 
 // losses.csv: a header and one finite row per iteration.
@@ -109,12 +127,14 @@ TEST_CASE("e2e summary counts equal MODELS.md for every program") {
 }
 
 TEST_CASE("e2e a short run of each program writes every output") {
-  struct Case { std::string program, args, name; bool noise; };
-  const Case cases[] = {{MNIST_DCGAN, "", "dcgan", true},
-                        {MNIST_DENSE, "--model dense", "dense", true},
-                        {MNIST_DENSE, "--model dense-bn", "dense-bn", true},
-                        {MNIST_DENSE, "--model minimal", "minimal", true},
-                        {MNIST_INVERTED, "", "inverted", false}};
+  // scored: metrics.csv rows. The fixture's 300 digits make 4 iterations an
+  // epoch at batch 64 (scored at 4 and at the end) and 9 at batch 32 (at the end).
+  struct Case { std::string program, args, name; bool noise; int scored; };
+  const Case cases[] = {{MNIST_DCGAN, "", "dcgan", true, 2},
+                        {MNIST_DENSE, "--model dense", "dense", true, 2},
+                        {MNIST_DENSE, "--model dense-bn", "dense-bn", true, 1},
+                        {MNIST_DENSE, "--model minimal", "minimal", true, 1},
+                        {MNIST_INVERTED, "", "inverted", false, 0}};
   for (const Case& c : cases) {
     INFO(c.name);
     const std::string out = fresh_dir("run_" + c.name);
@@ -122,11 +142,15 @@ TEST_CASE("e2e a short run of each program writes every output") {
     INFO(r.output);
     REQUIRE(r.code == 0);
     for (const char* file : {"config.json", "losses.csv", "loss_plot.png", "samples_final.png",
-                             "generator.safetensors", "discriminator.safetensors", "checkpoint.safetensors"})
+                             "generator.safetensors", "discriminator.safetensors", "checkpoint.safetensors",
+                             "metrics.csv", "fid_plot.png", "generator_best.safetensors"})
       CHECK(fs::exists(fs::path(out) / file));
     expect_png(out + "/samples_final.png");
     expect_png(out + "/loss_plot.png");
+    expect_png(out + "/fid_plot.png");
     expect_losses(out + "/losses.csv", 6);
+    if (c.scored) expect_metrics(out + "/metrics.csv", c.scored);
+    CHECK(contains(r.output, "FID "));
     // config.json is valid JSON with every setting.
     const auto config = tinygan::json::parse(read_bytes(out + "/config.json"), "config.json").object();
     CHECK(config.at("model").string() == c.name);
@@ -152,6 +176,40 @@ TEST_CASE("e2e resume: 4 steps then 4 resumed equal 8 in one go, bit for bit") {
   CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
   CHECK(read_bytes(split + "/discriminator.safetensors") == read_bytes(whole + "/discriminator.safetensors"));
   expect_losses(split + "/losses.csv", 8);
+}
+
+TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resume bit for bit") {
+  const std::string switches = " --label-smoothing 0.1 --d-logits --ema 0.99 --d-steps 2 --reuse-fakes --lr-g 3e-4";
+  const std::string split = fresh_dir("switches_split"), whole = fresh_dir("switches_whole");
+  const Result first = run(MNIST_DCGAN, kData + switches + " --iters 3 --out " + split);
+  INFO(first.output);
+  REQUIRE(first.code == 0);
+  const auto config = tinygan::json::parse(read_bytes(split + "/config.json"), "config.json").object();
+  CHECK(config.at("real_label").number() == doctest::Approx(0.9));
+  CHECK(config.at("d_logits").boolean());
+  CHECK(config.at("ema_decay").number() == doctest::Approx(0.99));
+  CHECK(config.at("d_steps").number() == 2);
+  CHECK(config.at("reuse_fakes").boolean());
+  CHECK(config.at("lr_g").number() == doctest::Approx(3e-4));
+  CHECK(config.at("lr_d").number() == doctest::Approx(2e-4));
+  CHECK(config.at("discriminator_loss").string() == "bce_with_logits");
+  CHECK(fs::exists(split + "/generator_trained.safetensors"));  // the EMA is generator.safetensors
+  const Result resumed = run(MNIST_DCGAN, kData + switches + " --iters 6 --out " + split + " --resume " + split +
+                                              "/checkpoint.safetensors");
+  INFO(resumed.output);
+  REQUIRE(resumed.code == 0);
+  REQUIRE(run(MNIST_DCGAN, kData + switches + " --iters 6 --out " + whole).code == 0);
+  CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
+  CHECK(read_bytes(split + "/generator_trained.safetensors") == read_bytes(whole + "/generator_trained.safetensors"));
+  CHECK(read_bytes(split + "/metrics.csv").size() > 0);
+
+  // --recipe best is each model's measured recipe; config.json says so.
+  const std::string best = fresh_dir("best");
+  const Result b = run(MNIST_DENSE, "--model minimal --recipe best" + kData + " --iters 2 --out " + best);
+  INFO(b.output);
+  REQUIRE(b.code == 0);
+  CHECK(tinygan::json::parse(read_bytes(best + "/config.json"), "config.json").object().at("recipe").string() ==
+        "best");
 }
 
 TEST_CASE("e2e generate from saved weights and export samples") {
@@ -189,7 +247,11 @@ TEST_CASE("e2e bad command lines get one line and exit code 2") {
       {"--batch", "--batch"},   {"--batch -3", "--batch"},      {"--batch abc", "--batch"},
       {"--iters 0", "--iters"}, {"--lr 5", "--lr"},            {"--lr x", "--lr"},
       {"--frobnicate", "unknown option"}, {"--resume /nonexistent/ckpt", "--resume"},
-      {"--generate 5", "--load"}, {"--threads 100000", "--threads"}};
+      {"--generate 5", "--load"}, {"--threads 100000", "--threads"},
+      {"--recipe fast", "--recipe"}, {"--label-smoothing 0.7", "--label-smoothing"},
+      {"--ema 1", "--ema"}, {"--ema -0.5", "--ema"}, {"--d-steps 0", "--d-steps"},
+      {"--fid-samples 1", "--fid-samples"}, {"--fid-samples x", "--fid-samples"},
+      {"--lr-g 0", "--lr-g"}, {"--lr-d", "--lr-d"}, {"--classifier /nonexistent.safetensors", "--classifier"}};
   for (const auto& [args, expected] : cases) {
     INFO(args);
     const Result r = run(MNIST_DCGAN, args);

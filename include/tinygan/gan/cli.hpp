@@ -33,6 +33,14 @@ struct CliOptions {
   int threads = 0;             // 0: all cores
   bool summary = false, help = false, version = false, no_fetch = false;
   std::string resume, load, latent, export_samples, input;
+  // The training recipe: MODELS.md's ("models") or the measured best
+  // ("best"), then any switch given on its own (gan/trainer.hpp, Recipe).
+  std::string recipe = "models";
+  std::optional<double> lr_g, lr_d, label_smoothing, ema;
+  std::optional<std::int64_t> d_steps;
+  bool d_logits = false, reuse_fakes = false;
+  std::optional<std::int64_t> fid_samples;  // per epoch; 0: no scoring
+  std::string classifier;                   // --classifier (default: the committed one)
 };
 
 // What a program accepts beyond the common flags.
@@ -72,6 +80,22 @@ inline double parse_real(const std::string& program, const std::string& flag,
   return v;
 }
 
+// A share in [0, hi): label smoothing, EMA decay.
+inline double parse_fraction(const std::string& program, const std::string& flag, const std::string& text,
+                             double hi) {
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !(v == v))
+    throw UsageError(program + ": " + flag + " expects a number, found '" + text + "'");
+  if (!(v >= 0 && v < hi)) {
+    std::ostringstream msg;
+    msg << program << ": " << flag << " expects a number from 0 to below " << hi << ", found " << text;
+    throw UsageError(msg.str());
+  }
+  return v;
+}
+
 inline std::string existing_file(const std::string& program, const std::string& flag,
                                  const std::string& path) {
   std::error_code ec;
@@ -99,6 +123,16 @@ inline std::string usage(const CliSpec& spec) {
       << "  --iters N              training length in iterations; wins over --epochs\n"
       << "  --batch N              batch size per source [the model's]\n"
       << "  --lr X                 learning rate of both Adam optimizers [the model's]\n"
+      << "  --recipe NAME          models: MODELS.md's settings; best: the measured better recipe\n"
+      << "                         (docs/results.md) [models]. The switches below apply on top:\n"
+      << "  --lr-g X, --lr-d X     learning rate of G's, of D's optimizer\n"
+      << "  --label-smoothing X    one-sided: D's target for real samples is 1 - X [0]\n"
+      << "  --d-logits             D ends in logits (its Sigmoid dropped), losses are BCE-with-logits\n"
+      << "  --ema DECAY            sample from a moving average of G's weights, e.g. 0.999 [0: off]\n"
+      << "  --d-steps N            D steps per G step [1]\n"
+      << "  --reuse-fakes          the G step reuses the D step's noise instead of drawing fresh noise\n"
+      << "  --fid-samples N        score N samples (FID, IS) at the end of every epoch [10000]; 0: off\n"
+      << "  --classifier FILE      the scoring classifier [the committed assets/mnist_classifier.safetensors]\n"
       << "  --seed N               random seed [42]\n"
       << "  --threads N            threads [all cores]\n"
       << "  --checkpoint-every N   also checkpoint every N iterations [every epoch]\n"
@@ -141,6 +175,20 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     else if (flag == "--generate") o.generate = detail::parse_count(p, flag, value(), 1, 1000000);
     else if (flag == "--checkpoint-every") o.checkpoint_every = detail::parse_count(p, flag, value(), 1, 1000000000);
     else if (flag == "--lr") o.lr = detail::parse_real(p, flag, value(), 0.0, 1.0);
+    else if (flag == "--lr-g") o.lr_g = detail::parse_real(p, flag, value(), 0.0, 1.0);
+    else if (flag == "--lr-d") o.lr_d = detail::parse_real(p, flag, value(), 0.0, 1.0);
+    else if (flag == "--label-smoothing") o.label_smoothing = detail::parse_fraction(p, flag, value(), 0.5);
+    else if (flag == "--ema") o.ema = detail::parse_fraction(p, flag, value(), 1.0);
+    else if (flag == "--d-steps") o.d_steps = detail::parse_count(p, flag, value(), 1, 100);
+    else if (flag == "--d-logits") o.d_logits = true;
+    else if (flag == "--reuse-fakes") o.reuse_fakes = true;
+    else if (flag == "--fid-samples") o.fid_samples = detail::parse_count(p, flag, value(), 0, 1000000);
+    else if (flag == "--classifier") o.classifier = detail::existing_file(p, flag, value());
+    else if (flag == "--recipe") {
+      o.recipe = value();
+      if (o.recipe != "models" && o.recipe != "best")
+        throw UsageError(p + ": --recipe expects models or best, found '" + o.recipe + "'");
+    }
     else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(detail::parse_count(p, flag, value(), 0, INT64_MAX));
     else if (flag == "--threads") o.threads = static_cast<int>(detail::parse_count(p, flag, value(), 1, 1024));
     else if (flag == "--resume") o.resume = detail::existing_file(p, flag, value());
@@ -163,6 +211,8 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
   }
   if ((o.generate || !o.latent.empty() || !o.input.empty()) && o.load.empty())
     throw UsageError(p + ": --generate, --latent and --input need --load FILE (the generator's weights)");
+  if (o.fid_samples && *o.fid_samples == 1)
+    throw UsageError(p + ": --fid-samples expects 0 (no scoring) or at least 2 samples, found 1");
   if (!o.resume.empty() && !o.load.empty())
     throw UsageError(p + ": --resume and --load cannot be combined");
   if (o.data_dir.empty()) {

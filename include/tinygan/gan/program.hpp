@@ -4,6 +4,8 @@
 // describes its models (ModelSpec) and calls run_program.
 #pragma once
 
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +22,7 @@
 #include "tinygan/gan/cli.hpp"
 #include "tinygan/gan/history.hpp"
 #include "tinygan/gan/progress.hpp"
+#include "tinygan/gan/quality.hpp"
 #include "tinygan/gan/trainer.hpp"
 #include "tinygan/io/checkpoint.hpp"
 #include "tinygan/io/json.hpp"
@@ -28,6 +31,10 @@
 #include "tinygan/io/state_dict.hpp"
 #include "tinygan/nn/summary.hpp"
 #include "tinygan/version.hpp"
+
+#ifndef TINYGAN_CLASSIFIER
+#define TINYGAN_CLASSIFIER "assets/mnist_classifier.safetensors"
+#endif
 
 namespace tinygan::gan {
 
@@ -38,7 +45,8 @@ struct ModelSpec {
   std::string init;  // how the weights are initialized, for config.json
   Shape sample_shape{1, 28, 28};  // one real sample as D takes it
   Index latent = 100;             // G's noise size; 0: G takes an image (autoencoder)
-  Recipe recipe;
+  Recipe recipe;       // MODELS.md's settings: the default
+  Recipe best_recipe;  // --recipe best: measured to give lower FID (docs/results.md)
   Index real_batch = 64, fake_batch = 64, g_batch = 64;
   std::int64_t epochs = 0, iterations = 0;  // the default length, one of the two
   bool unit_range = false;                  // pixels in [0, 1] rather than [-1, 1]
@@ -102,16 +110,35 @@ inline void export_samples(const std::string& path, const Tensor<float>& samples
   data::write_idx(path, idx);
 }
 
-inline void write_config(const Run& run, std::int64_t iterations, std::int64_t per_epoch, Index batch_scale_real,
-                         Index fake_batch, Index g_batch) {
+// --recipe picks MODELS.md's settings or the best ones; each switch given on
+// its own then overrides.
+inline Recipe chosen_recipe(const ModelSpec& spec, const CliOptions& cli) {
+  Recipe r = cli.recipe == "best" ? spec.best_recipe : spec.recipe;
+  if (cli.lr) r.lr_g = r.lr_d = *cli.lr;
+  if (cli.lr_g) r.lr_g = *cli.lr_g;
+  if (cli.lr_d) r.lr_d = *cli.lr_d;
+  if (cli.label_smoothing) r.real_label = 1 - *cli.label_smoothing;
+  if (cli.ema) r.ema_decay = *cli.ema;
+  if (cli.d_steps) r.d_steps = static_cast<int>(*cli.d_steps);
+  if (cli.d_logits) r.d_logits = true;
+  if (cli.reuse_fakes) r.reuse_fakes = true;
+  return r;
+}
+
+inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iterations, std::int64_t per_epoch,
+                         Index batch_scale_real, Index fake_batch, Index g_batch) {
   const ModelSpec& s = run.spec;
   std::string digits = "[";
   for (std::size_t i = 0; i < s.digits.size(); ++i) digits += (i ? "," : "") + std::to_string(s.digits[i]);
   digits += "]";
-  char lr[256];
-  std::snprintf(lr, sizeof lr, "\"lr_g\": %.6g,\n  \"lr_d\": %.6g,\n  \"beta1\": %.6g,\n  \"beta2\": %.6g",
-                run.cli.lr.value_or(s.recipe.lr_g), run.cli.lr.value_or(s.recipe.lr_d), s.recipe.beta1,
-                s.recipe.beta2);
+  char lr[512];
+  std::snprintf(lr, sizeof lr,
+                "\"recipe\": \"%s\",\n  \"lr_g\": %.6g,\n  \"lr_d\": %.6g,\n  \"beta1\": %.6g,\n  \"beta2\": %.6g,\n"
+                "  \"real_label\": %.6g,\n  \"d_logits\": %s,\n  \"ema_decay\": %.6g,\n  \"d_steps\": %d,\n"
+                "  \"reuse_fakes\": %s",
+                run.cli.recipe.c_str(), recipe.lr_g, recipe.lr_d, recipe.beta1, recipe.beta2, recipe.real_label,
+                recipe.d_logits ? "true" : "false", recipe.ema_decay, recipe.d_steps,
+                recipe.reuse_fakes ? "true" : "false");
   std::string text = "{\n";
   text += "  \"program\": " + json::quote(run.program) + ",\n";
   text += "  \"model\": " + json::quote(s.name) + ",\n";
@@ -125,9 +152,11 @@ inline void write_config(const Run& run, std::int64_t iterations, std::int64_t p
   text += "  \"fake_batch\": " + std::to_string(fake_batch) + ",\n";
   text += "  \"g_batch\": " + std::to_string(g_batch) + ",\n";
   text += "  " + std::string(lr) + ",\n";
-  text += "  \"generator_loss\": " + json::quote(s.recipe.g_loss == GeneratorLoss::bce ? "bce" : "msle") + ",\n";
-  text += "  \"discriminator_loss\": \"bce\",\n";
-  text += "  \"labels\": {\"real\": 1, \"fake\": 0},\n";
+  text += "  \"generator_loss\": " + json::quote(recipe.g_loss == GeneratorLoss::bce ? "bce" : "msle") + ",\n";
+  text += "  \"discriminator_loss\": " + json::quote(recipe.d_logits ? "bce_with_logits" : "bce") + ",\n";
+  char labels[96];
+  std::snprintf(labels, sizeof labels, "  \"labels\": {\"real\": %.6g, \"fake\": 0},\n", recipe.real_label);
+  text += labels;
   text += "  \"init\": " + json::quote(s.init) + ",\n";
   text += "  \"pixel_range\": " + std::string(s.unit_range ? "[0, 1]" : "[-1, 1]") + ",\n";
   text += "  \"digits\": " + digits + ",\n";
@@ -212,6 +241,38 @@ inline int generate(const Run& run) {
   return 0;
 }
 
+// The per-epoch scorer, or none when --fid-samples is 0 or the classifier is
+// missing (then said once: training goes on without scores).
+inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
+  const ModelSpec& spec = run.spec;
+  const Index count = run.cli.fid_samples.value_or(10000);
+  if (count == 0) return std::nullopt;
+  const std::string path = run.cli.classifier.empty() ? TINYGAN_CLASSIFIER : run.cli.classifier;
+  if (!std::filesystem::is_regular_file(path)) {
+    std::cout << "Not scoring samples: no classifier at " << path
+              << " (pass --classifier FILE, or --fid-samples 0 to silence this)\n";
+    return std::nullopt;
+  }
+  auto classifier = models::load_mnist_classifier(path);
+  if (!data::mnist_present(run.cli.data_dir)) data::ensure_mnist(run.cli.data_dir, !run.cli.no_fetch);
+  Tensor<double> reference = metrics::reference_features(*classifier, run.cli.data_dir, spec.digits);
+  Tensor<float> inputs;
+  if (spec.latent) {
+    Rng rng(run.cli.seed ^ 0x7175616c697479ULL);  // the same latents at every epoch
+    inputs = Tensor<float>::randn({count, spec.latent}, rng);
+  } else {
+    // An autoencoder generator is scored on the test set's digits.
+    const Tensor<float> test = as_samples(load_split(run, data::Split::test, !run.cli.no_fetch).images,
+                                          spec.sample_shape);
+    Shape shape = test.shape();
+    shape[0] = std::min(count, test.dim(0));
+    inputs = Tensor<float>::uninitialized(shape);
+    std::copy_n(test.data(), inputs.numel(), inputs.data());
+  }
+  return QualityTracker(std::move(classifier), std::move(reference), std::move(inputs),
+                        SampleRange{spec.unit_range, spec.inverted});
+}
+
 // Training: the MODELS.md procedure with progress, samples, checkpoints.
 inline int train(const Run& run) {
   const ModelSpec& spec = run.spec;
@@ -229,9 +290,9 @@ inline int train(const Run& run) {
         " samples, fewer than one batch of ", real_batch);
 
   Rng init_rng(cli.seed);
-  Recipe recipe = spec.recipe;
-  if (cli.lr) recipe.lr_g = recipe.lr_d = *cli.lr;
+  const Recipe recipe = chosen_recipe(spec, cli);
   Trainer trainer(spec.make_generator(init_rng), spec.make_discriminator(init_rng), recipe);
+  if (recipe.ema_decay > 0) trainer.set_ema_generator(spec.make_generator(init_rng));
   Rng rng(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws
   // Noise GANs walk the data in shuffled epochs; the autoencoder draws index sets.
   std::optional<data::Batches> batches;
@@ -244,6 +305,7 @@ inline int train(const Run& run) {
   const std::int64_t sample_every = spec.sample_every ? spec.sample_every : per_epoch;
   const std::int64_t checkpoint_every = cli.checkpoint_every.value_or(per_epoch);
 
+  std::optional<QualityTracker> quality = make_quality_tracker(run);
   History history;
   double seconds_before = 0;
   const std::string checkpoint_path = run.out("checkpoint.safetensors");
@@ -254,6 +316,7 @@ inline int train(const Run& run) {
           "', not '", spec.name, "'");
     c.get_module("generator", trainer.generator());
     c.get_module("discriminator", trainer.discriminator());
+    if (trainer.has_ema()) c.get_module("generator_ema", trainer.ema_generator());
     c.get_adam("opt_g", trainer.generator_optimizer());
     c.get_adam("opt_d", trainer.discriminator_optimizer());
     c.get_rng("noise", rng);
@@ -266,17 +329,19 @@ inline int train(const Run& run) {
     }
     trainer.set_iteration(c.get_int("iteration"));
     history.load(c);
+    if (quality) quality->load(c);
     seconds_before = history.last_seconds();
     std::cout << "Resuming " << spec.name << " from " << cli.resume << " at iteration " << trainer.iteration()
               << "\n";
   }
-  write_config(run, total, per_epoch, real_batch, fake_batch, g_batch);
+  write_config(run, recipe, total, per_epoch, real_batch, fake_batch, g_batch);
 
   const auto save_checkpoint = [&]() {
     io::Checkpoint<float> c;
     c.put_text("model", spec.name);
     c.put_module("generator", trainer.generator());
     c.put_module("discriminator", trainer.discriminator());
+    if (trainer.has_ema()) c.put_module("generator_ema", trainer.ema_generator());
     c.put_adam("opt_g", trainer.generator_optimizer());
     c.put_adam("opt_d", trainer.discriminator_optimizer());
     c.put_rng("noise", rng);
@@ -289,6 +354,7 @@ inline int train(const Run& run) {
     }
     c.put_int("iteration", trainer.iteration());
     history.save(c);
+    if (quality) quality->save(c);
     c.save(checkpoint_path);
     history.write_csv(run.out("losses.csv"));
   };
@@ -304,7 +370,7 @@ inline int train(const Run& run) {
   }
   const auto write_samples = [&](const std::string& name) {
     NoGrad no_grad;
-    auto& g = trainer.generator();
+    auto& g = trainer.sampling_generator();
     g.eval();
     const Tensor<float> out = g(Var<float>(fixed_inputs)).value();
     g.train();
@@ -340,11 +406,35 @@ inline int train(const Run& run) {
   auto previous_handler = std::signal(SIGINT, on_interrupt);
   Progress progress(total, per_epoch, spec.log_every);
   progress.start_at(trainer.iteration());
+  double scoring_seconds = 0;  // kept out of the training time that losses.csv and metrics.csv show
+  const auto score_epoch = [&](std::int64_t it, double seconds) {
+    const auto started = std::chrono::steady_clock::now();
+    const QualityTracker::Row& row = quality->evaluate(trainer.sampling_generator(), (it - 1) / per_epoch + 1, it, seconds);
+    const bool best = quality->last_is_best();
+    quality->write_csv(run.out("metrics.csv"));
+    quality->write_plot(run.out("fid_plot.png"), run.program + " " + spec.name + ": FID on " +
+                                                     std::to_string(row.score.count) + " samples");
+    if (best) io::save_weights(run.out("generator_best.safetensors"), trainer.sampling_generator());
+    char line[256];
+    std::snprintf(line, sizeof line, "iteration %lld: FID %.2f%s, IS %.2f, %.0f%% confident, %d/10 digits",
+                  static_cast<long long>(it), row.score.fid, best ? " (best so far)" : "", row.score.inception_score,
+                  100 * row.score.confident_share, row.score.classes_covered);
+    progress.note(line);
+    scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
   while (trainer.iteration() < total) {
-    next_batches();
-    const StepStats stats = trainer.step(real, fake_input, g_input);
+    // recipe.d_steps D steps, each on fresh batches, then one G step.
+    StepStats stats;
+    for (int k = 0; k < recipe.d_steps; ++k) {
+      next_batches();
+      const StepStats d = trainer.d_step(real, fake_input);
+      stats.d_loss += d.d_loss / recipe.d_steps;
+      stats.d_acc_real += d.d_acc_real / recipe.d_steps;
+      stats.d_acc_fake += d.d_acc_fake / recipe.d_steps;
+    }
+    stats.g_loss = trainer.g_step(recipe.reuse_fakes && spec.latent ? fake_input : g_input);
     const std::int64_t it = trainer.iteration();
-    const double seconds = seconds_before + progress.seconds();
+    const double seconds = seconds_before + progress.seconds() - scoring_seconds;
     check(std::isfinite(stats.d_loss) && std::isfinite(stats.g_loss), run.program, ": at iteration ", it,
           " the losses are not finite (D ", stats.d_loss, ", G ", stats.g_loss, "); the last checkpoint is ",
           checkpoint_path);
@@ -355,6 +445,7 @@ inline int train(const Run& run) {
       std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(it));
       write_samples(name);
     }
+    if (quality && (it % per_epoch == 0 || it == total)) score_epoch(it, seconds);
     if (it % checkpoint_every == 0 && it < total) save_checkpoint();
     if (interrupted()) {
       progress.finish();
@@ -371,7 +462,9 @@ inline int train(const Run& run) {
   save_checkpoint();
   write_samples("samples_final.png");
   history.write_plot(run.out("loss_plot.png"), run.program + " " + spec.name + ": losses");
-  io::save_weights(run.out("generator.safetensors"), trainer.generator());
+  // generator.safetensors is the generator to sample from: the moving average when there is one.
+  io::save_weights(run.out("generator.safetensors"), trainer.sampling_generator());
+  if (trainer.has_ema()) io::save_weights(run.out("generator_trained.safetensors"), trainer.generator());
   io::save_weights(run.out("discriminator.safetensors"), trainer.discriminator());
 
   if (spec.inverted) {
@@ -390,8 +483,16 @@ inline int train(const Run& run) {
   }
   std::cout << "Done: " << total << " iterations in " << static_cast<long>(progress.seconds()) << " s. Outputs in "
             << cli.out_dir << ": samples_*.png, loss_plot.png, losses.csv, config.json, generator.safetensors, "
-            << "discriminator.safetensors, checkpoint.safetensors" << (spec.inverted ? ", test_inverted.png" : "")
-            << "\n";
+            << "discriminator.safetensors, checkpoint.safetensors"
+            << (quality ? ", metrics.csv, fid_plot.png, generator_best.safetensors" : "")
+            << (trainer.has_ema() ? ", generator_trained.safetensors" : "")
+            << (spec.inverted ? ", test_inverted.png" : "") << "\n";
+  if (quality && !quality->rows().empty()) {
+    const auto best = std::min_element(quality->rows().begin(), quality->rows().end(),
+                                       [](const auto& a, const auto& b) { return a.score.fid < b.score.fid; });
+    std::cout << "Best FID " << best->score.fid << " at iteration " << best->iteration
+              << " (generator_best.safetensors); last " << quality->rows().back().score.fid << "\n";
+  }
   return 0;
 }
 

@@ -41,6 +41,13 @@ class Progress {
     drawn_ = false;
   }
 
+  // A line of its own (an epoch's score) between progress lines.
+  void note(const std::string& line) {
+    finish();
+    std::fprintf(out_, "%s\n", line.c_str());
+    std::fflush(out_);
+  }
+
   double seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
  private:

@@ -4,10 +4,14 @@
 // with real label 1 and fake label 0.
 #pragma once
 
+#include <algorithm>
 #include <memory>
+#include <utility>
+#include <vector>
 
 #include "tinygan/autograd/backward.hpp"
 #include "tinygan/gan/models.hpp"
+#include "tinygan/ops/activations.hpp"
 #include "tinygan/ops/elementwise.hpp"
 #include "tinygan/ops/losses.hpp"
 #include "tinygan/optim/adam.hpp"
@@ -22,6 +26,12 @@ struct Recipe {
   double lr_g = 2e-4, lr_d = 2e-4;
   double beta1 = 0.5, beta2 = 0.999;
   GeneratorLoss g_loss = GeneratorLoss::bce;
+  // Beyond MODELS.md, each off by default (docs/results.md measures them):
+  double real_label = 1.0;   // D's target for real samples; 0.9 is one-sided label smoothing
+  bool d_logits = false;     // drop D's final Sigmoid and train on BCE-with-logits
+  double ema_decay = 0;      // above 0: sample from a moving average of G's weights
+  int d_steps = 1;           // D steps (each on its own batch) per G step
+  bool reuse_fakes = false;  // the G step reuses the last D step's noise
 };
 
 struct StepStats {
@@ -38,16 +48,39 @@ class Trainer {
   Trainer(Model generator, Model discriminator, const Recipe& recipe)
       : g_(std::move(generator)),
         d_(std::move(discriminator)),
-        combined_(models::combined(g_, d_)),
         recipe_(recipe),
         opt_g_(g_->parameters(), optim::AdamOptions(recipe.lr_g).beta1(recipe.beta1).beta2(recipe.beta2)),
-        opt_d_(d_->parameters(), optim::AdamOptions(recipe.lr_d).beta1(recipe.beta1).beta2(recipe.beta2)) {}
+        opt_d_(d_->parameters(), optim::AdamOptions(recipe.lr_d).beta1(recipe.beta1).beta2(recipe.beta2)) {
+    check(recipe.real_label > 0 && recipe.real_label <= 1, "Trainer: expected a real label in (0, 1], found ",
+          recipe.real_label);
+    check(recipe.ema_decay >= 0 && recipe.ema_decay < 1, "Trainer: expected an EMA decay in [0, 1), found ",
+          recipe.ema_decay);
+    check(recipe.d_steps >= 1, "Trainer: expected at least one D step per G step, found ", recipe.d_steps);
+    check(!recipe.d_logits || (d_->size() >= 2 && (*d_)[d_->size() - 1].type_name() == "Sigmoid"),
+          "Trainer: d_logits needs a discriminator that ends in a Sigmoid");
+  }
 
-  // real: a batch of real samples; fake_input: G's inputs for the D step's
-  // fakes; g_input: G's inputs for the G step (fresh noise, or the same
-  // images for an autoencoder generator).
-  StepStats step(const Tensor<float>& real, const Tensor<float>& fake_input,
-                 const Tensor<float>& g_input) {
+  // The moving average of G's weights (Recipe::ema_decay) lives in `copy`, a
+  // second generator of the same architecture; it starts as G's weights.
+  void set_ema_generator(Model copy) {
+    check(recipe_.ema_decay > 0, "Trainer: set_ema_generator without an EMA decay in the recipe");
+    ema_ = std::move(copy);
+    const auto pair_up = [](auto from, auto to, std::vector<std::pair<Var<float>, Var<float>>>& out) {
+      check(from.size() == to.size(), "Trainer: the EMA generator's architecture differs from the generator's");
+      out.clear();
+      for (std::size_t i = 0; i < from.size(); ++i) {
+        check(from[i].second.shape() == to[i].second.shape(), "Trainer: EMA tensor ", to[i].first, " is ",
+              to[i].second.shape(), ", the generator's is ", from[i].second.shape());
+        out.emplace_back(from[i].second, to[i].second);
+        to[i].second.value() = from[i].second.value();
+      }
+    };
+    pair_up(g_->named_parameters(), ema_->named_parameters(), ema_parameters_);
+    pair_up(g_->named_buffers(), ema_->named_buffers(), ema_buffers_);
+  }
+
+  // One D step: real samples against fakes made from fake_input without gradient.
+  StepStats d_step(const Tensor<float>& real, const Tensor<float>& fake_input) {
     StepStats stats;
     Var<float> fake;
     {
@@ -55,33 +88,56 @@ class Trainer {
       fake = (*g_)(Var<float>(fake_input));
     }
     opt_d_.zero_grad();
-    const Var<float> d_real = (*d_)(Var<float>(real));
-    const Var<float> d_fake = (*d_)(fake);
-    const Var<float> d_loss = scale(add(bce(d_real, labels(real_ones_, real.dim(0), 1.0f)),
-                                        bce(d_fake, labels(fake_zeros_, fake_input.dim(0), 0.0f))),
-                                    0.5f);
+    const Var<float> d_real = discriminate(Var<float>(real));
+    const Var<float> d_fake = discriminate(fake);
+    const Var<float> d_loss =
+        scale(add(d_loss_term(d_real, labels(real_labels_, real.dim(0), static_cast<float>(recipe_.real_label))),
+                  d_loss_term(d_fake, labels(fake_zeros_, fake_input.dim(0), 0.0f))),
+              0.5f);
     backward(d_loss);
     opt_d_.step();
+    const float middle = recipe_.d_logits ? 0.0f : 0.5f;  // D's "undecided" output
     stats.d_loss = d_loss.value()[0];
-    stats.d_acc_real = share(d_real.value(), [](float p) { return p > 0.5f; });
-    stats.d_acc_fake = share(d_fake.value(), [](float p) { return p < 0.5f; });
+    stats.d_acc_real = share(d_real.value(), [middle](float p) { return p > middle; });
+    stats.d_acc_fake = share(d_fake.value(), [middle](float p) { return p < middle; });
+    return stats;
+  }
 
+  // One G step through the frozen D (nothing of D changes); ends the iteration.
+  double g_step(const Tensor<float>& g_input) {
     d_->set_trainable(false);
     opt_g_.zero_grad();
-    const Var<float> score = (*combined_)(Var<float>(g_input));
+    const Var<float> score = discriminate((*g_)(Var<float>(g_input)));
     const Tensor<float>& target = labels(g_ones_, g_input.dim(0), 1.0f);
-    const Var<float> g_loss =
-        recipe_.g_loss == GeneratorLoss::bce ? bce(score, target) : msle(score, target);
+    Var<float> g_loss;
+    if (recipe_.g_loss == GeneratorLoss::msle)
+      g_loss = msle(recipe_.d_logits ? sigmoid(score) : score, target);
+    else
+      g_loss = d_loss_term(score, target);
     backward(g_loss);
     opt_g_.step();
     d_->set_trainable(true);
-    stats.g_loss = g_loss.value()[0];
+    if (ema_) update_ema();
     ++iteration_;
+    return g_loss.value()[0];
+  }
+
+  // MODELS.md's iteration: one D step, then one G step.
+  StepStats step(const Tensor<float>& real, const Tensor<float>& fake_input, const Tensor<float>& g_input) {
+    StepStats stats = d_step(real, fake_input);
+    stats.g_loss = g_step(g_input);
     return stats;
   }
 
   nn::Sequential<float>& generator() { return *g_; }
   nn::Sequential<float>& discriminator() { return *d_; }
+  // The generator to sample from: the moving average when there is one.
+  nn::Sequential<float>& sampling_generator() { return ema_ ? *ema_ : *g_; }
+  bool has_ema() const { return static_cast<bool>(ema_); }
+  nn::Sequential<float>& ema_generator() {
+    check(has_ema(), "Trainer: no EMA generator");
+    return *ema_;
+  }
   optim::Adam<float>& generator_optimizer() { return opt_g_; }
   optim::Adam<float>& discriminator_optimizer() { return opt_d_; }
   const Recipe& recipe() const { return recipe_; }
@@ -89,9 +145,31 @@ class Trainer {
   void set_iteration(std::int64_t i) { iteration_ = i; }
 
  private:
+  // D's output: probabilities, or with d_logits the logits before its Sigmoid.
+  Var<float> discriminate(const Var<float>& x) {
+    if (!recipe_.d_logits) return (*d_)(x);
+    Var<float> h = x;
+    for (std::size_t i = 0; i + 1 < d_->size(); ++i) h = (*d_)[i](h);
+    return h;
+  }
+  Var<float> d_loss_term(const Var<float>& out, const Tensor<float>& target) {
+    return recipe_.d_logits ? bce_with_logits(out, target) : bce(out, target);
+  }
+
+  // ema = d ema + (1 - d) w, with the decay ramped up over the first steps
+  // ((1 + t) / (10 + t), as TensorFlow's ExponentialMovingAverage) so that the
+  // average does not drag the random initial weights along for thousands of
+  // steps. BatchNorm's running statistics are copied: they are averages already.
+  void update_ema() {
+    const double t = static_cast<double>(iteration_);
+    const auto d = static_cast<float>(std::min(recipe_.ema_decay, (1 + t) / (10 + t)));
+    for (auto& [w, average] : ema_parameters_) average.value().array() = d * average.value().array() + (1 - d) * w.value().array();
+    for (auto& [b, copy] : ema_buffers_) copy.value().array() = b.value().array();
+  }
+
   // A [n, 1] label tensor, built on first use and reused.
   static const Tensor<float>& labels(Tensor<float>& cache, Index n, float value) {
-    if (cache.shape() != Shape{n, 1}) cache = Tensor<float>::full({n, 1}, value);
+    if (cache.shape() != Shape{n, 1} || cache[0] != value) cache = Tensor<float>::full({n, 1}, value);
     return cache;
   }
   template <class Pred>
@@ -101,10 +179,11 @@ class Trainer {
     return p.numel() ? static_cast<double>(hits) / static_cast<double>(p.numel()) : 0.0;
   }
 
-  Model g_, d_, combined_;
+  Model g_, d_, ema_;
+  std::vector<std::pair<Var<float>, Var<float>>> ema_parameters_, ema_buffers_;  // (G's, the average's)
   Recipe recipe_;
   optim::Adam<float> opt_g_, opt_d_;
-  Tensor<float> real_ones_, fake_zeros_, g_ones_;  // label batches, built once
+  Tensor<float> real_labels_, fake_zeros_, g_ones_;  // label batches, built once
   std::int64_t iteration_ = 0;
 };
 

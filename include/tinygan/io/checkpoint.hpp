@@ -111,6 +111,7 @@ class Checkpoint {
   }
 
   void put_tensor(const std::string& name, Tensor<T> t) { tensors_[name] = std::move(t); }
+  bool has_tensor(const std::string& name) const { return tensors_.count(name) > 0; }
   const Tensor<T>& tensor(const std::string& name) const {
     const auto it = tensors_.find(name);
     check(it != tensors_.end(), source_, ": checkpoint lacks tensor '", name, "'");

@@ -29,6 +29,7 @@ struct Value {
   bool is_object() const { return std::holds_alternative<std::shared_ptr<Object>>(data); }
   const std::string& string() const { return std::get<std::string>(data); }
   double number() const { return std::get<double>(data); }
+  bool boolean() const { return std::get<bool>(data); }
   const Array& array() const { return *std::get<std::shared_ptr<Array>>(data); }
   const Object& object() const { return *std::get<std::shared_ptr<Object>>(data); }
 };

@@ -1,0 +1,130 @@
+// The Trainer's recipe switches beyond MODELS.md: each does what it says.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "tinygan/gan.hpp"
+
+using namespace tinygan;
+
+namespace {
+using Model = models::Model<float>;
+
+Model generator(Rng& rng) {
+  using namespace nn;
+  auto g = std::make_shared<Sequential<float>>();
+  g->add(Dense<float>(DenseOptions(6, 16))).add(BatchNorm<float>(16)).add(LeakyReLU<float>(0.2));
+  g->add(Dense<float>(16, 9)).add(Tanh<float>());
+  g->initialize(rng);
+  return g;
+}
+
+Model discriminator(Rng& rng) {
+  using namespace nn;
+  auto d = std::make_shared<Sequential<float>>();
+  d->add(Dense<float>(9, 8)).add(LeakyReLU<float>(0.2)).add(Dense<float>(8, 1)).add(Sigmoid<float>());
+  d->initialize(rng);
+  return d;
+}
+
+struct Batches {
+  Tensor<float> real, noise, g_noise;
+  explicit Batches(Rng& rng)
+      : real(Tensor<float>::rand({5, 9}, rng, -1, 1)),
+        noise(Tensor<float>::randn({5, 6}, rng)),
+        g_noise(Tensor<float>::randn({5, 6}, rng)) {}
+};
+
+gan::Trainer trainer_with(const gan::Recipe& recipe, std::uint64_t seed = 1) {
+  Rng rng(seed);
+  Model g = generator(rng), d = discriminator(rng);
+  return gan::Trainer(g, d, recipe);
+}
+
+double bce_of(const Tensor<float>& p, double label) {
+  double sum = 0;
+  for (float v : p) sum -= label * std::log(v) + (1 - label) * std::log(1 - v);
+  return sum / static_cast<double>(p.numel());
+}
+}  // namespace
+
+TEST_CASE("recipe: one-sided label smoothing makes D's target for reals 1 - s") {
+  gan::Recipe recipe;
+  recipe.real_label = 0.9;
+  gan::Trainer t = trainer_with(recipe);
+  Rng rng(2);
+  const Batches b(rng);
+  // D's outputs before its step, computed the same way the step does (train mode, no dropout here).
+  Tensor<float> p_real, p_fake;
+  {
+    NoGrad no_grad;
+    p_real = t.discriminator()(Var<float>(b.real)).value();
+    p_fake = t.discriminator()(t.generator()(Var<float>(b.noise))).value();
+  }
+  const gan::StepStats s = t.d_step(b.real, b.noise);
+  CHECK(s.d_loss == doctest::Approx(0.5 * (bce_of(p_real, 0.9) + bce_of(p_fake, 0.0))).epsilon(1e-5));
+  CHECK(s.d_loss != doctest::Approx(0.5 * (bce_of(p_real, 1.0) + bce_of(p_fake, 0.0))).epsilon(1e-5));
+}
+
+TEST_CASE("recipe: D on logits with BCE-with-logits trains as D with its Sigmoid and BCE") {
+  gan::Recipe plain, logits;
+  logits.d_logits = true;
+  gan::Trainer a = trainer_with(plain), b = trainer_with(logits);  // the same initial weights
+  Rng rng(3);
+  const Batches x(rng);
+  const gan::StepStats sa = a.step(x.real, x.noise, x.g_noise), sb = b.step(x.real, x.noise, x.g_noise);
+  CHECK(sb.d_loss == doctest::Approx(sa.d_loss).epsilon(1e-5));
+  CHECK(sb.g_loss == doctest::Approx(sa.g_loss).epsilon(1e-5));
+  CHECK(sb.d_acc_real == sa.d_acc_real);
+  CHECK(sb.d_acc_fake == sa.d_acc_fake);
+  const auto wa = a.generator().parameters(), wb = b.generator().parameters();
+  for (std::size_t i = 0; i < wa.size(); ++i)
+    for (Index k = 0; k < wa[i].numel(); ++k) CHECK(wb[i].value()[k] == doctest::Approx(wa[i].value()[k]).epsilon(1e-4));
+
+  // A discriminator whose last layer is not a Sigmoid cannot be turned into logits.
+  Rng r(4);
+  auto no_sigmoid = std::make_shared<nn::Sequential<float>>();
+  no_sigmoid->add(nn::Dense<float>(9, 1));
+  CHECK_THROWS_WITH_AS(gan::Trainer(generator(r), no_sigmoid, logits), doctest::Contains("ends in a Sigmoid"), Error);
+}
+
+TEST_CASE("recipe: the EMA generator starts as G and then moves a share 1 - d towards it") {
+  gan::Recipe recipe;
+  recipe.ema_decay = 0.999;
+  gan::Trainer t = trainer_with(recipe);
+  Rng init(9);
+  t.set_ema_generator(generator(init));  // other initial weights: replaced by G's
+  const auto g = t.generator().parameters(), ema = t.ema_generator().parameters();
+  for (std::size_t i = 0; i < g.size(); ++i)
+    for (Index k = 0; k < g[i].numel(); ++k) REQUIRE(ema[i].value()[k] == g[i].value()[k]);
+  CHECK(&t.sampling_generator() == &t.ema_generator());
+
+  Rng rng(5);
+  for (int step = 0; step < 3; ++step) {
+    const Batches b(rng);
+    std::vector<Tensor<float>> before;
+    for (const auto& p : ema) before.push_back(p.value());
+    t.step(b.real, b.noise, b.g_noise);
+    // Step t (0-based) uses d = min(0.999, (1 + t) / (10 + t)).
+    const double d = std::min(0.999, (1.0 + step) / (10.0 + step));
+    for (std::size_t i = 0; i < g.size(); ++i)
+      for (Index k = 0; k < g[i].numel(); ++k)
+        CHECK(ema[i].value()[k] ==
+              doctest::Approx(d * before[i][k] + (1 - d) * g[i].value()[k]).epsilon(1e-5));
+  }
+  // BatchNorm's running statistics are G's own, copied.
+  const auto gb = t.generator().named_buffers(), eb = t.ema_generator().named_buffers();
+  REQUIRE(gb.size() == eb.size());
+  for (std::size_t i = 0; i < gb.size(); ++i)
+    for (Index k = 0; k < gb[i].second.numel(); ++k) CHECK(eb[i].second.value()[k] == gb[i].second.value()[k]);
+}
+
+TEST_CASE("recipe: the Trainer refuses settings outside their range") {
+  gan::Recipe bad_label, bad_decay, bad_steps;
+  bad_label.real_label = 1.5;
+  bad_decay.ema_decay = 1.0;
+  bad_steps.d_steps = 0;
+  CHECK_THROWS_WITH_AS(trainer_with(bad_label), doctest::Contains("real label in (0, 1], found 1.5"), Error);
+  CHECK_THROWS_WITH_AS(trainer_with(bad_decay), doctest::Contains("EMA decay in [0, 1), found 1"), Error);
+  CHECK_THROWS_WITH_AS(trainer_with(bad_steps), doctest::Contains("at least one D step"), Error);
+}
