@@ -7,7 +7,9 @@
 #
 #   bench/compare_quality.sh MODEL [SEED]     MODEL: dcgan dense dense-bn minimal inverted
 #
-# Environment: ITERS (default: MODELS.md's length), OUT (default
+# Environment: ITERS (default: MODELS.md's length), MINUTES (train each for
+# this long instead: equal wall time), TINYGAN_ARGS (more flags for tinygan,
+# e.g. "--recipe best"), OUT (default
 # out/quality/MODEL-seedSEED), BUILD (default build), REUSE_TWIN=1 (keep the
 # twin's earlier run in OUT/torch when only tinygan changed). Prints one table row and
 # writes OUT/result.json. Needs a built tree (scripts/setup.sh), Debian's
@@ -29,13 +31,15 @@ case $model in
 esac
 length=()
 [[ -n ${ITERS:-} ]] && length=(--iters "$ITERS")
+[[ -n ${MINUTES:-} ]] && length+=(--minutes "$MINUTES")
+read -r -a extra <<<"${TINYGAN_ARGS:-}"
 score=("$build/examples/tinygan-score" --json --no-fetch)
-[[ $model == inverted ]] && score+=(--invert --digits 8)
+[[ $model == inverted ]] && score+=(--invert --digits 8 --nearest)
 mkdir -p "$out"
 
 # Both trainings at once, one thread each: the machine has two cores.
 (
-  "$build/examples/${program[0]}" "${program[@]:1}" "${length[@]}" --seed "$seed" --threads 1 \
+  "$build/examples/${program[0]}" "${program[@]:1}" "${length[@]}" "${extra[@]}" --seed "$seed" --threads 1 \
     --out "$out/tinygan" >"$out/tinygan.log" 2>&1
   "$build/examples/${program[0]}" "${program[@]:1}" --load "$out/tinygan/generator.safetensors" \
     --generate "$samples" --export-samples "$out/tinygan/samples.npy" --out "$out/tinygan/generated" \
@@ -55,15 +59,17 @@ tinygan_score=$("${score[@]}" "$out/tinygan/samples.npy")
 torch_score=$("${score[@]}" "$out/torch/samples.npy")
 tinygan_seconds=$(tail -n 1 "$out/tinygan/losses.csv" | awk -F, '{print $NF}')
 torch_seconds=$(tail -n 1 "$out/torch/log.csv" | awk -F, '{print $NF}')
-iterations=$(tail -n 1 "$out/torch/log.csv" | cut -d, -f1)
-printf '{"model": "%s", "seed": %s, "iterations": %s,\n "tinygan": {"seconds": %s, "score": %s},\n "torch": {"seconds": %s, "score": %s}}\n' \
-  "$model" "$seed" "$iterations" "$tinygan_seconds" "$tinygan_score" "$torch_seconds" "$torch_score" >"$out/result.json"
+tinygan_iterations=$(tail -n 1 "$out/tinygan/losses.csv" | cut -d, -f1)
+torch_iterations=$(tail -n 1 "$out/torch/log.csv" | cut -d, -f1)
+printf '{"model": "%s", "seed": %s, "args": "%s", "iterations": %s,\n "tinygan": {"seconds": %s, "iterations": %s, "score": %s},\n "torch": {"seconds": %s, "iterations": %s, "score": %s}}\n' \
+  "$model" "$seed" "${TINYGAN_ARGS:-}" "$torch_iterations" "$tinygan_seconds" "$tinygan_iterations" "$tinygan_score" \
+  "$torch_seconds" "$torch_iterations" "$torch_score" >"$out/result.json"
 /usr/bin/python3 - "$out/result.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 def row(name):
     s = r[name]["score"]
-    return (f"{r['model']:<9} seed {r['seed']:<3} {r['iterations']:>6} its  {name:<8} {r[name]['seconds']:>7.0f} s  "
+    return (f"{r['model']:<9} seed {r['seed']:<3} {r[name]['iterations']:>6} its  {name:<8} {r[name]['seconds']:>7.0f} s  "
             f"FID {s['fid']:>7.2f}  IS {s['inception_score']:.2f}  confident {100 * s['confident_share']:5.1f}%  "
             f"classes {s['classes_covered']}")
 print(row("tinygan"))

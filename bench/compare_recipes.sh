@@ -7,7 +7,8 @@
 #   bench/compare_recipes.sh OUT_DIR PROGRAM [ARGS...]
 #   e.g. bench/compare_recipes.sh out/recipes-dcgan build/examples/mnist_dcgan --epochs 1
 #
-# VARIANTS="models ema ..." runs a subset; runs whose metrics.csv exists are
+# VARIANTS="models ema ..." picks the variants (also ls-ema, g-loss-bce and,
+# for mnist_inverted, pixel-loss-1/10/100); runs whose metrics.csv exists are
 # not run again (delete the folder to redo one).
 set -euo pipefail
 if [ $# -lt 2 ]; then
@@ -25,6 +26,11 @@ declare -A switches=(
   [d-steps-2]="--d-steps 2"
   [reuse-fakes]="--reuse-fakes"
   [ttur]="--lr-g 1e-4 --lr-d 4e-4"
+  [ls-ema]="--label-smoothing 0.1 --ema 0.999"
+  [g-loss-bce]="--g-loss bce"
+  [pixel-loss-1]="--pixel-loss 1"
+  [pixel-loss-10]="--pixel-loss 10"
+  [pixel-loss-100]="--pixel-loss 100"
   [best]="--recipe best"
 )
 variants=${VARIANTS:-"models label-smoothing ema d-logits d-steps-2 reuse-fakes ttur best"}
@@ -50,13 +56,15 @@ done
 wait
 
 echo
-echo "| recipe | switches | FID at the end | lowest FID (iteration) | IS at the end | digits covered | training seconds |"
-echo "|---|---|---:|---:|---:|---:|---:|"
+echo "| recipe | switches | FID at the end | lowest FID (iteration) | IS at the end | digits covered | rarest digit at the end | rarest digit, worst score after the first | training seconds |"
+echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
 for name in $variants; do
   csv="$out/$name/metrics.csv"
-  [ -f "$csv" ] || { echo "| $name | ${switches[$name]} | failed | | | | |"; continue; }
+  [ -f "$csv" ] || { echo "| $name | ${switches[$name]} | failed | | | | | | |"; continue; }
   awk -F, -v name="$name" -v sw="${switches[$name]:--}" 'NR > 1 {
       if (best == "" || $4 < best) { best = $4; at = $2 }
-      last = $4; is = $5; classes = $7; seconds = $3
-    } END { printf "| %s | %s | %.2f | %.2f (%d) | %.2f | %d/10 | %.0f |\n", name, sw, last, best, at, is, classes, seconds }' "$csv"
+      if (NR > 2 && (worst == "" || $8 < worst)) worst = $8
+      last = $4; is = $5; classes = $7; rarest = $8; seconds = $3
+    } END { printf "| %s | %s | %.2f | %.2f (%d) | %.2f | %d/10 | %.1f%% | %s | %.0f |\n", name, sw, last, best, at, is,
+            classes, 100 * rarest, worst == "" ? "-" : sprintf("%.1f%%", 100 * worst), seconds }' "$csv"
 done

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """Collect the result.json files that bench/compare_quality.sh writes into one
-markdown table (tinygan beside its PyTorch twin at equal iterations), with
-the mean FID per model over the seeds run.
+markdown table (tinygan beside its PyTorch twin), with the mean FID per model
+over the seeds run. The rarest digit's share shows mode collapse; for the
+inverted model the frame (background) mean and the distance to the nearest
+training 8 relative to the test 8s' show whether the outputs are digits.
 
     /usr/bin/python3 bench/quality_table.py [out/quality]
 """
@@ -21,16 +23,23 @@ def main():
     if not results:
         raise SystemExit(f"no result.json under {root}: run bench/compare_quality.sh MODEL [SEED] first")
     results.sort(key=lambda r: (ORDER.index(r["model"]) if r["model"] in ORDER else 99, r["seed"]))
-    print("| model | seed | iterations | library | FID | IS | confident | classes | train s |")
-    print("|---|---:|---:|---|---:|---:|---:|---:|---:|")
+    print("| model | seed | library | recipe | iterations | train s | FID | IS | confident | classes | "
+          "rarest digit | frame mean | nearest 8 / test 8s' |")
+    print("|---|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     fids = defaultdict(lambda: defaultdict(list))
     for r in results:
         for lib, name in (("tinygan", "tinygan"), ("torch", "PyTorch")):
             s = r[lib]["score"]
             fids[r["model"]][name].append(s["fid"])
-            print(f"| {r['model']} | {r['seed']} | {r['iterations']} | {name} | {s['fid']:.2f} | "
-                  f"{s['inception_score']:.2f} | {100 * s['confident_share']:.1f}% | {s['classes_covered']} | "
-                  f"{r[lib]['seconds']:.0f} |")
+            recipe = (r.get("args") or "MODELS.md") if lib == "tinygan" else "MODELS.md"
+            inverted = r["model"] == "inverted"
+            frame = f"{s['frame_mean']:.3f}" if inverted and "frame_mean" in s else "-"
+            nearest = (f"{s['nearest_train_distance'] / s['test_nearest_train_distance']:.2f}"
+                       if inverted and "nearest_train_distance" in s else "-")
+            rarest = "-" if inverted else f"{100 * min(s['histogram']):.1f}%"
+            print(f"| {r['model']} | {r['seed']} | {name} | {recipe} | {r[lib].get('iterations', r['iterations'])} | "
+                  f"{r[lib]['seconds']:.0f} | {s['fid']:.2f} | {s['inception_score']:.2f} | "
+                  f"{100 * s['confident_share']:.1f}% | {s['classes_covered']} | {rarest} | {frame} | {nearest} |")
     print()
     print("| model | seeds | tinygan mean FID | PyTorch mean FID | tinygan at least as good |")
     print("|---|---:|---:|---:|---|")

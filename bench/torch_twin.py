@@ -171,6 +171,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=sorted(MODELS), default="dcgan")
     parser.add_argument("--iters", type=int)
+    parser.add_argument("--minutes", type=float, help="stop once training has run this long (as tinygan's --minutes)")
     parser.add_argument("--data", default="data/mnist")
     parser.add_argument("--out", required=True)
     parser.add_argument("--samples", type=int, default=10000)
@@ -212,9 +213,14 @@ def main():
 
     start = time.time()
     log = ["iteration,d_loss,g_loss,seconds"]
+    if args.minutes:
+        iters = args.iters or 10**9  # the time decides
     for it, (real, fake_input, g_input) in zip(range(1, iters + 1), batches()):
         d_loss, g_loss = train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder)
         log.append(f"{it},{d_loss.item():.6g},{g_loss.item():.6g},{time.time() - start:.3f}")
+        if args.minutes and time.time() - start >= 60 * args.minutes:
+            iters = it
+            break
         if it % 100 == 0:
             print(f"{args.model} {it}/{iters} D {d_loss.item():.4f} G {g_loss.item():.4f} "
                   f"{time.time() - start:.0f} s", flush=True)

@@ -11,7 +11,9 @@
 // in [0, 1] (a sigmoid generator) and mapped to 2x - 1. IDX bytes map to
 // x / 127.5 - 1, as the classifier was trained. --invert scores dark-on-white
 // digits (mnist_inverted's outputs) as 1 - x; --digits compares against only
-// those digits of the test set.
+// those digits of the test set. --nearest adds the mean pixel distance from
+// each sample to its nearest training image (of those digits), beside the
+// same figure for the test images: how close to real digits the samples are.
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/metrics.hpp>
 
@@ -36,7 +38,7 @@ constexpr double kRangeSlack = 1e-3;  // float round-off beyond [-1, 1] that is 
 struct Options {
   std::string samples, classifier = TINYGAN_CLASSIFIER, data_dir;
   std::vector<int> digits;  // reference digits; empty: all ten
-  bool json = false, help = false, no_fetch = false, invert = false;
+  bool json = false, help = false, no_fetch = false, invert = false, nearest = false;
   int threads = 0;
 };
 
@@ -52,6 +54,7 @@ std::string usage() {
          "  --no-fetch         never download MNIST; fail with instructions instead\n"
          "  --digits LIST      compare against only these test digits, e.g. 8 or 0,6,9 [all]\n"
          "  --invert           the samples are dark-on-white digits: score 1 - x (mnist_inverted's outputs)\n"
+         "  --nearest          also the mean distance to the nearest training image (slow for all ten digits)\n"
          "  --json             print one JSON object\n"
          "  --threads N        threads [all cores]\n"
          "  --help             print this help and exit\n";
@@ -87,6 +90,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--json") o.json = true;
     else if (arg == "--no-fetch") o.no_fetch = true;
     else if (arg == "--invert") o.invert = true;
+    else if (arg == "--nearest") o.nearest = true;
     else if (arg == "--digits") o.digits = parse_digits(value());
     else if (arg == "--classifier") o.classifier = gan::detail::existing_file(kProgram, arg, value());
     else if (arg == "--data") o.data_dir = value();
@@ -153,13 +157,37 @@ Tensor<float> read_samples(const Options& o, std::string& range) {
   return t;
 }
 
+// Pixel-space figures beside the classifier's: the frame's mean as the file
+// holds the images, and (--nearest) distances to the nearest training image.
+struct PixelFigures {
+  double frame_mean = 0;
+  double nearest = -1, test_nearest = -1;  // -1: not measured
+};
+
+PixelFigures pixel_figures(const Options& o, const Tensor<float>& samples) {
+  Tensor<float> unit = samples;  // [-1, 1] as scored -> [0, 1]
+  unit.array() = (unit.array() + 1.0f) * 0.5f;
+  PixelFigures f;
+  f.frame_mean = metrics::frame_mean(unit);
+  if (o.invert) f.frame_mean = 1 - f.frame_mean;  // the file holds 1 - x
+  if (!o.nearest) return f;
+  data::MnistOptions options;
+  options.digits = o.digits;
+  const data::MnistSet train = data::load_mnist(o.data_dir, data::Split::train, options);
+  const data::MnistSet test = data::load_mnist(o.data_dir, data::Split::test, options);
+  f.nearest = metrics::mean_nearest_distance(unit, train.images);
+  f.test_nearest = metrics::mean_nearest_distance(test.images, train.images);
+  return f;
+}
+
 std::string percent(double share) {
   char text[32];
   std::snprintf(text, sizeof text, "%.1f%%", 100 * share);
   return text;
 }
 
-void print_text(const Options& o, const std::string& range, const metrics::Score& s, Index reference) {
+void print_text(const Options& o, const std::string& range, const metrics::Score& s, Index reference,
+                const PixelFigures& f) {
   std::printf("samples          %s (%lld images; %s)\n", o.samples.c_str(), static_cast<long long>(s.count), range.c_str());
   std::string digits;
   for (int d : o.digits) digits += (digits.empty() ? ", digits " : ",") + std::to_string(d);
@@ -174,9 +202,14 @@ void print_text(const Options& o, const std::string& range, const metrics::Score
   std::printf("histogram       ");
   for (std::size_t c = 0; c < s.histogram.size(); ++c) std::printf(" %zu: %s", c, percent(s.histogram[c]).c_str());
   std::printf("\n");
+  std::printf("frame mean       %.3f (pixels within 4 of the edge, as in the file, 0 black to 1 white)\n", f.frame_mean);
+  if (f.nearest >= 0)
+    std::printf("nearest train    %.3f mean distance to the nearest training image (test images: %.3f; ratio %.2f)\n",
+                f.nearest, f.test_nearest, f.nearest / f.test_nearest);
 }
 
-void print_json(const Options& o, const std::string& range, const metrics::Score& s, Index reference) {
+void print_json(const Options& o, const std::string& range, const metrics::Score& s, Index reference,
+                const PixelFigures& f) {
   const auto number = [](double v) {
     char text[32];
     std::snprintf(text, sizeof text, "%.6g", v);
@@ -192,7 +225,11 @@ void print_json(const Options& o, const std::string& range, const metrics::Score
                     ", \"confident_share\": " + number(s.confident_share) +
                     ", \"confident_threshold\": " + number(metrics::kConfident) +
                     ", \"classes_covered\": " + std::to_string(s.classes_covered) +
-                    ", \"covered_share\": " + number(metrics::kCovered) + ", \"histogram\": [";
+                    ", \"covered_share\": " + number(metrics::kCovered) + ", \"frame_mean\": " + number(f.frame_mean);
+  if (f.nearest >= 0)
+    out += ", \"nearest_train_distance\": " + number(f.nearest) + ", \"test_nearest_train_distance\": " +
+           number(f.test_nearest);
+  out += ", \"histogram\": [";
   for (std::size_t c = 0; c < s.histogram.size(); ++c) out += (c ? ", " : "") + number(s.histogram[c]);
   std::cout << out << "]}\n";
 }
@@ -208,10 +245,11 @@ int score(const Options& o) {
   if (!data::mnist_present(o.data_dir)) data::ensure_mnist(o.data_dir, !o.no_fetch);
   const Tensor<double> reference = metrics::reference_features(*classifier, o.data_dir, o.digits);
   const metrics::Score s = metrics::score_samples(*classifier, samples, reference);
+  const PixelFigures f = pixel_figures(o, samples);
   if (o.json)
-    print_json(o, range, s, reference.dim(0));
+    print_json(o, range, s, reference.dim(0), f);
   else
-    print_text(o, range, s, reference.dim(0));
+    print_text(o, range, s, reference.dim(0), f);
   return 0;
 }
 

@@ -193,3 +193,38 @@ TEST_CASE("metrics: the committed classifier recognizes the fixture's test digit
   CHECK(s.confident_share > 0.9);
   CHECK(s.inception_score > 8);
 }
+
+TEST_CASE("metrics: nearest-image distance against a brute-force search") {
+  Rng rng(11);
+  // 700 samples: more than one block of 512, so the blocking is exercised.
+  const Tensor<float> samples = Tensor<float>::rand({700, 1, 4, 4}, rng, 0, 1);
+  const Tensor<float> reference = Tensor<float>::rand({37, 16}, rng, 0, 1);
+  double expected = 0;
+  for (Index i = 0; i < 700; ++i) {
+    double nearest = 1e300;
+    for (Index r = 0; r < 37; ++r) {
+      double sum = 0;
+      for (Index k = 0; k < 16; ++k) sum += std::pow(static_cast<double>(samples[i * 16 + k]) - reference[r * 16 + k], 2);
+      nearest = std::min(nearest, sum);
+    }
+    expected += std::sqrt(nearest);
+  }
+  CHECK(metrics::mean_nearest_distance(samples, reference) == doctest::Approx(expected / 700).epsilon(1e-9));
+  // A set against itself is at distance 0 (up to round-off of the expanded square).
+  CHECK(metrics::mean_nearest_distance(reference, reference) == doctest::Approx(0).epsilon(1e-6));
+  CHECK(contains(error_of([&] { metrics::mean_nearest_distance(samples, Tensor<float>(Shape{3, 15})); }),
+                 "differ in image size"));
+}
+
+TEST_CASE("metrics: the frame mean reads only the pixels near the edge") {
+  Tensor<float> images(Shape{2, 1, 28, 28});
+  images.fill(1.0f);
+  for (Index n = 0; n < 2; ++n)  // ink everywhere inside the 4-pixel frame
+    for (Index y = 4; y < 24; ++y)
+      for (Index x = 4; x < 24; ++x) images[(n * 28 + y) * 28 + x] = 0.0f;
+  CHECK(metrics::frame_mean(images) == doctest::Approx(1.0));
+  images[0] = 0.0f;  // one dark corner pixel out of 2 x (784 - 400) frame pixels
+  CHECK(metrics::frame_mean(images) == doctest::Approx(1.0 - 1.0 / 768));
+  CHECK(metrics::frame_mean(images, 1) == doctest::Approx(1.0 - 1.0 / (2 * 108)));
+  CHECK(contains(error_of([] { metrics::frame_mean(Tensor<float>(Shape{2, 15})); }), "expected square images"));
+}

@@ -129,3 +129,19 @@ TEST_CASE("initializers: PyTorch's default bound and the DCGAN normal") {
   const auto& gamma = dynamic_cast<nn::BatchNorm<double>&>((*g)[1]).weight().value();
   CHECK(gamma.array().mean() == doctest::Approx(1.0).epsilon(0.01));
 }
+
+TEST_CASE("predict runs a model in eval mode, in batches, without gradient, and restores its mode") {
+  Rng rng(3);
+  auto g = models::dense_bn_generator<float>(rng);  // BatchNorm: eval mode uses the running statistics
+  const Tensor<float> z = Tensor<float>::randn({7, 100}, rng);
+  g->eval();
+  const Tensor<float> whole = (*g)(Var<float>(z)).value();
+  g->train();
+  const Tensor<float> batched = nn::predict(*g, z, 3);  // batches of 3, 3 and 1
+  CHECK(g->is_training());
+  CHECK(batched.shape() == whole.shape());
+  for (Index i = 0; i < whole.numel(); ++i) CHECK(batched[i] == doctest::Approx(whole[i]).epsilon(1e-6));
+  CHECK_THROWS_WITH_AS(nn::predict(*g, z, 0), doctest::Contains("batch size >= 1, found 0"), Error);
+  CHECK_THROWS_WITH_AS(nn::predict(*g, Tensor<float>(Shape{2, 99})), doctest::Contains("expected"), Error);
+  CHECK(g->is_training());  // restored even when the forward throws
+}

@@ -128,3 +128,27 @@ TEST_CASE("recipe: the Trainer refuses settings outside their range") {
   CHECK_THROWS_WITH_AS(trainer_with(bad_decay), doctest::Contains("EMA decay in [0, 1), found 1"), Error);
   CHECK_THROWS_WITH_AS(trainer_with(bad_steps), doctest::Contains("at least one D step"), Error);
 }
+
+TEST_CASE("recipe: the pixel loss adds w x MSE(G(x), x's paired target) to G's loss") {
+  gan::Recipe plain, paired;
+  paired.pixel_loss = 10;
+  gan::Trainer a = trainer_with(plain), b = trainer_with(paired);  // the same initial weights
+  Rng rng(6);
+  const Batches x(rng);
+  Tensor<float> fake;  // G's output as the step computes it (train mode)
+  {
+    NoGrad no_grad;
+    fake = b.generator()(Var<float>(x.g_noise)).value();
+  }
+  double mse = 0;
+  for (Index i = 0; i < fake.numel(); ++i) mse += std::pow(static_cast<double>(fake[i]) - x.real[i], 2);
+  mse /= static_cast<double>(fake.numel());
+  REQUIRE(mse > 0.1);
+  const double plain_loss = a.g_step(x.g_noise), paired_loss = b.g_step(x.g_noise, &x.real);
+  CHECK(paired_loss == doctest::Approx(plain_loss + 10 * mse).epsilon(1e-5));
+
+  CHECK_THROWS_WITH_AS(b.g_step(x.g_noise), doctest::Contains("the real image paired with each G input"), Error);
+  gan::Recipe negative;
+  negative.pixel_loss = -1;
+  CHECK_THROWS_WITH_AS(trainer_with(negative), doctest::Contains("pixel-loss weight >= 0, found -1"), Error);
+}

@@ -32,6 +32,7 @@
 #include "tinygan/nn/dropout.hpp"
 #include "tinygan/nn/initializers.hpp"
 #include "tinygan/nn/module.hpp"
+#include "tinygan/nn/predict.hpp"
 #include "tinygan/nn/reshape.hpp"
 #include "tinygan/nn/sequential.hpp"
 #include "tinygan/nn/summary.hpp"

@@ -91,7 +91,7 @@ void expect_losses(const std::string& path, int iterations) {
 
 // metrics.csv: one row per scored epoch.
 void expect_metrics(const std::string& path, int scored) {
-  expect_csv(path, "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,samples", scored);
+  expect_csv(path, "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,smallest_class_share,samples", scored);
 }
 }  // namespace
 
@@ -206,6 +206,31 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
         "best");
 }
 
+TEST_CASE("e2e --minutes ends a run when its time is up; --g-loss and --pixel-loss are recorded") {
+  const std::string timed = fresh_dir("minutes");
+  const Result r = run(MNIST_DENSE, "--model minimal" + kData + " --minutes 0.005 --out " + timed);
+  INFO(r.output);
+  REQUIRE(r.code == 0);
+  CHECK(contains(r.output, "as many iterations as fit in 0.005 minutes"));
+  CHECK(contains(r.output, "time is up after iteration"));
+  const std::string losses = read_bytes(timed + "/losses.csv");
+  const long rows = std::count(losses.begin(), losses.end(), '\n') - 1;
+  CHECK(rows >= 1);
+  CHECK(rows < 100000);
+  // The last iteration is scored, even off an epoch's end.
+  const std::string metrics = read_bytes(timed + "/metrics.csv");
+  CHECK(contains(metrics, "," + std::to_string(rows) + ","));
+
+  const std::string inverted = fresh_dir("pixel_loss");
+  const Result best = run(MNIST_INVERTED, "--recipe best --g-loss bce" + kData + " --iters 3 --out " + inverted);
+  INFO(best.output);
+  REQUIRE(best.code == 0);
+  const auto config = tinygan::json::parse(read_bytes(inverted + "/config.json"), "config.json").object();
+  CHECK(config.at("pixel_loss").number() == 10);  // mnist_inverted's --recipe best
+  CHECK(config.at("generator_loss").string() == "bce");
+  CHECK(contains(best.output, "% classified as 8"));
+}
+
 TEST_CASE("e2e generate from saved weights and export samples") {
   const std::string out = fresh_dir("generate");
   REQUIRE(run(MNIST_DENSE, "--model minimal" + kData + " --iters 3 --out " + out).code == 0);
@@ -245,7 +270,9 @@ TEST_CASE("e2e bad command lines get one line and exit code 2") {
       {"--recipe fast", "--recipe"}, {"--label-smoothing 0.7", "--label-smoothing"},
       {"--ema 1", "--ema"}, {"--ema -0.5", "--ema"}, {"--d-steps 0", "--d-steps"},
       {"--fid-samples 1", "--fid-samples"}, {"--fid-samples x", "--fid-samples"},
-      {"--lr-g 0", "--lr-g"}, {"--lr-d", "--lr-d"}, {"--classifier /nonexistent.safetensors", "--classifier"}};
+      {"--lr-g 0", "--lr-g"}, {"--lr-d", "--lr-d"}, {"--classifier /nonexistent.safetensors", "--classifier"},
+      {"--g-loss hinge", "--g-loss"}, {"--pixel-loss 10", "unknown option"}, {"--minutes 0", "--minutes"},
+      {"--minutes soon", "--minutes"}};
   for (const auto& [args, expected] : cases) {
     INFO(args);
     const Result r = run(MNIST_DCGAN, args);
@@ -253,6 +280,9 @@ TEST_CASE("e2e bad command lines get one line and exit code 2") {
     CHECK(contains(r.output, expected));
     CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
   }
+  const Result pixel = run(MNIST_INVERTED, "--pixel-loss -1");
+  CHECK(pixel.code == 2);
+  CHECK(contains(pixel.output, "--pixel-loss"));
   const Result model = run(MNIST_DENSE, "--model huge");
   CHECK(model.code == 2);
   CHECK(contains(model.output, "dense, dense-bn, minimal"));
@@ -332,6 +362,23 @@ TEST_CASE("e2e tinygan-score measures samples against the test set") {
   CHECK(contains(eights.output, "\"reference_digits\": [8]"));
   CHECK(fid(eights.output) < 1.0);
   CHECK(fid(against_all.output) > 10 * fid(eights.output));
+
+  // Pixel figures: the frame of light-on-dark digits is dark, of inverted ones light; the
+  // test 8s are exactly as far from the training 8s as the test 8s are.
+  const auto number = [](const std::string& json, const std::string& key) {
+    const std::size_t at = json.find("\"" + key + "\": ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(json.substr(at + key.size() + 4));
+  };
+  CHECK(number(same.output, "frame_mean") < 0.05);
+  CHECK(number(unflipped.output, "frame_mean") > 0.95);
+  CHECK_FALSE(contains(same.output, "nearest_train_distance"));
+  const Result near = run(TINYGAN_SCORE, out + "/eights.npy --digits 8 --nearest" + data);
+  INFO(near.output);
+  REQUIRE(near.code == 0);
+  CHECK(number(near.output, "nearest_train_distance") > 1);
+  CHECK(number(near.output, "nearest_train_distance") ==
+        doctest::Approx(number(near.output, "test_nearest_train_distance")).epsilon(1e-6));
 
   for (const char* bad : {" --digits 8,8", " --digits 10", " --digits", " --frobnicate"}) {
     const Result r = run(TINYGAN_SCORE, out + "/test.npy" + std::string(bad));

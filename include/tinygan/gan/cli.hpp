@@ -29,6 +29,7 @@ struct CliOptions {
   std::string model;           // --model, for programs with several
   std::optional<std::int64_t> epochs, iters, batch, generate, checkpoint_every;
   std::optional<double> lr;
+  std::optional<double> minutes;  // --minutes: stop once training (scoring excluded) has run this long
   std::uint64_t seed = 42;
   int threads = 0;             // 0: all cores
   bool summary = false, help = false, version = false, no_fetch = false;
@@ -36,9 +37,10 @@ struct CliOptions {
   // The training recipe: MODELS.md's ("models") or the measured best
   // ("best"), then any switch given on its own (gan/trainer.hpp, Recipe).
   std::string recipe = "models";
-  std::optional<double> lr_g, lr_d, label_smoothing, ema;
+  std::optional<double> lr_g, lr_d, label_smoothing, ema, pixel_loss;
   std::optional<std::int64_t> d_steps;
   bool d_logits = false, reuse_fakes = false;
+  std::string g_loss;                       // --g-loss bce|msle; empty: the recipe's
   std::optional<std::int64_t> fid_samples;  // per epoch; 0: no scoring
   std::string classifier;                   // --classifier (default: the committed one)
 };
@@ -121,6 +123,7 @@ inline std::string usage(const CliSpec& spec) {
       << (spec.models.empty() ? "" : "-<model>") << "]\n"
       << "  --epochs N             training length in epochs [the model's, MODELS.md]\n"
       << "  --iters N              training length in iterations; wins over --epochs\n"
+      << "  --minutes M            stop early once M minutes of training (scoring excluded) have passed\n"
       << "  --batch N              batch size per source [the model's]\n"
       << "  --lr X                 learning rate of both Adam optimizers [the model's]\n"
       << "  --recipe NAME          models: MODELS.md's settings; best: the measured better recipe\n"
@@ -131,6 +134,7 @@ inline std::string usage(const CliSpec& spec) {
       << "  --ema DECAY            sample from a moving average of G's weights, e.g. 0.999 [0: off]\n"
       << "  --d-steps N            D steps per G step [1]\n"
       << "  --reuse-fakes          the G step reuses the D step's noise instead of drawing fresh noise\n"
+      << "  --g-loss NAME          G's loss against \"real\": bce (non-saturating) or msle [the model's]\n"
       << "  --fid-samples N        score N samples (FID, IS) at the end of every epoch [10000]; 0: off\n"
       << "  --classifier FILE      the scoring classifier [the committed assets/mnist_classifier.safetensors]\n"
       << "  --seed N               random seed [42]\n"
@@ -143,7 +147,8 @@ inline std::string usage(const CliSpec& spec) {
       << "  --latent FILE.npy      with --load: generate from these latent vectors (float32, N x 100)\n"
       << "  --export-samples FILE  write the samples: .npy float32 (N,28,28), else IDX3 ubyte\n";
   if (spec.has_input)
-    out << "  --input FILE           with --load: an IDX3 file of digits to invert [the test set's 8s]\n";
+    out << "  --pixel-loss W         add W x the MSE between G(x) and x's inverted digit to G's loss [0]\n"
+        << "  --input FILE           with --load: an IDX3 file of digits to invert [the test set's 8s]\n";
   out << "  --version              print the version and exit\n"
       << "  --help                 print this help and exit\n";
   return out.str();
@@ -174,6 +179,7 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     else if (flag == "--batch") o.batch = detail::parse_count(p, flag, value(), 1, 65536);
     else if (flag == "--generate") o.generate = detail::parse_count(p, flag, value(), 1, 1000000);
     else if (flag == "--checkpoint-every") o.checkpoint_every = detail::parse_count(p, flag, value(), 1, 1000000000);
+    else if (flag == "--minutes") o.minutes = detail::parse_real(p, flag, value(), 0.0, 1e6);
     else if (flag == "--lr") o.lr = detail::parse_real(p, flag, value(), 0.0, 1.0);
     else if (flag == "--lr-g") o.lr_g = detail::parse_real(p, flag, value(), 0.0, 1.0);
     else if (flag == "--lr-d") o.lr_d = detail::parse_real(p, flag, value(), 0.0, 1.0);
@@ -182,6 +188,12 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     else if (flag == "--d-steps") o.d_steps = detail::parse_count(p, flag, value(), 1, 100);
     else if (flag == "--d-logits") o.d_logits = true;
     else if (flag == "--reuse-fakes") o.reuse_fakes = true;
+    else if (flag == "--pixel-loss" && spec.has_input) o.pixel_loss = detail::parse_real(p, flag, value(), 0.0, 1000.0);
+    else if (flag == "--g-loss") {
+      o.g_loss = value();
+      if (o.g_loss != "bce" && o.g_loss != "msle")
+        throw UsageError(p + ": --g-loss expects bce or msle, found '" + o.g_loss + "'");
+    }
     else if (flag == "--fid-samples") o.fid_samples = detail::parse_count(p, flag, value(), 0, 1000000);
     else if (flag == "--classifier") o.classifier = detail::existing_file(p, flag, value());
     else if (flag == "--recipe") {

@@ -158,12 +158,61 @@ inline int classes_covered(const std::vector<double>& histogram, double min_shar
   return static_cast<int>(std::count_if(histogram.begin(), histogram.end(), [&](double s) { return s >= min_share; }));
 }
 
+// Mean Euclidean distance from each sample to its nearest reference image,
+// images compared as flat vectors (any shapes [N, ...] of one image size).
+// |a - b|^2 = |a|^2 + |b|^2 - 2 a.b in double, 512 samples per matrix product.
+inline double mean_nearest_distance(const Tensor<float>& samples, const Tensor<float>& reference) {
+  check(samples.rank() >= 2 && reference.rank() >= 2 && samples.dim(0) >= 1 && reference.dim(0) >= 1,
+        "mean_nearest_distance: expected [N, ...] samples and references, found ", samples.shape(), " and ",
+        reference.shape());
+  const Index size = samples.numel() / samples.dim(0);
+  check(reference.numel() / reference.dim(0) == size, "mean_nearest_distance: samples of ", samples.shape(),
+        " and references of ", reference.shape(), " differ in image size");
+  using Rows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  const Eigen::Map<const Rows> a(samples.data(), samples.dim(0), size), b(reference.data(), reference.dim(0), size);
+  const detail::RowMatrix refs = b.cast<double>();
+  const Eigen::VectorXd ref_norms = refs.rowwise().squaredNorm();
+  constexpr Index kBlock = 512;
+  double total = 0;
+  for (Index start = 0; start < a.rows(); start += kBlock) {
+    const Index n = std::min(kBlock, a.rows() - start);
+    const detail::RowMatrix block = a.middleRows(start, n).cast<double>();
+    const detail::Matrix dots = block * refs.transpose();
+    for (Index i = 0; i < n; ++i) {
+      const double nearest = (ref_norms.transpose().array() - 2 * dots.row(i).array()).minCoeff();
+      total += std::sqrt(std::max(block.row(i).squaredNorm() + nearest, 0.0));
+    }
+  }
+  return total / static_cast<double>(a.rows());
+}
+
+// The mean pixel of a frame `width` pixels wide around square images [N, ...]:
+// where MNIST's centred digits have (almost) no ink, so their background.
+inline double frame_mean(const Tensor<float>& images, Index width = 4) {
+  check(images.rank() >= 2 && images.dim(0) >= 1, "frame_mean: expected images [N, ...], found ", images.shape());
+  const Index size = images.numel() / images.dim(0);
+  const auto side = static_cast<Index>(std::lround(std::sqrt(static_cast<double>(size))));
+  check(side * side == size && 2 * width < side, "frame_mean: expected square images wider than 2 x ", width,
+        ", found ", images.shape());
+  double sum = 0;
+  Index count = 0;
+  for (Index n = 0; n < images.dim(0); ++n)
+    for (Index y = 0; y < side; ++y)
+      for (Index x = 0; x < side; ++x)
+        if (y < width || y >= side - width || x < width || x >= side - width) {
+          sum += images[(n * side + y) * side + x];
+          ++count;
+        }
+  return sum / static_cast<double>(count);
+}
+
 struct Score {
   Index count = 0;                 // samples scored
   double fid = 0;                  // against the reference features
   double inception_score = 0;
   double confident_share = 0;      // with kConfident
   int classes_covered = 0;         // with kCovered
+  double smallest_class_share = 0; // the rarest class's share: mode collapse drives it to 0
   std::vector<double> histogram;   // share of samples per class
 };
 
@@ -191,6 +240,7 @@ inline Score score_samples(nn::Sequential<float>& classifier, const Tensor<float
   s.confident_share = confident_share(out.probabilities);
   s.histogram = class_histogram(out.probabilities);
   s.classes_covered = classes_covered(s.histogram);
+  s.smallest_class_share = *std::min_element(s.histogram.begin(), s.histogram.end());
   return s;
 }
 

@@ -29,6 +29,7 @@
 #include "tinygan/io/npy.hpp"
 #include "tinygan/io/png.hpp"
 #include "tinygan/io/state_dict.hpp"
+#include "tinygan/nn/predict.hpp"
 #include "tinygan/nn/summary.hpp"
 #include "tinygan/version.hpp"
 
@@ -53,6 +54,7 @@ struct ModelSpec {
   std::vector<int> digits;                  // digits to keep; empty: all
   bool inverted = false;  // D's reals are the inverted digits 1 - x, G's input is x[idx]
   std::int64_t sample_every = 0;  // iterations between sample grids; 0: once per epoch
+  std::int64_t score_every = 0;   // iterations between FID scores; 0: once per epoch
   Index samples = 64, sample_columns = 8;
   std::int64_t log_every = 100;   // iterations per progress line when piped
 };
@@ -122,6 +124,8 @@ inline Recipe chosen_recipe(const ModelSpec& spec, const CliOptions& cli) {
   if (cli.d_steps) r.d_steps = static_cast<int>(*cli.d_steps);
   if (cli.d_logits) r.d_logits = true;
   if (cli.reuse_fakes) r.reuse_fakes = true;
+  if (cli.pixel_loss) r.pixel_loss = *cli.pixel_loss;
+  if (!cli.g_loss.empty()) r.g_loss = cli.g_loss == "bce" ? GeneratorLoss::bce : GeneratorLoss::msle;
   return r;
 }
 
@@ -135,10 +139,10 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
   std::snprintf(lr, sizeof lr,
                 "\"recipe\": \"%s\",\n  \"lr_g\": %.6g,\n  \"lr_d\": %.6g,\n  \"beta1\": %.6g,\n  \"beta2\": %.6g,\n"
                 "  \"real_label\": %.6g,\n  \"d_logits\": %s,\n  \"ema_decay\": %.6g,\n  \"d_steps\": %d,\n"
-                "  \"reuse_fakes\": %s",
+                "  \"reuse_fakes\": %s,\n  \"pixel_loss\": %.6g",
                 run.cli.recipe.c_str(), recipe.lr_g, recipe.lr_d, recipe.beta1, recipe.beta2, recipe.real_label,
                 recipe.d_logits ? "true" : "false", recipe.ema_decay, recipe.d_steps,
-                recipe.reuse_fakes ? "true" : "false");
+                recipe.reuse_fakes ? "true" : "false", recipe.pixel_loss);
   std::string text = "{\n";
   text += "  \"program\": " + json::quote(run.program) + ",\n";
   text += "  \"model\": " + json::quote(s.name) + ",\n";
@@ -180,15 +184,14 @@ inline int print_summaries(const Run& run) {
 }
 
 constexpr Index kGenerateBatch = 500;
+constexpr std::int64_t kUnboundedIterations = 1000000000;  // --minutes alone: the time decides
 
 // --load: samples from saved weights, no training.
 inline int generate(const Run& run) {
   Rng rng(run.cli.seed);
   auto g = run.spec.make_generator(rng);
   io::load_weights(run.cli.load, *g);
-  g->eval();
   std::filesystem::create_directories(run.cli.out_dir);
-  NoGrad no_grad;
   const Index count = run.cli.generate.value_or(64);
   if (run.spec.latent == 0) {
     // An autoencoder generator maps given digits: an IDX3 file, else the test set's.
@@ -206,7 +209,7 @@ inline int generate(const Run& run) {
     Tensor<float> batch = inputs.reshaped({inputs.dim(0), 784});
     Tensor<float> first(Shape{n, 784});
     std::copy_n(batch.data(), first.numel(), first.data());
-    const Tensor<float> outputs = (*g)(Var<float>(first)).value();
+    const Tensor<float> outputs = nn::predict(*g, first, kGenerateBatch);
     io::save_image_pairs(run.out("generated_pairs.png"), first, outputs, 0.0f, 1.0f, 2);
     if (!run.cli.export_samples.empty()) export_samples(run.cli.export_samples, outputs, run.lo(), run.hi());
     std::cout << "Wrote " << n << " inverted digits to " << run.out("generated_pairs.png") << "\n";
@@ -221,16 +224,8 @@ inline int generate(const Run& run) {
     Rng noise(run.cli.seed);
     z = Tensor<float>::randn({count, run.spec.latent}, noise);
   }
-  Tensor<float> samples(Shape{z.dim(0)});
-  for (Index start = 0; start < z.dim(0); start += kGenerateBatch) {
-    // In batches, so that 10,000 samples need no more memory than a training step.
-    const Index n = std::min(kGenerateBatch, z.dim(0) - start);
-    Tensor<float> chunk(Shape{n, z.dim(1)});
-    std::copy_n(z.data() + start * z.dim(1), chunk.numel(), chunk.data());
-    const Tensor<float> out = (*g)(Var<float>(chunk)).value();
-    if (start == 0) samples.resize(Shape{z.dim(0), out.shape().per_sample()});
-    std::copy_n(out.data(), out.numel(), samples.data() + start * out.shape().per_sample());
-  }
+  Tensor<float> samples = nn::predict(*g, z, kGenerateBatch);
+  samples.reshape(Shape{samples.dim(0), samples.shape().per_sample()});
   // The picture shows the first 100; the export holds them all.
   Tensor<float> shown(Shape{std::min<Index>(samples.dim(0), 100), samples.shape().per_sample()});
   std::copy_n(samples.data(), shown.numel(), shown.data());
@@ -299,10 +294,14 @@ inline int train(const Run& run) {
   if (!spec.inverted) batches.emplace(train_set, real_batch, rng);
   const std::int64_t per_epoch = batches ? batches->batches_per_epoch()
                                          : std::max<Index>(train_set.dim(0) / real_batch, 1);
+  // --minutes without a length trains until the time is up.
+  const bool until_time_up = cli.minutes && !cli.iters && !cli.epochs;
   const std::int64_t total = cli.iters ? *cli.iters
                              : cli.epochs ? *cli.epochs * per_epoch
+                             : until_time_up ? kUnboundedIterations
                              : spec.iterations ? spec.iterations : spec.epochs * per_epoch;
   const std::int64_t sample_every = spec.sample_every ? spec.sample_every : per_epoch;
+  const std::int64_t score_every = spec.score_every ? spec.score_every : per_epoch;
   const std::int64_t checkpoint_every = cli.checkpoint_every.value_or(per_epoch);
 
   std::optional<QualityTracker> quality = make_quality_tracker(run);
@@ -400,11 +399,15 @@ inline int train(const Run& run) {
   const Shape g_in = spec.latent ? Shape{spec.latent} : spec.sample_shape;
   std::cout << nn::summary(trainer.generator(), g_in, "generator") << '\n'
             << nn::summary(trainer.discriminator(), spec.sample_shape, "discriminator") << '\n';
-  std::cout << "Training " << spec.name << " for " << total << " iterations (" << per_epoch
+  char budget[64] = "";
+  if (cli.minutes) std::snprintf(budget, sizeof budget, " in %g minutes", *cli.minutes);
+  std::cout << "Training " << spec.name << " for "
+            << (until_time_up ? "as many iterations as fit" : std::to_string(total) + " iterations") << budget << " (" << per_epoch
             << " per epoch) with " << num_threads() << " thread(s); outputs in " << cli.out_dir << std::endl;
   interrupted() = 0;
   auto previous_handler = std::signal(SIGINT, on_interrupt);
-  Progress progress(total, per_epoch, spec.log_every);
+  Progress progress(until_time_up ? 0 : total, per_epoch, spec.log_every);
+  if (cli.minutes) progress.set_time_limit(*cli.minutes * 60 - seconds_before);
   progress.start_at(trainer.iteration());
   double scoring_seconds = 0;  // kept out of the training time that losses.csv and metrics.csv show
   const auto score_epoch = [&](std::int64_t it, double seconds) {
@@ -416,9 +419,21 @@ inline int train(const Run& run) {
                                                      std::to_string(row.score.count) + " samples");
     if (best) io::save_weights(run.out("generator_best.safetensors"), trainer.sampling_generator());
     char line[256];
-    std::snprintf(line, sizeof line, "iteration %lld: FID %.2f%s, IS %.2f, %.0f%% confident, %d/10 digits",
+    // A model of some digits (the inverted 8s) reports how many samples are those digits.
+    double wanted = 0;
+    std::string digits;
+    for (int d : spec.digits) {
+      wanted += row.score.histogram.at(static_cast<std::size_t>(d));
+      digits += (digits.empty() ? "" : "/") + std::to_string(d);
+    }
+    char coverage[64];
+    if (spec.digits.empty())
+      std::snprintf(coverage, sizeof coverage, "%d/10 digits", row.score.classes_covered);
+    else
+      std::snprintf(coverage, sizeof coverage, "%.0f%% classified as %s", 100 * wanted, digits.c_str());
+    std::snprintf(line, sizeof line, "iteration %lld: FID %.2f%s, IS %.2f, %.0f%% confident, %s",
                   static_cast<long long>(it), row.score.fid, best ? " (best so far)" : "", row.score.inception_score,
-                  100 * row.score.confident_share, row.score.classes_covered);
+                  100 * row.score.confident_share, coverage);
     progress.note(line);
     scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
@@ -432,7 +447,7 @@ inline int train(const Run& run) {
       stats.d_acc_real += d.d_acc_real / recipe.d_steps;
       stats.d_acc_fake += d.d_acc_fake / recipe.d_steps;
     }
-    stats.g_loss = trainer.g_step(recipe.reuse_fakes && spec.latent ? fake_input : g_input);
+    stats.g_loss = trainer.g_step(recipe.reuse_fakes && spec.latent ? fake_input : g_input, spec.inverted ? &real : nullptr);
     const std::int64_t it = trainer.iteration();
     const double seconds = seconds_before + progress.seconds() - scoring_seconds;
     check(std::isfinite(stats.d_loss) && std::isfinite(stats.g_loss), run.program, ": at iteration ", it,
@@ -445,7 +460,8 @@ inline int train(const Run& run) {
       std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(it));
       write_samples(name);
     }
-    if (quality && (it % per_epoch == 0 || it == total)) score_epoch(it, seconds);
+    const bool time_up = cli.minutes && seconds >= *cli.minutes * 60;
+    if (quality && (it % score_every == 0 || it == total || time_up)) score_epoch(it, seconds);
     if (it % checkpoint_every == 0 && it < total) save_checkpoint();
     if (interrupted()) {
       progress.finish();
@@ -454,6 +470,13 @@ inline int train(const Run& run) {
       std::cout << "Interrupted at iteration " << it << ". Checkpoint saved to " << checkpoint_path
                 << "; continue with --resume " << checkpoint_path << "\n";
       return 130;
+    }
+    if (time_up) {
+      char line[128];
+      std::snprintf(line, sizeof line, "--minutes %g: time is up after iteration %lld", *cli.minutes,
+                    static_cast<long long>(it));
+      progress.note(line);
+      break;
     }
   }
   progress.finish();
@@ -481,7 +504,7 @@ inline int train(const Run& run) {
     std::copy_n(test.data(), first.numel(), first.data());
     io::save_image_pairs(run.out("test_inverted.png"), first, (*reloaded)(Var<float>(first)).value(), 0.0f, 1.0f, 2);
   }
-  std::cout << "Done: " << total << " iterations in " << static_cast<long>(progress.seconds()) << " s. Outputs in "
+  std::cout << "Done: " << trainer.iteration() << " iterations in " << static_cast<long>(progress.seconds()) << " s. Outputs in "
             << cli.out_dir << ": samples_*.png, loss_plot.png, losses.csv, config.json, generator.safetensors, "
             << "discriminator.safetensors, checkpoint.safetensors"
             << (quality ? ", metrics.csv, fid_plot.png, generator_best.safetensors" : "")

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <string>
@@ -13,12 +14,15 @@ namespace tinygan::gan {
 
 class Progress {
  public:
-  // every: iterations per printed line when not on a terminal.
+  // every: iterations per printed line when not on a terminal; total 0: no
+  // fixed length (a run that stops when its time is up).
   Progress(std::int64_t total, std::int64_t iterations_per_epoch, std::int64_t every, std::FILE* out = stderr)
       : total_(total), per_epoch_(iterations_per_epoch), every_(every), out_(out),
         tty_(::isatty(::fileno(out)) == 1), start_(Clock::now()), last_draw_(start_) {}
 
   void start_at(std::int64_t iteration) { first_ = iteration; }
+  // A run that stops after `seconds` more: the ETA is never later than that.
+  void set_time_limit(double seconds) { time_limit_ = seconds; }
 
   // Called after each iteration (1-based count of finished iterations).
   void update(std::int64_t done, double d_loss, double g_loss, double d_acc) {
@@ -66,16 +70,23 @@ class Progress {
   void draw(std::int64_t done, Clock::time_point now, bool keep) {
     const double elapsed = std::chrono::duration<double>(now - start_).count();
     const double rate = elapsed > 0 ? static_cast<double>(done - first_) / elapsed : 0;
-    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
+    double eta = rate > 0 && total_ > 0 ? static_cast<double>(total_ - done) / rate : 1e18;
+    if (time_limit_ > 0) eta = std::min(eta, std::max(time_limit_ - elapsed, 0.0));
+    if (eta >= 1e18) eta = 0;
     const double n = count_ > 0 ? static_cast<double>(count_) : 1;
     const std::int64_t epoch = per_epoch_ > 0 ? (done - 1) / per_epoch_ + 1 : 1;
-    const std::int64_t epochs = per_epoch_ > 0 ? (total_ + per_epoch_ - 1) / per_epoch_ : 1;
-    std::fprintf(out_, "%sepoch %lld/%lld  iter %lld/%lld (%5.1f%%)  %.2f it/s  ETA %s  D %.4f  G %.4f  D acc %5.1f%%%s",
-                 tty_ ? "\r\033[K" : "", static_cast<long long>(epoch), static_cast<long long>(epochs),
-                 static_cast<long long>(done), static_cast<long long>(total_),
-                 100.0 * static_cast<double>(done) / static_cast<double>(total_), rate,
-                 clock_text(eta).c_str(), sum_d_ / n, sum_g_ / n, 100 * sum_acc_ / n,
-                 tty_ && !keep ? "" : "\n");
+    char where[96];
+    if (total_ > 0) {
+      const std::int64_t epochs = per_epoch_ > 0 ? (total_ + per_epoch_ - 1) / per_epoch_ : 1;
+      std::snprintf(where, sizeof where, "epoch %lld/%lld  iter %lld/%lld (%5.1f%%)", static_cast<long long>(epoch),
+                    static_cast<long long>(epochs), static_cast<long long>(done), static_cast<long long>(total_),
+                    100.0 * static_cast<double>(done) / static_cast<double>(total_));
+    } else {
+      std::snprintf(where, sizeof where, "epoch %lld  iter %lld", static_cast<long long>(epoch),
+                    static_cast<long long>(done));
+    }
+    std::fprintf(out_, "%s%s  %.2f it/s  ETA %s  D %.4f  G %.4f  D acc %5.1f%%%s", tty_ ? "\r\033[K" : "", where,
+                 rate, clock_text(eta).c_str(), sum_d_ / n, sum_g_ / n, 100 * sum_acc_ / n, tty_ && !keep ? "" : "\n");
     if (tty_ && keep) drawn_ = false;
     else drawn_ = tty_;
     std::fflush(out_);
@@ -87,6 +98,7 @@ class Progress {
   bool drawn_ = false;
   Clock::time_point start_, last_draw_;
   std::int64_t first_ = 0;
+  double time_limit_ = 0;  // seconds; 0: none
   double sum_d_ = 0, sum_g_ = 0, sum_acc_ = 0;
   std::int64_t count_ = 0;
 };

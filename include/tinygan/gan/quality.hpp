@@ -15,6 +15,7 @@
 #include "tinygan/io/checkpoint.hpp"
 #include "tinygan/io/plot.hpp"
 #include "tinygan/io/state_dict.hpp"
+#include "tinygan/nn/predict.hpp"
 
 namespace tinygan::gan {
 
@@ -44,27 +45,11 @@ class QualityTracker {
           inputs_.shape());
   }
 
-  // Scores the generator (put in eval mode for the call) and records the row.
+  // Scores the generator (in eval mode for the call) and records the row.
   const Row& evaluate(nn::Sequential<float>& generator, std::int64_t epoch, std::int64_t iteration, double seconds) {
-    const bool was_training = generator.is_training();
-    generator.eval();
-    Tensor<float> samples;
-    {
-      NoGrad no_grad;
-      const Index n = inputs_.dim(0), per_input = inputs_.shape().per_sample();
-      for (Index start = 0; start < n; start += batch_) {
-        const Index count = std::min(batch_, n - start);
-        Shape shape = inputs_.shape();
-        shape[0] = count;
-        Tensor<float> chunk = Tensor<float>::uninitialized(shape);
-        std::copy_n(inputs_.data() + start * per_input, chunk.numel(), chunk.data());
-        const Tensor<float> out = generator(Var<float>(chunk)).value();
-        check(out.shape().per_sample() == 28 * 28, "QualityTracker: expected 28x28 samples, found ", out.shape());
-        if (start == 0) samples = Tensor<float>::uninitialized(Shape{n, 1, 28, 28});
-        std::copy_n(out.data(), out.numel(), samples.data() + start * 28 * 28);
-      }
-    }
-    generator.train(was_training);
+    Tensor<float> samples = nn::predict(generator, inputs_, batch_);
+    check(samples.shape().per_sample() == 28 * 28, "QualityTracker: expected 28x28 samples, found ", samples.shape());
+    samples.reshape(Shape{samples.dim(0), 1, 28, 28});
     for (float& v : samples) {
       const float x = range_.unit ? 2 * v - 1 : v;
       v = range_.invert ? -x : x;  // 1 - v in [0, 1] is -x in [-1, 1]
@@ -81,12 +66,14 @@ class QualityTracker {
   const std::vector<Row>& rows() const { return rows_; }
 
   void write_csv(const std::string& path) const {
-    std::string text = "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,samples\n";
+    std::string text =
+        "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,smallest_class_share,samples\n";
     char line[256];
     for (const Row& r : rows_) {
-      std::snprintf(line, sizeof line, "%lld,%lld,%.3f,%.6g,%.6g,%.4g,%d,%lld\n", static_cast<long long>(r.epoch),
+      std::snprintf(line, sizeof line, "%lld,%lld,%.3f,%.6g,%.6g,%.4g,%d,%.4g,%lld\n", static_cast<long long>(r.epoch),
                     static_cast<long long>(r.iteration), r.seconds, r.score.fid, r.score.inception_score,
-                    r.score.confident_share, r.score.classes_covered, static_cast<long long>(r.score.count));
+                    r.score.confident_share, r.score.classes_covered, r.score.smallest_class_share,
+                    static_cast<long long>(r.score.count));
       text += line;
     }
     write_file_atomically(path, text);
@@ -116,6 +103,7 @@ class QualityTracker {
     c.put_tensor("quality.inception_score", column([](const Row& r) { return r.score.inception_score; }));
     c.put_tensor("quality.confident_share", column([](const Row& r) { return r.score.confident_share; }));
     c.put_tensor("quality.classes_covered", column([](const Row& r) { return static_cast<double>(r.score.classes_covered); }));
+    c.put_tensor("quality.smallest_class_share", column([](const Row& r) { return r.score.smallest_class_share; }));
     c.put_tensor("quality.samples", column([](const Row& r) { return static_cast<double>(r.score.count); }));
   }
   void load(const io::Checkpoint<float>& c) {
@@ -132,6 +120,8 @@ class QualityTracker {
       r.score.confident_share = c.tensor("quality.confident_share")[i];
       r.score.classes_covered = static_cast<int>(c.tensor("quality.classes_covered")[i]);
       r.score.count = static_cast<Index>(c.tensor("quality.samples")[i]);
+      if (c.has_tensor("quality.smallest_class_share"))  // absent in checkpoints before 0.1's last change
+        r.score.smallest_class_share = c.tensor("quality.smallest_class_share")[i];
       rows_.push_back(r);
     }
   }

@@ -32,6 +32,7 @@ struct Recipe {
   double ema_decay = 0;      // above 0: sample from a moving average of G's weights
   int d_steps = 1;           // D steps (each on its own batch) per G step
   bool reuse_fakes = false;  // the G step reuses the last D step's noise
+  double pixel_loss = 0;     // paired models: add this weight x MSE(G(x), x's real target), as pix2pix
 };
 
 struct StepStats {
@@ -56,6 +57,7 @@ class Trainer {
     check(recipe.ema_decay >= 0 && recipe.ema_decay < 1, "Trainer: expected an EMA decay in [0, 1), found ",
           recipe.ema_decay);
     check(recipe.d_steps >= 1, "Trainer: expected at least one D step per G step, found ", recipe.d_steps);
+    check(recipe.pixel_loss >= 0, "Trainer: expected a pixel-loss weight >= 0, found ", recipe.pixel_loss);
     check(!recipe.d_logits || (d_->size() >= 2 && (*d_)[d_->size() - 1].type_name() == "Sigmoid"),
           "Trainer: d_logits needs a discriminator that ends in a Sigmoid");
   }
@@ -104,16 +106,20 @@ class Trainer {
   }
 
   // One G step through the frozen D (nothing of D changes); ends the iteration.
-  double g_step(const Tensor<float>& g_input) {
+  // `paired` is the real image each input should become (Recipe::pixel_loss).
+  double g_step(const Tensor<float>& g_input, const Tensor<float>* paired = nullptr) {
+    check(recipe_.pixel_loss == 0 || paired, "Trainer: the pixel loss needs the real image paired with each G input");
     d_->set_trainable(false);
     opt_g_.zero_grad();
-    const Var<float> score = discriminate((*g_)(Var<float>(g_input)));
+    const Var<float> fake = (*g_)(Var<float>(g_input));
+    const Var<float> score = discriminate(fake);
     const Tensor<float>& target = labels(g_ones_, g_input.dim(0), 1.0f);
     Var<float> g_loss;
     if (recipe_.g_loss == GeneratorLoss::msle)
       g_loss = msle(recipe_.d_logits ? sigmoid(score) : score, target);
     else
       g_loss = d_loss_term(score, target);
+    if (recipe_.pixel_loss > 0) g_loss = add(g_loss, scale(mse(fake, *paired), static_cast<float>(recipe_.pixel_loss)));
     backward(g_loss);
     opt_g_.step();
     d_->set_trainable(true);
@@ -125,7 +131,7 @@ class Trainer {
   // MODELS.md's iteration: one D step, then one G step.
   StepStats step(const Tensor<float>& real, const Tensor<float>& fake_input, const Tensor<float>& g_input) {
     StepStats stats = d_step(real, fake_input);
-    stats.g_loss = g_step(g_input);
+    stats.g_loss = g_step(g_input, recipe_.pixel_loss > 0 ? &real : nullptr);
     return stats;
   }
 

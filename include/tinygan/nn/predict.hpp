@@ -1,0 +1,44 @@
+// predict: a model over many inputs, in batches, in eval mode and without
+// gradient (Keras's Model.predict), so that 10,000 samples need no more
+// memory than one batch. The model's training mode is restored afterwards.
+#pragma once
+
+#include <algorithm>
+
+#include "tinygan/autograd/grad_mode.hpp"
+#include "tinygan/nn/module.hpp"
+
+namespace tinygan::nn {
+
+template <class T>
+Tensor<T> predict(Module<T>& model, const Tensor<T>& inputs, Index batch = 500) {
+  check(inputs.rank() >= 1 && inputs.dim(0) >= 1, "predict: expected inputs [N, ...] with N >= 1, found ",
+        inputs.shape());
+  check(batch >= 1, "predict: expected a batch size >= 1, found ", batch);
+  struct RestoreMode {  // even if a forward throws
+    Module<T>& m;
+    bool training;
+    ~RestoreMode() { m.train(training); }
+  } restore{model, model.is_training()};
+  model.eval();
+  NoGrad no_grad;
+  const Index n = inputs.dim(0), per_input = inputs.shape().per_sample();
+  Tensor<T> outputs;
+  for (Index start = 0; start < n; start += batch) {
+    const Index count = std::min(batch, n - start);
+    Shape shape = inputs.shape();
+    shape[0] = count;
+    Tensor<T> chunk = Tensor<T>::uninitialized(shape);
+    std::copy_n(inputs.data() + start * per_input, chunk.numel(), chunk.data());
+    const Tensor<T> out = model(Var<T>(std::move(chunk))).value();
+    if (start == 0) {
+      Shape all = out.shape();
+      all[0] = n;
+      outputs = Tensor<T>::uninitialized(all);
+    }
+    std::copy_n(out.data(), out.numel(), outputs.data() + start * out.shape().per_sample());
+  }
+  return outputs;
+}
+
+}  // namespace tinygan::nn
