@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   dense.make_discriminator = models::dense_discriminator<float>;
   dense.init = init;
   dense.sample_shape = Shape{784};
-  dense.best_recipe = dense.recipe;  // --recipe best: not measured yet (docs/results.md)
+  dense.best_recipe = dense.recipe;  // --recipe best: one-sided label smoothing, the lowest
+  dense.best_recipe.real_label = 0.9;  // FID after 10 epochs of bench/compare_recipes.sh (docs/results.md)
   dense.real_batch = dense.fake_batch = dense.g_batch = 64;
   dense.epochs = 50;
   dense.sample_every = 0;  // every epoch
@@ -24,7 +25,7 @@ int main(int argc, char** argv) {
   dense_bn.make_discriminator = models::dense_bn_discriminator<float>;
   dense_bn.init = init;
   dense_bn.sample_shape = Shape{784};
-  dense_bn.best_recipe = dense_bn.recipe;  // --recipe best: not measured yet (docs/results.md)
+  dense_bn.best_recipe = dense_bn.recipe;  // --recipe best: MODELS.md's; no switch measured yet (docs/results.md)
   dense_bn.real_batch = dense_bn.fake_batch = 32;  // 32 real + 32 fake for D,
   dense_bn.g_batch = 64;                           // 64 noise vectors for the G step
   dense_bn.iterations = 20000;
