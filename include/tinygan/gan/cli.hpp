@@ -134,8 +134,10 @@ inline std::string usage(const CliSpec& spec) {
       << "  --ema DECAY            sample from a moving average of G's weights, e.g. 0.999 [0: off]\n"
       << "  --d-steps N            D steps per G step [1]\n"
       << "  --reuse-fakes          the G step reuses the D step's noise instead of drawing fresh noise\n"
-      << "  --g-loss NAME          G's loss against \"real\": bce (non-saturating) or msle [the model's]\n"
-      << "  --fid-samples N        score N samples (FID, IS) at the end of every epoch [10000]; 0: off\n"
+      << "  --g-loss NAME          G's loss against \"real\": bce (non-saturating) or msle [the model's]\n";
+  if (spec.has_input)
+    out << "  --pixel-loss W         add W x the MSE between G(x) and x's inverted digit to G's loss [0]\n";
+  out << "  --fid-samples N        score N samples (FID, IS) at the end of every epoch [10000]; 0: off\n"
       << "  --classifier FILE      the scoring classifier [the committed assets/mnist_classifier.safetensors]\n"
       << "  --seed N               random seed [42]\n"
       << "  --threads N            threads [all cores]\n"
@@ -147,8 +149,7 @@ inline std::string usage(const CliSpec& spec) {
       << "  --latent FILE.npy      with --load: generate from these latent vectors (float32, N x 100)\n"
       << "  --export-samples FILE  write the samples: .npy float32 (N,28,28), else IDX3 ubyte\n";
   if (spec.has_input)
-    out << "  --pixel-loss W         add W x the MSE between G(x) and x's inverted digit to G's loss [0]\n"
-        << "  --input FILE           with --load: an IDX3 file of digits to invert [the test set's 8s]\n";
+    out << "  --input FILE           with --load: an IDX3 file of digits to invert [the test set's 8s]\n";
   out << "  --version              print the version and exit\n"
       << "  --help                 print this help and exit\n";
   return out.str();
