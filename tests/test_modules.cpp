@@ -130,6 +130,36 @@ TEST_CASE("initializers: PyTorch's default bound and the DCGAN normal") {
   CHECK(gamma.array().mean() == doctest::Approx(1.0).epsilon(0.01));
 }
 
+TEST_CASE("he_normal_hidden: hidden layers N(0, sqrt(2 / fan_in)) with zero biases, the output layer kept") {
+  Rng rng(2);
+  auto g = models::dense_generator<double>(rng);
+  const auto layer = [&](std::size_t i) -> nn::Dense<double>& { return dynamic_cast<nn::Dense<double>&>((*g)[i]); };
+  const Tensor<double> output_weight = layer(6).weight().value();
+  nn::init::he_normal_hidden(*g, rng);
+  for (std::size_t i : {0, 2, 4}) {
+    const auto& w = layer(i).weight().value();
+    const double fan_in = static_cast<double>(w.dim(1));
+    const double mean = w.array().mean();
+    CHECK(std::abs(mean) < 0.01 * std::sqrt(2 / fan_in));
+    CHECK(std::sqrt((w.array() - mean).square().mean()) == doctest::Approx(std::sqrt(2 / fan_in)).epsilon(0.02));
+    CHECK(layer(i).bias().value().array().abs().maxCoeff() == 0);
+  }
+  CHECK(layer(6).weight().value().array().cwiseEqual(output_weight.array()).all());
+
+  // Why: the spread of G's outputs over different z. PyTorch's default init
+  // shrinks its variance about sixfold per ReLU layer; He's keeps it.
+  const auto spread = [&](nn::Sequential<double>& model) {
+    NoGrad no_grad;
+    Rng z_rng(3);
+    const Tensor<double> out = model(Var<double>(Tensor<double>::randn({256, models::kLatent}, z_rng))).value();
+    Eigen::Map<const Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> a(out.data(), 256, 784);
+    return std::sqrt((a.rowwise() - a.colwise().mean()).square().mean());
+  };
+  Rng same(2);
+  auto pytorch_default = models::dense_generator<double>(same);
+  CHECK(spread(*g) > 8 * spread(*pytorch_default));  // about 12x for these three hidden layers
+}
+
 TEST_CASE("predict runs a model in eval mode, in batches, without gradient, and restores its mode") {
   Rng rng(3);
   auto g = models::dense_bn_generator<float>(rng);  // BatchNorm: eval mode uses the running statistics

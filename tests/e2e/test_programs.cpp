@@ -206,9 +206,9 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
         "best");
 }
 
-TEST_CASE("e2e --minutes ends a run when its time is up; --g-loss and --pixel-loss are recorded") {
+TEST_CASE("e2e --minutes ends a run when its time is up; --he-init, --g-loss and --pixel-loss are recorded") {
   const std::string timed = fresh_dir("minutes");
-  const Result r = run(MNIST_DENSE, "--model minimal" + kData + " --minutes 0.005 --out " + timed);
+  const Result r = run(MNIST_DENSE, "--model minimal --he-init" + kData + " --minutes 0.005 --out " + timed);
   INFO(r.output);
   REQUIRE(r.code == 0);
   CHECK(contains(r.output, "as many iterations as fit in 0.005 minutes"));
@@ -220,6 +220,8 @@ TEST_CASE("e2e --minutes ends a run when its time is up; --g-loss and --pixel-lo
   // The last iteration is scored, even off an epoch's end.
   const std::string metrics = read_bytes(timed + "/metrics.csv");
   CHECK(contains(metrics, "," + std::to_string(rows) + ","));
+  const auto timed_config = tinygan::json::parse(read_bytes(timed + "/config.json"), "config.json").object();
+  CHECK(timed_config.at("he_init").boolean());
 
   const std::string inverted = fresh_dir("pixel_loss");
   const Result best = run(MNIST_INVERTED, "--recipe best --g-loss bce" + kData + " --iters 3 --out " + inverted);

@@ -124,6 +124,7 @@ inline Recipe chosen_recipe(const ModelSpec& spec, const CliOptions& cli) {
   if (cli.d_steps) r.d_steps = static_cast<int>(*cli.d_steps);
   if (cli.d_logits) r.d_logits = true;
   if (cli.reuse_fakes) r.reuse_fakes = true;
+  if (cli.he_init) r.he_init = true;
   if (cli.pixel_loss) r.pixel_loss = *cli.pixel_loss;
   if (!cli.g_loss.empty()) r.g_loss = cli.g_loss == "bce" ? GeneratorLoss::bce : GeneratorLoss::msle;
   return r;
@@ -158,6 +159,7 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
   text += "  " + std::string(lr) + ",\n";
   text += "  \"generator_loss\": " + json::quote(recipe.g_loss == GeneratorLoss::bce ? "bce" : "msle") + ",\n";
   text += "  \"discriminator_loss\": " + json::quote(recipe.d_logits ? "bce_with_logits" : "bce") + ",\n";
+  text += "  \"he_init\": " + std::string(recipe.he_init ? "true" : "false") + ",\n";
   char labels[96];
   std::snprintf(labels, sizeof labels, "  \"labels\": {\"real\": %.6g, \"fake\": 0},\n", recipe.real_label);
   text += labels;
@@ -286,7 +288,13 @@ inline int train(const Run& run) {
 
   Rng init_rng(cli.seed);
   const Recipe recipe = chosen_recipe(spec, cli);
-  Trainer trainer(spec.make_generator(init_rng), spec.make_discriminator(init_rng), recipe);
+  auto generator = spec.make_generator(init_rng);
+  auto discriminator = spec.make_discriminator(init_rng);
+  if (recipe.he_init) {
+    nn::init::he_normal_hidden(*generator, init_rng);
+    nn::init::he_normal_hidden(*discriminator, init_rng);
+  }
+  Trainer trainer(generator, discriminator, recipe);
   if (recipe.ema_decay > 0) trainer.set_ema_generator(spec.make_generator(init_rng));
   Rng rng(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws
   // Noise GANs walk the data in shuffled epochs; the autoencoder draws index sets.

@@ -33,6 +33,7 @@ struct Recipe {
   int d_steps = 1;           // D steps (each on its own batch) per G step
   bool reuse_fakes = false;  // the G step reuses the last D step's noise
   double pixel_loss = 0;     // paired models: add this weight x MSE(G(x), x's real target), as pix2pix
+  bool he_init = false;      // the programs redraw G's and D's hidden layers He-normal (nn::init::he_normal_hidden)
 };
 
 struct StepStats {
