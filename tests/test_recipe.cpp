@@ -152,3 +152,30 @@ TEST_CASE("recipe: the pixel loss adds w x MSE(G(x), x's paired target) to G's l
   negative.pixel_loss = -1;
   CHECK_THROWS_WITH_AS(trainer_with(negative), doctest::Contains("pixel-loss weight >= 0, found -1"), Error);
 }
+
+TEST_CASE("recipe: lr decay holds the rate for half the run, then falls linearly, never to 0") {
+  CHECK(gan::lr_decay_factor(0, 100) == 1.0);
+  CHECK(gan::lr_decay_factor(50, 100) == 1.0);
+  CHECK(gan::lr_decay_factor(75, 100) == doctest::Approx(0.5));
+  CHECK(gan::lr_decay_factor(99, 100) == doctest::Approx(0.02));
+  CHECK_THROWS_WITH_AS(gan::lr_decay_factor(100, 100), doctest::Contains("iteration in [0, 100), found 100"), Error);
+
+  // Scaling the rates by f steps exactly as a recipe whose rates are f times lower.
+  gan::Recipe full, half;
+  half.lr_g = full.lr_g / 2;
+  half.lr_d = full.lr_d / 2;
+  gan::Trainer scaled = trainer_with(full), lowered = trainer_with(half), unscaled = trainer_with(full);
+  scaled.scale_learning_rates(0.5);
+  CHECK(scaled.generator_optimizer().options().lr() == doctest::Approx(half.lr_g));
+  Rng rng(3);
+  const Batches b(rng);
+  for (gan::Trainer* t : {&scaled, &lowered, &unscaled}) t->step(b.real, b.noise, b.g_noise);
+  const auto weights = [](gan::Trainer& t, bool of_g) {
+    return (of_g ? t.generator() : t.discriminator()).named_parameters()[0].second.value();
+  };
+  for (bool of_g : {true, false}) {
+    CHECK(weights(scaled, of_g).array().cwiseEqual(weights(lowered, of_g).array()).all());
+    CHECK_FALSE(weights(scaled, of_g).array().cwiseEqual(weights(unscaled, of_g).array()).all());
+  }
+  CHECK_THROWS_WITH_AS(scaled.scale_learning_rates(0), doctest::Contains("expected lr > 0, found 0"), Error);
+}

@@ -206,7 +206,7 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
         "best");
 }
 
-TEST_CASE("e2e --minutes ends a run when its time is up; --he-init, --g-loss and --pixel-loss are recorded") {
+TEST_CASE("e2e --minutes ends a run when its time is up; --he-init, --lr-decay, --g-loss and --pixel-loss are recorded") {
   const std::string timed = fresh_dir("minutes");
   const Result r = run(MNIST_DENSE, "--model minimal --he-init" + kData + " --minutes 0.005 --out " + timed);
   INFO(r.output);
@@ -222,14 +222,19 @@ TEST_CASE("e2e --minutes ends a run when its time is up; --he-init, --g-loss and
   CHECK(contains(metrics, "," + std::to_string(rows) + ","));
   const auto timed_config = tinygan::json::parse(read_bytes(timed + "/config.json"), "config.json").object();
   CHECK(timed_config.at("he_init").boolean());
+  // A decay needs to know where the run ends.
+  const Result open_ended = run(MNIST_DENSE, "--model minimal --lr-decay" + kData + " --minutes 1 --out " + timed);
+  CHECK(open_ended.code == 2);
+  CHECK(contains(open_ended.output, "--lr-decay needs the run's length"));
 
   const std::string inverted = fresh_dir("pixel_loss");
-  const Result best = run(MNIST_INVERTED, "--recipe best --g-loss bce" + kData + " --iters 3 --out " + inverted);
+  const Result best = run(MNIST_INVERTED, "--recipe best --g-loss bce --lr-decay" + kData + " --iters 3 --out " + inverted);
   INFO(best.output);
   REQUIRE(best.code == 0);
   const auto config = tinygan::json::parse(read_bytes(inverted + "/config.json"), "config.json").object();
   CHECK(config.at("pixel_loss").number() == 10);  // mnist_inverted's --recipe best
   CHECK(config.at("generator_loss").string() == "bce");
+  CHECK(config.at("lr_decay").boolean());
   CHECK(contains(best.output, "% classified as 8"));
 }
 

@@ -39,7 +39,7 @@ struct CliOptions {
   std::string recipe = "models";
   std::optional<double> lr_g, lr_d, label_smoothing, ema, pixel_loss;
   std::optional<std::int64_t> d_steps;
-  bool d_logits = false, reuse_fakes = false, he_init = false;
+  bool d_logits = false, reuse_fakes = false, he_init = false, lr_decay = false;
   std::string g_loss;                       // --g-loss bce|msle; empty: the recipe's
   std::optional<std::int64_t> fid_samples;  // per epoch; 0: no scoring
   std::string classifier;                   // --classifier (default: the committed one)
@@ -134,7 +134,8 @@ inline std::string usage(const CliSpec& spec) {
       << "  --ema DECAY            sample from a moving average of G's weights, e.g. 0.999 [0: off]\n"
       << "  --d-steps N            D steps per G step [1]\n"
       << "  --reuse-fakes          the G step reuses the D step's noise instead of drawing fresh noise\n"
-      << "  --he-init              draw G's and D's weights He-normal, biases 0 [the model's init]\n"
+      << "  --he-init              draw G's and D's hidden layers He-normal, biases 0 [the model's init]\n"
+      << "  --lr-decay             both learning rates fall linearly to 0 over the run's second half\n"
       << "  --g-loss NAME          G's loss against \"real\": bce (non-saturating) or msle [the model's]\n";
   if (spec.has_input)
     out << "  --pixel-loss W         add W x the MSE between G(x) and x's inverted digit to G's loss [0]\n";
@@ -191,6 +192,7 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     else if (flag == "--d-logits") o.d_logits = true;
     else if (flag == "--reuse-fakes") o.reuse_fakes = true;
     else if (flag == "--he-init") o.he_init = true;
+    else if (flag == "--lr-decay") o.lr_decay = true;
     else if (flag == "--pixel-loss" && spec.has_input) o.pixel_loss = detail::parse_real(p, flag, value(), 0.0, 1000.0);
     else if (flag == "--g-loss") {
       o.g_loss = value();

@@ -125,6 +125,7 @@ inline Recipe chosen_recipe(const ModelSpec& spec, const CliOptions& cli) {
   if (cli.d_logits) r.d_logits = true;
   if (cli.reuse_fakes) r.reuse_fakes = true;
   if (cli.he_init) r.he_init = true;
+  if (cli.lr_decay) r.lr_decay = true;
   if (cli.pixel_loss) r.pixel_loss = *cli.pixel_loss;
   if (!cli.g_loss.empty()) r.g_loss = cli.g_loss == "bce" ? GeneratorLoss::bce : GeneratorLoss::msle;
   return r;
@@ -160,6 +161,7 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
   text += "  \"generator_loss\": " + json::quote(recipe.g_loss == GeneratorLoss::bce ? "bce" : "msle") + ",\n";
   text += "  \"discriminator_loss\": " + json::quote(recipe.d_logits ? "bce_with_logits" : "bce") + ",\n";
   text += "  \"he_init\": " + std::string(recipe.he_init ? "true" : "false") + ",\n";
+  text += "  \"lr_decay\": " + std::string(recipe.lr_decay ? "true" : "false") + ",\n";
   char labels[96];
   std::snprintf(labels, sizeof labels, "  \"labels\": {\"real\": %.6g, \"fake\": 0},\n", recipe.real_label);
   text += labels;
@@ -308,6 +310,8 @@ inline int train(const Run& run) {
                              : cli.epochs ? *cli.epochs * per_epoch
                              : until_time_up ? kUnboundedIterations
                              : spec.iterations ? spec.iterations : spec.epochs * per_epoch;
+  if (recipe.lr_decay && until_time_up)
+    throw UsageError(run.program + ": --lr-decay needs the run's length; give --iters or --epochs with --minutes");
   const std::int64_t sample_every = spec.sample_every ? spec.sample_every : per_epoch;
   const std::int64_t score_every = spec.score_every ? spec.score_every : per_epoch;
   const std::int64_t checkpoint_every = cli.checkpoint_every.value_or(per_epoch);
@@ -446,6 +450,7 @@ inline int train(const Run& run) {
     scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
   while (trainer.iteration() < total) {
+    if (recipe.lr_decay) trainer.scale_learning_rates(lr_decay_factor(trainer.iteration(), total));
     // recipe.d_steps D steps, each on fresh batches, then one G step.
     StepStats stats;
     for (int k = 0; k < recipe.d_steps; ++k) {

@@ -34,7 +34,16 @@ struct Recipe {
   bool reuse_fakes = false;  // the G step reuses the last D step's noise
   double pixel_loss = 0;     // paired models: add this weight x MSE(G(x), x's real target), as pix2pix
   bool he_init = false;      // the programs redraw G's and D's hidden layers He-normal (nn::init::he_normal_hidden)
+  bool lr_decay = false;     // both learning rates fall linearly to 0 over the run's second half
 };
+
+// Recipe::lr_decay's factor at iteration `done` (0-based) of `total`: 1 for
+// the first half, then linearly down, still above 0 at the last iteration.
+inline double lr_decay_factor(std::int64_t done, std::int64_t total) {
+  check(total > 0 && done >= 0 && done < total, "lr_decay_factor: expected an iteration in [0, ", total, "), found ",
+        done);
+  return std::min(1.0, 2.0 * static_cast<double>(total - done) / static_cast<double>(total));
+}
 
 struct StepStats {
   double d_loss = 0;      // mean BCE over the real and the fake batch
@@ -144,6 +153,11 @@ class Trainer {
   nn::Sequential<float>& ema_generator() {
     check(has_ema(), "Trainer: no EMA generator");
     return *ema_;
+  }
+  // Both optimizers at `factor` times the recipe's learning rates (a schedule).
+  void scale_learning_rates(double factor) {
+    opt_g_.set_lr(recipe_.lr_g * factor);
+    opt_d_.set_lr(recipe_.lr_d * factor);
   }
   optim::Adam<float>& generator_optimizer() { return opt_g_; }
   optim::Adam<float>& discriminator_optimizer() { return opt_d_; }

@@ -65,6 +65,12 @@ class Adam : public Optimizer<T> {
   }
 
   const AdamOptions& options() const { return options_; }
+  // A learning-rate schedule's hook; the moments are kept (PyTorch's
+  // param_groups[0]["lr"] = lr).
+  void set_lr(double lr) {
+    check(lr > 0, "Adam: expected lr > 0, found ", lr);
+    options_.lr(lr);
+  }
   std::vector<State>& state() { return state_; }
 
  private:
