@@ -11,7 +11,10 @@
 # this long instead: equal wall time), TINYGAN_ARGS (more flags for tinygan,
 # e.g. "--recipe best"), OUT (default
 # out/quality/MODEL-seedSEED), BUILD (default build), REUSE_TWIN=1 (keep the
-# twin's earlier run in OUT/torch when only tinygan changed). Prints one table row and
+# twin's earlier run in OUT/torch when only tinygan changed), THREADS (default
+# 1: both run at once, one thread each; above 1: one after the other, each
+# with that many threads, PyTorch's BLAS single-threaded, its fastest setting
+# on this machine). Prints one table row and
 # writes OUT/result.json. Needs a built tree (scripts/setup.sh), Debian's
 # python3-torch and MNIST in data/mnist.
 set -euo pipefail
@@ -37,23 +40,32 @@ score=("$build/examples/tinygan-score" --json --no-fetch)
 [[ $model == inverted ]] && score+=(--invert --digits 8 --nearest)
 mkdir -p "$out"
 
-# Both trainings at once, one thread each: the machine has two cores.
-(
-  "$build/examples/${program[0]}" "${program[@]:1}" "${length[@]}" "${extra[@]}" --seed "$seed" --threads 1 \
+# By default both trainings run at once, one thread each: the machine has
+# two cores. With more threads each, they run one after the other.
+threads=${THREADS:-1}
+train_tinygan() {
+  "$build/examples/${program[0]}" "${program[@]:1}" "${length[@]}" "${extra[@]}" --seed "$seed" --threads "$threads" \
     --out "$out/tinygan" >"$out/tinygan.log" 2>&1
   "$build/examples/${program[0]}" "${program[@]:1}" --load "$out/tinygan/generator.safetensors" \
     --generate "$samples" --export-samples "$out/tinygan/samples.npy" --out "$out/tinygan/generated" \
-    --threads 1 >>"$out/tinygan.log" 2>&1
-) &
-tinygan_pid=$!
+    --threads "$threads" >>"$out/tinygan.log" 2>&1
+}
+tinygan_failed() { echo "compare_quality.sh: tinygan failed; see $out/tinygan.log" >&2; exit 1; }
+tinygan_pid=
+if ((threads > 1)); then
+  train_tinygan || tinygan_failed
+else
+  train_tinygan &
+  tinygan_pid=$!
+fi
 if [[ ${REUSE_TWIN:-0} == 1 && -f $out/torch/samples.npy ]]; then
   echo "compare_quality.sh: reusing the PyTorch twin's run in $out/torch" >&2
 else
   OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_twin.py --model "$model" "${length[@]}" --seed "$seed" \
-    --threads 1 --samples "$samples" --out "$out/torch" >"$out/torch.log" 2>&1 || {
+    --threads "$threads" --samples "$samples" --out "$out/torch" >"$out/torch.log" 2>&1 || {
     echo "compare_quality.sh: the PyTorch twin failed; see $out/torch.log" >&2; exit 1; }
 fi
-wait "$tinygan_pid" || { echo "compare_quality.sh: tinygan failed; see $out/tinygan.log" >&2; exit 1; }
+[[ -z $tinygan_pid ]] || wait "$tinygan_pid" || tinygan_failed
 
 tinygan_score=$("${score[@]}" "$out/tinygan/samples.npy")
 torch_score=$("${score[@]}" "$out/torch/samples.npy")

@@ -154,11 +154,22 @@ TEST_CASE("recipe: the pixel loss adds w x MSE(G(x), x's paired target) to G's l
 }
 
 TEST_CASE("recipe: lr decay holds the rate for half the run, then falls linearly, never to 0") {
-  CHECK(gan::lr_decay_factor(0, 100) == 1.0);
-  CHECK(gan::lr_decay_factor(50, 100) == 1.0);
-  CHECK(gan::lr_decay_factor(75, 100) == doctest::Approx(0.5));
-  CHECK(gan::lr_decay_factor(99, 100) == doctest::Approx(0.02));
-  CHECK_THROWS_WITH_AS(gan::lr_decay_factor(100, 100), doctest::Contains("iteration in [0, 100), found 100"), Error);
+  CHECK(gan::lr_decay_factor(0.0) == 1.0);
+  CHECK(gan::lr_decay_factor(0.5) == 1.0);
+  CHECK(gan::lr_decay_factor(0.75) == doctest::Approx(0.5));
+  CHECK(gan::lr_decay_factor(0.99) == doctest::Approx(0.02));
+  CHECK_THROWS_WITH_AS(gan::lr_decay_factor(1.0), doctest::Contains("run fraction in [0, 1), found 1"), Error);
+
+  // The run's fraction is that of its iterations, or of its time budget when that is further along.
+  CHECK(gan::run_fraction(75, 100) == doctest::Approx(0.75));
+  CHECK(gan::run_fraction(75, 100, 30.0, 60.0) == doctest::Approx(0.75));
+  CHECK(gan::run_fraction(10, 100, 45.0, 60.0) == doctest::Approx(0.75));
+  CHECK(gan::run_fraction(10, 100, 45.0, 0.0) == doctest::Approx(0.1));  // no budget: iterations alone
+  // A step that starts past the budget still gets a rate above 0.
+  const double late = gan::run_fraction(10, 1000000000, 90.0, 60.0);
+  CHECK(late < 1.0);
+  CHECK(gan::lr_decay_factor(late) > 0.0);
+  CHECK_THROWS_WITH_AS(gan::run_fraction(100, 100), doctest::Contains("iteration in [0, 100), found 100"), Error);
 
   // Scaling the rates by f steps exactly as a recipe whose rates are f times lower.
   gan::Recipe full, half;

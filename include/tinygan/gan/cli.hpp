@@ -136,6 +136,7 @@ inline std::string usage(const CliSpec& spec) {
       << "  --reuse-fakes          the G step reuses the D step's noise instead of drawing fresh noise\n"
       << "  --he-init              draw G's and D's hidden layers He-normal, biases 0 [the model's init]\n"
       << "  --lr-decay             both learning rates fall linearly to 0 over the run's second half\n"
+      << "                         (of its iterations, or of --minutes if the time runs out first)\n"
       << "  --g-loss NAME          G's loss against \"real\": bce (non-saturating) or msle [the model's]\n";
   if (spec.has_input)
     out << "  --pixel-loss W         add W x the MSE between G(x) and x's inverted digit to G's loss [0]\n";

@@ -165,7 +165,10 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
   char labels[96];
   std::snprintf(labels, sizeof labels, "  \"labels\": {\"real\": %.6g, \"fake\": 0},\n", recipe.real_label);
   text += labels;
-  text += "  \"init\": " + json::quote(s.init) + ",\n";
+  // --he-init redraws every layer but the last one (nn::init::he_normal_hidden).
+  const std::string init = recipe.he_init ? "He normal(0, sqrt(2/fan_in)) hidden layers, biases 0; output layer: " + s.init
+                                          : s.init;
+  text += "  \"init\": " + json::quote(init) + ",\n";
   text += "  \"pixel_range\": " + std::string(s.unit_range ? "[0, 1]" : "[-1, 1]") + ",\n";
   text += "  \"digits\": " + digits + ",\n";
   text += "  \"inverted\": " + std::string(s.inverted ? "true" : "false") + ",\n";
@@ -310,8 +313,6 @@ inline int train(const Run& run) {
                              : cli.epochs ? *cli.epochs * per_epoch
                              : until_time_up ? kUnboundedIterations
                              : spec.iterations ? spec.iterations : spec.epochs * per_epoch;
-  if (recipe.lr_decay && until_time_up)
-    throw UsageError(run.program + ": --lr-decay needs the run's length; give --iters or --epochs with --minutes");
   const std::int64_t sample_every = spec.sample_every ? spec.sample_every : per_epoch;
   const std::int64_t score_every = spec.score_every ? spec.score_every : per_epoch;
   const std::int64_t checkpoint_every = cli.checkpoint_every.value_or(per_epoch);
@@ -422,6 +423,7 @@ inline int train(const Run& run) {
   if (cli.minutes) progress.set_time_limit(*cli.minutes * 60 - seconds_before);
   progress.start_at(trainer.iteration());
   double scoring_seconds = 0;  // kept out of the training time that losses.csv and metrics.csv show
+  const auto training_seconds = [&] { return seconds_before + progress.seconds() - scoring_seconds; };
   const auto score_epoch = [&](std::int64_t it, double seconds) {
     const auto started = std::chrono::steady_clock::now();
     const QualityTracker::Row& row = quality->evaluate(trainer.sampling_generator(), (it - 1) / per_epoch + 1, it, seconds);
@@ -450,7 +452,9 @@ inline int train(const Run& run) {
     scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
   while (trainer.iteration() < total) {
-    if (recipe.lr_decay) trainer.scale_learning_rates(lr_decay_factor(trainer.iteration(), total));
+    if (recipe.lr_decay)
+      trainer.scale_learning_rates(lr_decay_factor(run_fraction(trainer.iteration(), total, training_seconds(),
+                                                                 cli.minutes.value_or(0) * 60)));
     // recipe.d_steps D steps, each on fresh batches, then one G step.
     StepStats stats;
     for (int k = 0; k < recipe.d_steps; ++k) {
@@ -462,7 +466,7 @@ inline int train(const Run& run) {
     }
     stats.g_loss = trainer.g_step(recipe.reuse_fakes && spec.latent ? fake_input : g_input, spec.inverted ? &real : nullptr);
     const std::int64_t it = trainer.iteration();
-    const double seconds = seconds_before + progress.seconds() - scoring_seconds;
+    const double seconds = training_seconds();
     check(std::isfinite(stats.d_loss) && std::isfinite(stats.g_loss), run.program, ": at iteration ", it,
           " the losses are not finite (D ", stats.d_loss, ", G ", stats.g_loss, "); the last checkpoint is ",
           checkpoint_path);

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -37,12 +38,24 @@ struct Recipe {
   bool lr_decay = false;     // both learning rates fall linearly to 0 over the run's second half
 };
 
-// Recipe::lr_decay's factor at iteration `done` (0-based) of `total`: 1 for
-// the first half, then linearly down, still above 0 at the last iteration.
-inline double lr_decay_factor(std::int64_t done, std::int64_t total) {
-  check(total > 0 && done >= 0 && done < total, "lr_decay_factor: expected an iteration in [0, ", total, "), found ",
+// How far a run is before its next step, in [0, 1): the larger of its share
+// of iterations done and, for a run with a time budget (budget_seconds > 0),
+// its share of the time used, so a decay follows whichever ends the run
+// first. A step that starts just as the time runs out still gets a fraction
+// below 1 (the run stops after it).
+inline double run_fraction(std::int64_t done, std::int64_t total, double seconds = 0, double budget_seconds = 0) {
+  check(total > 0 && done >= 0 && done < total, "run_fraction: expected an iteration in [0, ", total, "), found ",
         done);
-  return std::min(1.0, 2.0 * static_cast<double>(total - done) / static_cast<double>(total));
+  double f = static_cast<double>(done) / static_cast<double>(total);
+  if (budget_seconds > 0) f = std::max(f, seconds / budget_seconds);
+  return std::clamp(f, 0.0, std::nextafter(1.0, 0.0));
+}
+
+// Recipe::lr_decay's factor once `fraction` of the run is done: 1 for the
+// first half, then linearly down towards 0 at the end.
+inline double lr_decay_factor(double fraction) {
+  check(fraction >= 0 && fraction < 1, "lr_decay_factor: expected a run fraction in [0, 1), found ", fraction);
+  return std::min(1.0, 2.0 * (1.0 - fraction));
 }
 
 struct StepStats {
