@@ -127,6 +127,15 @@ TEST_CASE("malformed idx files are refused with a message naming the file") {
   CHECK(error_of([&] { read_idx(dir); }) == dir + ": no such file (expected an IDX file)");
 }
 
+TEST_CASE("idx bytes in memory read like the file, and errors name their source") {
+  const std::string good = header(0x08, {2, 3}) + "abcdef";
+  const IdxArray a = read_idx_bytes(good, "mem.idx");
+  CHECK(a.dims == std::vector<Index>{2, 3});
+  CHECK(std::string(a.data.begin(), a.data.end()) == "abcdef");
+  CHECK(error_of([&] { read_idx_bytes(good.substr(0, 17), "mem.idx"); }) ==
+        "mem.idx: truncated: dimensions [2, 3] need 18 bytes, found 17");
+}
+
 TEST_CASE("mnist checksums: sha256 matches the standard test vectors") {
   CHECK(sha256_hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   CHECK(sha256_hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");

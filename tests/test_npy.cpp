@@ -158,3 +158,18 @@ TEST_CASE("npy save is atomic: a failed write leaves the previous file") {
   CHECK(read_bytes(path) == before);
   std::filesystem::remove(path);
 }
+
+TEST_CASE("an empty .npy array whose other dimensions multiply past 2^31 is refused") {
+  // Regression: (0, 2^31, 2^31) was accepted (it holds no element), but any
+  // product that skips the zero, such as Shape::per_sample, overflowed.
+  const auto load = [](const std::string& shape) {
+    const std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape + ", }";
+    return error_of([&] { io::load_npy_bytes(npy_bytes(dict, ""), "empty.npy"); });
+  };
+  const std::string e = load("(0, 2147483648, 2147483648)");
+  CHECK_MESSAGE(e == "empty.npy: .npy shape (0, 2147483648, 2147483648) exceeds 2147483648 elements", e);
+  CHECK(contains(load("(65536, 0, 65536, 2)"), "exceeds"));
+  CHECK(load("(0, 65536, 32768)") == "");
+  CHECK(io::load_npy_bytes(npy_bytes("{'descr': '<f4', 'fortran_order': False, 'shape': (0, 3), }", ""), "e.npy")
+            .shape() == Shape{0, 3});
+}

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 #include "test_util.hpp"
 #include "golden.hpp"
@@ -104,4 +106,79 @@ TEST_CASE("hostile safetensors headers: overflowing shapes, fractional offsets, 
   CHECK(error_of([] { io::load_safetensors<float>(std::filesystem::temp_directory_path().string()); })
             .find("not a regular file") != std::string::npos);
   std::filesystem::remove(path);
+}
+
+TEST_CASE("an empty tensor whose other dimensions multiply past 2^40 is refused") {
+  // Regression: [0, 2^40, 2^40] was accepted (it holds no element), but any
+  // product that skips the zero, such as Shape::per_sample, overflowed.
+  const auto load = [](const std::string& json) {
+    std::string bytes(8, '\0');
+    for (int i = 0; i < 8; ++i) bytes[static_cast<std::size_t>(i)] = static_cast<char>((json.size() >> (8 * i)) & 0xFF);
+    return error_of([&] { io::load_safetensors_bytes<float>(bytes + json, "empty.safetensors"); });
+  };
+  const std::string refused = load(R"({"t":{"dtype":"F32","shape":[0,1099511627776,1099511627776],"data_offsets":[0,0]}})");
+  CHECK_MESSAGE(refused.rfind("empty.safetensors: tensor 't'", 0) == 0, refused);
+  CHECK_MESSAGE(contains(refused, "exceeds 1099511627776 elements"), refused);
+  CHECK(contains(load(R"({"t":{"dtype":"F32","shape":[1048576,0,1048576,2],"data_offsets":[0,0]}})"), "exceeds"));
+  CHECK(load(R"({"t":{"dtype":"F32","shape":[0,1048576,1048576],"data_offsets":[0,0]}})") == "");
+}
+
+namespace {
+// A saved and reloaded checkpoint whose metadata name is set to text.
+io::Checkpoint<float> checkpoint_with(const std::string& name, const std::string& text) {
+  io::Checkpoint<float> c;
+  c.put_rng("noise", Rng(7));
+  c.put_int("iteration", 12);
+  c.put_text(name, text);
+  const std::string path = temp_path("meta.ckpt.safetensors");
+  c.save(path);
+  auto loaded = io::Checkpoint<float>::load(path);
+  std::filesystem::remove(path);
+  return loaded;
+}
+}  // namespace
+
+TEST_CASE("checkpoint random states: junk is a tinygan::Error, never std::invalid_argument") {
+  const std::string good = "0123456789abcdef:fedcba9876543210:0000000000000001:8000000000000000";
+  Rng rng;
+  checkpoint_with("rng.noise", good).get_rng("noise", rng);
+  CHECK(rng.state() == Rng::State{0x0123456789abcdefULL, 0xfedcba9876543210ULL, 1, 0x8000000000000000ULL});
+
+  // Regression: std::stoull threw std::invalid_argument on a non-hex word and
+  // accepted signs, spaces and "0x" prefixes, and any separator.
+  for (const std::string& bad : std::vector<std::string>{
+        "0123456789abcdeg:fedcba9876543210:0000000000000001:8000000000000000",
+        "-123456789abcdef:fedcba9876543210:0000000000000001:8000000000000000",
+        " 123456789abcdef:fedcba9876543210:0000000000000001:8000000000000000",
+        "0x23456789abcdef:fedcba9876543210:0000000000000001:8000000000000000",
+        "0123456789abcdef;fedcba9876543210;0000000000000001;8000000000000000", std::string(67, ':')}) {
+    const Rng::State before = rng.state();
+    const std::string e = error_of([&] { checkpoint_with("rng.noise", bad).get_rng("noise", rng); });
+    CHECK_MESSAGE(contains(e, "meta.ckpt.safetensors: random state 'rng.noise' is malformed"), e);
+    CHECK_MESSAGE(contains(e, "found '" + bad + "'"), e);
+    CHECK(rng.state() == before);
+  }
+  // xoshiro's all-zero state would draw zeros forever: a silent wrong result.
+  const std::string zeros = "0000000000000000:0000000000000000:0000000000000000:0000000000000000";
+  CHECK(contains(error_of([&] { checkpoint_with("rng.noise", zeros).get_rng("noise", rng); }), "all zeros"));
+}
+
+TEST_CASE("checkpoint counters must be whole integers, and Adam's steps non-negative") {
+  CHECK(checkpoint_with("iteration", "-5").get_int("iteration") == -5);
+  for (const std::string& bad : std::vector<std::string>{"", "12abc", " 12", "+12", "1e3", "99999999999999999999"}) {
+    const std::string e = error_of([&] { checkpoint_with("iteration", bad).get_int("iteration"); });
+    CHECK_MESSAGE(contains(e, "'iteration' should be an integer, found '" + bad + "'"), e);
+  }
+
+  nn::Dense<float> model(2, 3);
+  optim::Adam<float> adam(model.parameters());
+  io::Checkpoint<float> c;
+  c.put_adam("opt", adam);
+  c.put_int("opt.1.step", -3);  // corrupt: bias correction would divide by 1 - beta^-3
+  const std::string path = temp_path("adam.ckpt.safetensors");
+  c.save(path);
+  const std::string e = error_of([&] { io::Checkpoint<float>::load(path).get_adam("opt", adam); });
+  std::filesystem::remove(path);
+  CHECK_MESSAGE(contains(e, "'opt.1.step' should be non-negative, found -3"), e);
+  CHECK(adam.state()[1].step == 0);
 }

@@ -3,14 +3,17 @@
 // order. Only unsigned bytes (type 0x08) are supported: that is all MNIST uses.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "tinygan/core/atomic_file.hpp"
 #include "tinygan/core/error.hpp"
+#include "tinygan/core/read_file.hpp"
 #include "tinygan/core/shape.hpp"
 
 namespace tinygan::data {
@@ -57,64 +60,82 @@ inline std::string dims_str(const std::vector<Index>& dims) {
 }
 }  // namespace idx_detail
 
-inline IdxArray read_idx(const std::string& path) {
-  namespace fs = std::filesystem;
-  using namespace idx_detail;
-  std::error_code ec;
-  const auto status = fs::status(path, ec);
-  check(fs::exists(status), path, ": no such file (expected an IDX file)");
-  check(fs::is_regular_file(status), path, ": not a regular file (expected an IDX file)");
-  const auto size = static_cast<Index>(fs::file_size(path, ec));
-  check(!ec, path, ": cannot read its size (", ec.message(), ")");
-  std::ifstream in(path, std::ios::binary);
-  check(in.good(), path, ": cannot open for reading");
-
-  const auto read = [&](void* into, Index bytes) {
-    in.read(static_cast<char*>(into), static_cast<std::streamsize>(bytes));
-    check(in.gcount() == bytes, path, ": read failed after ", in.gcount(), " of ", bytes, " bytes");
-  };
-  check(size >= 4, path, ": shorter than an IDX header (expected at least 4 bytes, found ", size, ")");
-  std::uint8_t magic[4];
-  read(magic, 4);
+namespace idx_detail {
+// Checks the header (head: the file's first bytes, at least 20 unless the
+// file is shorter) against the file's size and fills array.dims; returns the
+// header's length. Everything is checked before the data is allocated.
+inline Index parse_header(std::string_view head, Index size, const std::string& name, IdxArray& array) {
+  check(size >= 4, name, ": shorter than an IDX header (expected at least 4 bytes, found ", size, ")");
+  const auto byte = [&](Index i) { return static_cast<std::uint8_t>(head[static_cast<std::size_t>(i)]); };
+  const std::uint8_t magic[4] = {byte(0), byte(1), byte(2), byte(3)};
   if (magic[0] == 0x1f && magic[1] == 0x8b) {
-    const bool gz = path.size() > 3 && path.ends_with(".gz");
-    throw Error(path + ": gzip-compressed: decompress it first (" +
-                (gz ? "gzip -dk " + path : "gzip -dc < " + path + " > " + path + ".idx") + ")");
+    const bool gz = name.size() > 3 && name.ends_with(".gz");
+    throw Error(name + ": gzip-compressed: decompress it first (" +
+                (gz ? "gzip -dk " + name : "gzip -dc < " + name + " > " + name + ".idx") + ")");
   }
-  check(magic[0] == 0 && magic[1] == 0, path,
+  check(magic[0] == 0 && magic[1] == 0, name,
         ": not an IDX file (expected the magic 00 00 <type> <rank>, found ", hex_byte(magic[0]), " ",
         hex_byte(magic[1]), " ", hex_byte(magic[2]), " ", hex_byte(magic[3]), ")");
-  check(magic[2] == kUnsignedByte, path, ": element type 0x", hex_byte(magic[2]), " (", type_name(magic[2]),
+  check(magic[2] == kUnsignedByte, name, ": element type 0x", hex_byte(magic[2]), " (", type_name(magic[2]),
         ") is not supported; expected 0x08 (unsigned byte)");
   const int rank = magic[3];
-  check(rank >= 1 && rank <= kMaxRank, path, ": expected rank 1 to ", kMaxRank, ", found ", rank);
+  check(rank >= 1 && rank <= kMaxRank, name, ": expected rank 1 to ", kMaxRank, ", found ", rank);
   const Index header = 4 + 4 * Index{rank};
-  check(size >= header, path, ": shorter than its header (rank ", rank, " needs ", header,
+  check(size >= header, name, ": shorter than its header (rank ", rank, " needs ", header,
         " bytes, found ", size, ")");
 
-  IdxArray array;
   Index count = 1;
   for (int i = 0; i < rank; ++i) {
-    std::uint8_t b[4];
-    read(b, 4);
-    const Index d = Index{b[0]} << 24 | Index{b[1]} << 16 | Index{b[2]} << 8 | Index{b[3]};
-    check(d > 0, path, ": dimension ", i, " is zero");
+    const Index at = 4 + 4 * Index{i};
+    const Index d = Index{byte(at)} << 24 | Index{byte(at + 1)} << 16 | Index{byte(at + 2)} << 8 | Index{byte(at + 3)};
+    check(d > 0, name, ": dimension ", i, " is zero");
     array.dims.push_back(d);
     count *= d;  // cannot overflow: count <= 2^31 and d < 2^32
     if (count > kMaxElements) {
       std::string read_so_far = dims_str(array.dims);
       if (i + 1 < rank) read_so_far.insert(read_so_far.size() - 1, ", ...");
-      throw Error(tinygan::detail::concat(path, ": dimensions ", read_so_far, " hold more than ", kMaxElements,
+      throw Error(tinygan::detail::concat(name, ": dimensions ", read_so_far, " hold more than ", kMaxElements,
                                  " elements; refusing a file this large"));
     }
   }
   const Index expected = header + count;
-  check(size >= expected, path, ": truncated: dimensions ", dims_str(array.dims), " need ", expected,
+  check(size >= expected, name, ": truncated: dimensions ", dims_str(array.dims), " need ", expected,
         " bytes, found ", size);
-  check(size == expected, path, ": ", size - expected, " trailing bytes: dimensions ",
+  check(size == expected, name, ": ", size - expected, " trailing bytes: dimensions ",
         dims_str(array.dims), " need ", expected, " bytes, found ", size);
-  array.data.resize(static_cast<std::size_t>(count));
-  read(array.data.data(), count);
+  return header;
+}
+}  // namespace idx_detail
+
+// An IDX file already in memory; name (its path) is what errors call it.
+inline IdxArray read_idx_bytes(std::string_view bytes, const std::string& name) {
+  IdxArray array;
+  const Index header = idx_detail::parse_header(bytes, static_cast<Index>(bytes.size()), name, array);
+  const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data()) + header;
+  array.data.assign(data, data + array.numel());
+  return array;
+}
+
+inline IdxArray read_idx(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const auto status = fs::status(path, ec);
+  check(fs::exists(status), path, ": no such file (expected an IDX file)");
+  check(fs::is_regular_file(status), path, ": not a regular file (expected an IDX file)");
+  std::uint64_t size = 0;
+  std::ifstream in = open_for_reading(path, size);
+  const auto read = [&](void* into, Index bytes) {
+    in.read(static_cast<char*>(into), static_cast<std::streamsize>(bytes));
+    check(in.gcount() == bytes, path, ": read failed after ", in.gcount(), " of ", bytes, " bytes");
+  };
+  // The longest header (rank 4) is 20 bytes; the data is read only once they check out.
+  std::string head(static_cast<std::size_t>(std::min<std::uint64_t>(size, 20)), '\0');
+  read(head.data(), static_cast<Index>(head.size()));
+  IdxArray array;
+  const Index header = idx_detail::parse_header(head, static_cast<Index>(size), path, array);
+  array.data.resize(static_cast<std::size_t>(array.numel()));
+  in.seekg(header);
+  read(array.data.data(), array.numel());
   return array;
 }
 

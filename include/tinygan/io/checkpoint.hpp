@@ -4,6 +4,8 @@
 // Written atomically, so a crash mid-write leaves the previous checkpoint.
 #pragma once
 
+#include <cctype>
+#include <charconv>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -18,9 +20,11 @@ namespace tinygan::io {
 template <class T>
 class Checkpoint {
  public:
-  static Checkpoint load(const std::string& path) {
+  static Checkpoint load(const std::string& path) { return load_bytes(read_whole_file(path), path); }
+  // A checkpoint file's bytes; path names them in errors.
+  static Checkpoint load_bytes(const std::string& bytes, const std::string& path) {
     Checkpoint c;
-    auto file = load_safetensors<T>(path);
+    auto file = load_safetensors_bytes<T>(bytes, path);
     c.tensors_ = std::move(file.tensors);
     c.meta_ = std::move(file.metadata);
     c.source_ = path;
@@ -68,9 +72,11 @@ class Checkpoint {
       check(m.shape() == state[i].m.shape() && v.shape() == state[i].v.shape(), source_,
             ": optimizer state '", key, "' has shape ", m.shape(), ", the model's parameter ",
             state[i].m.shape());
+      const std::int64_t step = get_int(key + ".step");
+      check(step >= 0, source_, ": optimizer step '", key, ".step' should be non-negative, found ", step);
       state[i].m = m;
       state[i].v = v;
-      state[i].step = get_int(key + ".step");
+      state[i].step = step;
     }
   }
 
@@ -83,25 +89,37 @@ class Checkpoint {
     }
     meta_["rng." + name] = text;
   }
+  // Strict: four 16-digit hex words joined by ':' (std::stoull would throw
+  // std::invalid_argument on junk, and accept signs, spaces and "0x").
   void get_rng(const std::string& name, Rng& rng) const {
     const std::string& text = meta("rng." + name);
+    const auto malformed = [&] {
+      return Error(source_ + ": random state 'rng." + name +
+                   "' is malformed: expected four 16-digit hex words joined by ':', found '" + text + "'");
+    };
+    if (text.size() != 4 * 16 + 3) throw malformed();
     Rng::State state{};
-    check(text.size() == 4 * 16 + 3, source_, ": random state '", name, "' is malformed");
-    for (std::size_t i = 0; i < 4; ++i)
-      state[i] = std::stoull(text.substr(i * 17, 16), nullptr, 16);
+    for (std::size_t i = 0; i < 4; ++i) {
+      const char* first = text.data() + i * 17;
+      if (i > 0 && first[-1] != ':') throw malformed();
+      for (const char* p = first; p != first + 16; ++p)
+        if (!std::isxdigit(static_cast<unsigned char>(*p))) throw malformed();
+      std::from_chars(first, first + 16, state[i], 16);
+    }
+    // xoshiro's one invalid state: it would draw zeros forever.
+    check(state != Rng::State{}, source_, ": random state 'rng.", name,
+          "' is all zeros, which no generator reaches; the checkpoint is corrupt");
     rng.set_state(state);
   }
 
   void put_int(const std::string& name, std::int64_t v) { meta_[name] = std::to_string(v); }
   std::int64_t get_int(const std::string& name) const {
     const std::string& text = meta(name);
-    try {
-      std::size_t used = 0;
-      const long long v = std::stoll(text, &used);
-      if (used == text.size()) return v;
-    } catch (const std::exception&) {
-    }
-    throw Error(source_ + ": '" + name + "' should be an integer, found '" + text + "'");
+    std::int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    check(ec == std::errc() && end == text.data() + text.size() && !text.empty(), source_, ": '", name,
+          "' should be an integer, found '", text, "'");
+    return v;
   }
   void put_text(const std::string& name, const std::string& v) { meta_[name] = v; }
   const std::string& meta(const std::string& name) const {

@@ -147,12 +147,16 @@ class NpyHeaderParser {
     ++pos_;
     check(dims.size() <= static_cast<std::size_t>(Shape::kMaxRank), path_, ": .npy shape has ",
           dims.size(), " dimensions; expected at most ", Shape::kMaxRank);
+    // span, the product of the nonzero dimensions, is bounded too: an empty
+    // (0, 2^31, 2^31) would overflow any product that skips the zero.
     h.count = 1;
+    std::uint64_t span = 1;
     for (std::uint64_t d : dims) {
       // Checked before multiplying, so the product cannot wrap around.
-      check(d == 0 || h.count <= kNpyMaxElements / d, path_, ": .npy shape ",
+      check(span <= kNpyMaxElements / std::max<std::uint64_t>(d, 1), path_, ": .npy shape ",
             shape_text(dims), " exceeds ", kNpyMaxElements, " elements");
       h.count *= d;
+      span *= std::max<std::uint64_t>(d, 1);
       h.shape.push_back(static_cast<Index>(d));
     }
   }
@@ -169,38 +173,30 @@ class NpyHeaderParser {
 }  // namespace detail
 
 // Reads a .npy array of '<f4' or '<f8' (converted to float: values beyond
-// float's range become infinite) in C order. Anything else, or any mismatch
-// between header and file size, raises an Error naming the file.
-inline Tensor<float> load_npy(const std::string& path) {
-  std::uint64_t file_size = 0;
-  std::ifstream in = open_for_reading(path, file_size);
-
-  unsigned char preamble[12] = {};
-  const std::size_t fixed = std::min<std::uint64_t>(file_size, 10);
-  in.read(reinterpret_cast<char*>(preamble), static_cast<std::streamsize>(fixed));
-  check(fixed == 10 && std::memcmp(preamble, detail::kNpyMagic, detail::kNpyMagicSize) == 0, path,
+// float's range become infinite) in C order from a file's bytes. Anything
+// else, or any mismatch between header and size, raises an Error naming path.
+inline Tensor<float> load_npy_bytes(const std::string& bytes, const std::string& path) {
+  const std::uint64_t file_size = bytes.size();
+  const auto byte = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[i])); };
+  check(file_size >= 10 && bytes.compare(0, detail::kNpyMagicSize, detail::kNpyMagic) == 0, path,
         ": not a .npy file: expected the magic \\x93NUMPY and a version in the first 10 bytes");
-  const int major = preamble[6], minor = preamble[7];
+  const auto major = static_cast<int>(byte(6)), minor = static_cast<int>(byte(7));
   check((major >= 1 && major <= 3) && minor == 0, path,
         ": expected .npy format version 1.0, 2.0 or 3.0, found ", major, ".", minor);
   // Version 1.0 stores the header length in 2 bytes, later versions in 4.
-  std::uint64_t header_len = preamble[8] | (preamble[9] << 8);
+  std::uint64_t header_len = byte(8) | (byte(9) << 8);
   std::uint64_t header_start = 10;
   if (major >= 2) {
     check(file_size >= 12, path, ": truncated .npy file: ", file_size,
           " bytes end inside the header length");
-    in.read(reinterpret_cast<char*>(preamble + 10), 2);
-    header_len |= (static_cast<std::uint64_t>(preamble[10]) << 16) |
-                  (static_cast<std::uint64_t>(preamble[11]) << 24);
+    header_len |= (byte(10) << 16) | (byte(11) << 24);
     header_start = 12;
   }
   check(header_len <= detail::kNpyMaxHeader, path, ": .npy header claims ", header_len,
         " bytes, more than the ", detail::kNpyMaxHeader, " allowed");
   check(header_start + header_len <= file_size, path, ": truncated .npy file: header claims ",
         header_len, " bytes but only ", file_size - header_start, " follow");
-  std::string text(static_cast<std::size_t>(header_len), '\0');
-  in.read(text.data(), static_cast<std::streamsize>(header_len));
-  check(in.good(), path, ": could not read the .npy header");
+  const std::string text = bytes.substr(header_start, header_len);
 
   const detail::NpyHeader h = detail::NpyHeaderParser(text, path).parse();
   check(h.descr == "<f4" || h.descr == "<f8", path, ": expected dtype '<f4' or '<f8', found '",
@@ -209,7 +205,8 @@ inline Tensor<float> load_npy(const std::string& path) {
         ": fortran_order True (column-major) is not supported; save the array in C order, e.g. "
         "numpy.save(path, numpy.ascontiguousarray(a))");
   const std::uint64_t element = h.descr == "<f4" ? 4 : 8;
-  const std::uint64_t expected = h.count * element, found = file_size - header_start - header_len;
+  const std::uint64_t data_start = header_start + header_len;
+  const std::uint64_t expected = h.count * element, found = file_size - data_start;
   check(found >= expected, path, ": truncated .npy file: shape ", h.shape, " of ", h.descr,
         " needs ", expected, " data bytes, found ", found);
   check(found == expected, path, ": .npy file has ", found - expected,
@@ -217,17 +214,20 @@ inline Tensor<float> load_npy(const std::string& path) {
         " bytes)");
 
   Tensor<float> t(h.shape);
+  const char* src = bytes.data() + data_start;
   if (element == 4) {
-    in.read(reinterpret_cast<char*>(t.data()), static_cast<std::streamsize>(expected));
+    if (expected) std::memcpy(t.data(), src, static_cast<std::size_t>(expected));  // no null pointer to memcpy
   } else {
-    std::vector<double> wide(static_cast<std::size_t>(h.count));
-    in.read(reinterpret_cast<char*>(wide.data()), static_cast<std::streamsize>(expected));
-    std::transform(wide.begin(), wide.end(), t.data(), [](double v) { return static_cast<float>(v); });
+    for (std::uint64_t i = 0; i < h.count; ++i) {
+      double v;
+      std::memcpy(&v, src + i * 8, 8);
+      t.data()[i] = static_cast<float>(v);
+    }
   }
-  check(static_cast<std::uint64_t>(in.gcount()) == expected, path, ": read ", in.gcount(), " of ",
-        expected, " data bytes");
   return t;
 }
+
+inline Tensor<float> load_npy(const std::string& path) { return load_npy_bytes(read_whole_file(path), path); }
 
 // Writes a version 1.0 '<f4' .npy file in C order, atomically.
 inline void save_npy(const std::string& path, const Tensor<float>& t) {

@@ -62,11 +62,11 @@ void convert_into(const char* src, Tensor<T>& dst) {
 }
 }  // namespace detail
 
-// Reads every tensor (F32 or F64, converted to T) and the metadata. Anything
-// malformed raises an Error that names the file and what was wrong.
+// Reads every tensor (F32 or F64, converted to T) and the metadata from a
+// file's bytes. Anything malformed raises an Error that names path (the
+// file, or whatever the bytes came from) and what was wrong.
 template <class T>
-TensorFile<T> load_safetensors(const std::string& path) {
-  const std::string bytes = read_whole_file(path);
+TensorFile<T> load_safetensors_bytes(const std::string& bytes, const std::string& path) {
   check(bytes.size() >= 8, path, ": not a safetensors file: expected at least 8 bytes, found ",
         bytes.size());
   std::uint64_t header_size = 0;
@@ -102,14 +102,18 @@ TensorFile<T> load_safetensors(const std::string& path) {
     check(dims.is_array() && dims.array().size() <= Shape::kMaxRank, where,
           ": expected a shape of at most ", Shape::kMaxRank, " dimensions");
     Shape shape;
-    std::uint64_t count = 1;
+    // span, the product of the nonzero dimensions, is bounded too: an empty
+    // [0, 2^40, 2^40] would overflow any product that skips the zero.
+    std::uint64_t count = 1, span = 1;
     for (const auto& d : dims.array()) {
       check(detail::is_count(d), where, ": shape entries must be non-negative integers");
       const auto n = static_cast<std::uint64_t>(d.number());
       // Checked before multiplying, so no product can wrap around.
-      check(n <= detail::kMaxElements && (n == 0 || count <= detail::kMaxElements / n), where, ": shape ", dims.array().size(),
-            "-d with these dimensions exceeds ", detail::kMaxElements, " elements");
+      check(n <= detail::kMaxElements && span <= detail::kMaxElements / std::max<std::uint64_t>(n, 1), where,
+            ": shape ", dims.array().size(), "-d with these dimensions exceeds ", detail::kMaxElements,
+            " elements");
       count *= n;
+      span *= std::max<std::uint64_t>(n, 1);
       shape.push_back(static_cast<Index>(n));
     }
     const auto& offsets = fields.at("data_offsets");
@@ -136,6 +140,11 @@ TensorFile<T> load_safetensors(const std::string& path) {
   for (std::size_t i = 1; i < ranges.size(); ++i)
     check(ranges[i].first >= ranges[i - 1].second, path, ": two tensors overlap in the data");
   return file;
+}
+
+template <class T>
+TensorFile<T> load_safetensors(const std::string& path) {
+  return load_safetensors_bytes<T>(read_whole_file(path), path);
 }
 
 // Writes tensors as F32 (float) or F64 (double), atomically.
