@@ -13,6 +13,25 @@
 #include <utility>
 #include <vector>
 
+// Under AddressSanitizer a cached block is poisoned until handed out again,
+// so that a use after free through the pool is reported as one would be
+// through malloc (otherwise the pool would hide it by keeping the block).
+#if defined(__SANITIZE_ADDRESS__)
+#define TINYGAN_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TINYGAN_ASAN 1
+#endif
+#endif
+#ifdef TINYGAN_ASAN
+#include <sanitizer/asan_interface.h>
+#define TINYGAN_POISON(p, bytes) ASAN_POISON_MEMORY_REGION(p, bytes)
+#define TINYGAN_UNPOISON(p, bytes) ASAN_UNPOISON_MEMORY_REGION(p, bytes)
+#else
+#define TINYGAN_POISON(p, bytes) ((void)(p), (void)(bytes))
+#define TINYGAN_UNPOISON(p, bytes) ((void)(p), (void)(bytes))
+#endif
+
 namespace tinygan::memory {
 
 // Every block is aligned for the widest SIMD loads (AVX-512) and cache lines.
@@ -32,6 +51,7 @@ class Pool {
         void* p = it->second.back();
         it->second.pop_back();
         cached_bytes_ -= bytes;
+        TINYGAN_UNPOISON(p, bytes);
         return p;
       }
     }
@@ -49,6 +69,7 @@ class Pool {
         try {
           free_[bytes].push_back(p);
           cached_bytes_ += bytes;
+          TINYGAN_POISON(p, bytes);
           return;
         } catch (...) {  // no room to remember the block: give it back instead
         }
@@ -61,7 +82,10 @@ class Pool {
   void release_cached() noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [bytes, blocks] : free_)
-      for (void* p : blocks) std::free(p);
+      for (void* p : blocks) {
+        TINYGAN_UNPOISON(p, bytes);
+        std::free(p);
+      }
     free_.clear();
     cached_bytes_ = 0;
   }
