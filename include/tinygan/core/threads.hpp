@@ -68,8 +68,12 @@ inline void apply_flush_denormals() {
 #ifdef TINYGAN_HAS_MXCSR
   const unsigned bits = 0x8040;  // FTZ (results) | DAZ (inputs)
   const bool on = flush_denormals_wanted();
+  const auto apply = [&] { _mm_setcsr(on ? (_mm_getcsr() | bits) : (_mm_getcsr() & ~bits)); };
 #pragma omp parallel num_threads(num_threads())
-  _mm_setcsr(on ? (_mm_getcsr() | bits) : (_mm_getcsr() & ~bits));
+  apply();
+  // LLVM's libomp puts back the caller's register when a region ends and hands
+  // it to the workers when the next begins: so the caller sets its own too.
+  apply();
 #endif
 }
 }  // namespace detail
