@@ -3,44 +3,13 @@
 
 #include <cmath>
 
+#include "small_gan.hpp"
 #include "tinygan/gan.hpp"
 
 using namespace tinygan;
+using namespace tinygan::testing;
 
 namespace {
-using Model = models::Model<float>;
-
-Model generator(Rng& rng) {
-  using namespace nn;
-  auto g = std::make_shared<Sequential<float>>();
-  g->add(Dense<float>(DenseOptions(6, 16))).add(BatchNorm<float>(16)).add(LeakyReLU<float>(0.2));
-  g->add(Dense<float>(16, 9)).add(Tanh<float>());
-  g->initialize(rng);
-  return g;
-}
-
-Model discriminator(Rng& rng) {
-  using namespace nn;
-  auto d = std::make_shared<Sequential<float>>();
-  d->add(Dense<float>(9, 8)).add(LeakyReLU<float>(0.2)).add(Dense<float>(8, 1)).add(Sigmoid<float>());
-  d->initialize(rng);
-  return d;
-}
-
-struct Batches {
-  Tensor<float> real, noise, g_noise;
-  explicit Batches(Rng& rng)
-      : real(Tensor<float>::rand({5, 9}, rng, -1, 1)),
-        noise(Tensor<float>::randn({5, 6}, rng)),
-        g_noise(Tensor<float>::randn({5, 6}, rng)) {}
-};
-
-gan::Trainer trainer_with(const gan::Recipe& recipe, std::uint64_t seed = 1) {
-  Rng rng(seed);
-  Model g = generator(rng), d = discriminator(rng);
-  return gan::Trainer(g, d, recipe);
-}
-
 double bce_of(const Tensor<float>& p, double label) {
   double sum = 0;
   for (float v : p) sum -= label * std::log(v) + (1 - label) * std::log(1 - v);

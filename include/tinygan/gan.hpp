@@ -52,6 +52,7 @@
 #include "tinygan/io/state_dict.hpp"
 
 #include "tinygan/gan/classifier.hpp"
+#include "tinygan/gan/divergence.hpp"
 #include "tinygan/gan/metrics.hpp"
 #include "tinygan/gan/models.hpp"
 #include "tinygan/gan/program.hpp"

@@ -9,6 +9,7 @@
 #include <stb/stb_image.h>
 
 #include <signal.h>
+#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,8 +19,12 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <random>
+#include <regex>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "tinygan/gan.hpp"
 #include "../test_util.hpp"
@@ -270,18 +275,65 @@ TEST_CASE("e2e generate from saved weights and export samples") {
   CHECK(contains(wrong.output, "generator.safetensors"));
 }
 
-TEST_CASE("e2e bad command lines get one line and exit code 2") {
+// Each flag of a program's --help with the placeholder of its value ("" for a
+// switch): "  --lr-g X, --lr-d X     ..." gives {--lr-g, X} and {--lr-d, X}.
+std::vector<std::pair<std::string, std::string>> flags_of(const std::string& program) {
+  const Result help = run(program, "--help");
+  REQUIRE(help.code == 0);
+  std::vector<std::pair<std::string, std::string>> flags;
+  std::istringstream lines(help.output);
+  const std::regex flag(R"((--[a-z][a-z-]*)(?: ([A-Z][A-Za-z.]*))?)");
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("  --", 0) != 0) continue;
+    const std::string column = line.substr(2, line.find("  ", 2) - 2);  // the flags, before their description
+    for (std::sregex_iterator m(column.begin(), column.end(), flag), end; m != end; ++m)
+      flags.emplace_back((*m)[1], (*m)[2]);
+  }
+  return flags;
+}
+
+// The wrong values every flag is tried with, by the kind of value it takes.
+std::vector<std::string> bad_values(const std::string& flag, const std::string& placeholder) {
+  if (placeholder.empty()) return {"3"};  // a switch given a value
+  if (flag == "--out" || flag == "--export-samples" || placeholder == "DIR") return {""};  // any path will do
+  if (placeholder.rfind("FILE", 0) == 0) return {"", "/nonexistent/file"};
+  if (placeholder == "N") return {"", "abc", "-3", flag == "--seed" ? "99999999999999999999" : "1000000000000"};
+  if (placeholder == "NAME" || placeholder == "WHAT") return {"", "frobnicate", "-3"};
+  if (placeholder == "LIST") return {"", "a", "-1", "99"};
+  return {"", "abc", "-3", "1e30"};  // X, M, DECAY, W: real numbers
+}
+
+TEST_CASE("e2e every flag of every program, given a missing, malformed, negative or absurd value, gets one line and exit code 2") {
+  const std::string samples = fresh_dir("flags") + ".idx";  // tinygan-score's SAMPLES (never read: parsing fails first)
+  std::ofstream(samples) << "x";
+  const std::pair<std::string, std::string> programs[] = {
+      {MNIST_DCGAN, ""}, {MNIST_DENSE, ""}, {MNIST_INVERTED, ""}, {TINYGAN_SCORE, samples + " "},
+      {MNIST_CLASSIFIER, ""}};
+  int tried = 0;
+  for (const auto& [program, before] : programs) {
+    const auto flags = flags_of(program);
+    CHECK(flags.size() >= 6);
+    for (const auto& [flag, placeholder] : flags) {
+      for (const std::string& value : bad_values(flag, placeholder)) {
+        const std::string args = before + flag + (value.empty() ? "" : " " + value);
+        INFO(program << " " << args);
+        const Result r = run(program, args);
+        INFO(r.output);
+        CHECK(r.code == 2);
+        CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+        CHECK(contains(r.output, placeholder.empty() ? "'3'" : flag));
+        ++tried;
+      }
+    }
+  }
+  CHECK(tried > 150);
+}
+
+TEST_CASE("e2e bad combinations and choices get one line and exit code 2") {
   const std::pair<std::string, std::string> cases[] = {
-      {"--batch", "--batch"},   {"--batch -3", "--batch"},      {"--batch abc", "--batch"},
-      {"--iters 0", "--iters"}, {"--lr 5", "--lr"},            {"--lr x", "--lr"},
-      {"--frobnicate", "unknown option"}, {"--resume /nonexistent/ckpt", "--resume"},
-      {"--generate 5", "--load"}, {"--threads 100000", "--threads"},
-      {"--recipe fast", "--recipe"}, {"--label-smoothing 0.7", "--label-smoothing"},
-      {"--ema 1", "--ema"}, {"--ema -0.5", "--ema"}, {"--d-steps 0", "--d-steps"},
-      {"--fid-samples 1", "--fid-samples"}, {"--fid-samples x", "--fid-samples"},
-      {"--lr-g 0", "--lr-g"}, {"--lr-d", "--lr-d"}, {"--classifier /nonexistent.safetensors", "--classifier"},
-      {"--g-loss hinge", "--g-loss"}, {"--pixel-loss 10", "unknown option"}, {"--minutes 0", "--minutes"},
-      {"--minutes soon", "--minutes"}};
+      {"--frobnicate", "unknown option"}, {"--generate 5", "--load"}, {"--fid-samples 1", "--fid-samples"},
+      {"--pixel-loss 10", "unknown option"}, {"--lr 5", "--lr"}, {"--ema 1", "--ema"},
+      {"--label-smoothing 0.7", "--label-smoothing"}, {"--threads 100000", "--threads"}, {"--minutes 0", "--minutes"}};
   for (const auto& [args, expected] : cases) {
     INFO(args);
     const Result r = run(MNIST_DCGAN, args);
@@ -289,12 +341,51 @@ TEST_CASE("e2e bad command lines get one line and exit code 2") {
     CHECK(contains(r.output, expected));
     CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
   }
-  const Result pixel = run(MNIST_INVERTED, "--pixel-loss -1");
-  CHECK(pixel.code == 2);
-  CHECK(contains(pixel.output, "--pixel-loss"));
   const Result model = run(MNIST_DENSE, "--model huge");
   CHECK(model.code == 2);
   CHECK(contains(model.output, "dense, dense-bn, minimal"));
+}
+
+// A checkpoint of `from` with one weight of the discriminator's first Dense (minimal's layer 1) set to NaN.
+void poison_checkpoint(const std::string& from, const std::string& to) {
+  auto c = tinygan::io::Checkpoint<float>::load(from);
+  tinygan::Tensor<float> w = c.tensor("discriminator.1.weight");
+  w[0] = std::numeric_limits<float>::quiet_NaN();
+  c.put_tensor("discriminator.1.weight", w);
+  c.save(to);
+}
+
+TEST_CASE("e2e a NaN stops training naming the step and layer, and nothing is saved over the last checkpoint") {
+  const std::string out = fresh_dir("nan_stop");
+  const std::string minimal = "--model minimal" + kData + " --out " + out;
+  REQUIRE(run(MNIST_DENSE, minimal + " --iters 10").code == 0);
+  const std::string poisoned = out + "_poisoned.safetensors";
+  poison_checkpoint(out + "/checkpoint.safetensors", poisoned);
+  const std::string checkpoint = read_bytes(out + "/checkpoint.safetensors");
+  const std::string generator = read_bytes(out + "/generator.safetensors");
+  const std::string losses = read_bytes(out + "/losses.csv");
+
+  const Result r = run(MNIST_DENSE, minimal + " --iters 20 --resume " + poisoned);
+  INFO(r.output);
+  CHECK(r.code == 1);
+  CHECK(contains(r.output, "training stopped at iteration 11, D step: the loss is nan"));
+  CHECK(contains(r.output, "the first non-finite gradient is discriminator.1.weight (Dense)"));
+  CHECK(contains(r.output, "--on-nan skip"));
+  CHECK(read_bytes(out + "/checkpoint.safetensors") == checkpoint);
+  CHECK(read_bytes(out + "/generator.safetensors") == generator);
+  CHECK(read_bytes(out + "/losses.csv") == losses);
+
+  // --on-nan skip: every step of this poisoned model is skipped and counted;
+  // a run that skips 100 iterations in a row has diverged and stops.
+  const Result skipped = run(MNIST_DENSE, minimal + " --iters 20 --on-nan skip --resume " + poisoned);
+  INFO(skipped.output);
+  CHECK(skipped.code == 0);
+  CHECK(contains(skipped.output, "skipped: iteration 11, D step: the loss is nan"));
+  CHECK(contains(skipped.output, "Skipped 20 non-finite steps"));
+  const Result diverged = run(MNIST_DENSE, minimal + " --iters 200 --on-nan skip --resume " + poisoned);
+  INFO(diverged.output);
+  CHECK(diverged.code == 1);
+  CHECK(contains(diverged.output, "training stopped at iteration 110: the last 100 iterations all had non-finite steps"));
 }
 
 TEST_CASE("e2e missing data without fetching says how to provide it") {
@@ -304,22 +395,33 @@ TEST_CASE("e2e missing data without fetching says how to provide it") {
   CHECK(contains(r.output, "train-images-idx3-ubyte"));
 }
 
+// Starts `command` (with its output redirected) as a child process: the
+// shell execs it, so the pid is the program's own and waitpid reaps it.
+pid_t start_in_background(const std::string& command) {
+  const std::string line = "exec " + command;
+  const char* argv[] = {"sh", "-c", line.c_str(), nullptr};
+  pid_t pid = 0;
+  REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) == 0);
+  return pid;
+}
+
+// Waits up to 20 s for the child to end.
+void wait_until_gone(pid_t pid) {
+  int status = 0;
+  for (int i = 0; i < 800 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(25000);
+}
+
 TEST_CASE("e2e Ctrl-C saves a checkpoint that resumes") {
   const std::string out = fresh_dir("interrupt");
   const std::string log = out + ".log";
   fs::create_directories(out);
   // Start a long run in the background, interrupt it once training is under way.
-  const std::string command = std::string(MNIST_DCGAN) + kData + " --iters 100000 --out " + out + " > " + log +
-                              " 2>&1 & echo $!";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  long pid = 0;
-  REQUIRE(std::fscanf(pipe, "%ld", &pid) == 1);
-  pclose(pipe);
+  const pid_t pid = start_in_background(std::string(MNIST_DCGAN) + kData + " --iters 100000 --out " + out + " > " + log +
+                                       " 2>&1");
   for (int i = 0; i < 200 && !fs::exists(out + "/config.json"); ++i) usleep(50000);
   usleep(500000);
-  REQUIRE(kill(static_cast<pid_t>(pid), SIGINT) == 0);
-  for (int i = 0; i < 200 && kill(static_cast<pid_t>(pid), 0) == 0; ++i) usleep(50000);
+  REQUIRE(kill(pid, SIGINT) == 0);
+  wait_until_gone(pid);
   const std::string output = read_bytes(log);
   INFO(output);
   CHECK(contains(output, "Interrupted at iteration"));
@@ -328,6 +430,106 @@ TEST_CASE("e2e Ctrl-C saves a checkpoint that resumes") {
                                               "/checkpoint.safetensors");
   INFO(resumed.output);
   CHECK(resumed.code == 0);
+}
+
+// Temporary files that killed writes left beside `target`; removes them.
+int remove_leftover_temporaries(const std::string& dir, const std::string& target) {
+  int n = 0;
+  for (const auto& entry : fs::directory_iterator(dir))
+    if (entry.path().filename().string().rfind(target + ".tmp.", 0) == 0) n += fs::remove(entry.path()) ? 1 : 0;
+  return n;
+}
+
+bool has_temporary(const std::string& dir, const std::string& target) {
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.path().filename().string().rfind(target + ".tmp.", 0) == 0) return true;
+  return false;
+}
+
+TEST_CASE("e2e SIGKILL at random moments, many times, never leaves a checkpoint that does not load") {
+  const std::string out = fresh_dir("sigkill");
+  // minimal checkpoints every iteration (5 MB, flushed to disk).
+  const std::string args = " --model minimal --data " + std::string(TINYGAN_FIXTURE_DIR) +
+                           "/mnist --no-fetch --threads 1 --fid-samples 0 --checkpoint-every 1 --out " + out;
+  REQUIRE(run(MNIST_DENSE, args + " --iters 2").code == 0);
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> delay_ms(30, 400), delay_us(0, 3000);
+  constexpr int kRounds = 40;
+  int mid_write = 0;
+  std::int64_t last = 0;
+  for (int round = 0; round < kRounds; ++round) {
+    INFO("round " << round);
+    const pid_t pid = start_in_background(std::string(MNIST_DENSE) + args + " --iters 100000 > /dev/null 2>&1");
+    if (round % 2 == 0) {
+      usleep(static_cast<useconds_t>(delay_ms(random)) * 1000);  // anywhere in the run
+    } else {
+      // Within a write: once its temporary file exists, a few microseconds to milliseconds in.
+      for (int i = 0; i < 100000 && !has_temporary(out, "checkpoint.safetensors"); ++i) usleep(50);
+      usleep(static_cast<useconds_t>(delay_us(random)));
+    }
+    REQUIRE(kill(pid, SIGKILL) == 0);
+    wait_until_gone(pid);
+    mid_write += remove_leftover_temporaries(out, "checkpoint.safetensors");
+    // Loading checks every tensor's size against the file: a torn file would throw.
+    const auto c = tinygan::io::Checkpoint<float>::load(out + "/checkpoint.safetensors");
+    CHECK(c.meta("model") == "minimal");
+    last = c.get_int("iteration");
+    CHECK(last >= 1);
+  }
+  MESSAGE(kRounds << " kills, " << mid_write << " of them during a checkpoint write");
+  CHECK(mid_write >= kRounds / 4);
+  const Result resumed = run(MNIST_DENSE, args + " --iters " + std::to_string(last + 2) + " --resume " + out +
+                                              "/checkpoint.safetensors");
+  INFO(resumed.output);
+  CHECK(resumed.code == 0);
+}
+
+TEST_CASE("e2e a failing write (a file size limit) names the file and leaves the previous files intact") {
+  const std::string out = fresh_dir("fsize");
+  const std::string args = " --model minimal" + kData + " --fid-samples 0 --out " + out;
+  REQUIRE(run(MNIST_DENSE, args + " --iters 4").code == 0);
+  const std::string checkpoint = read_bytes(out + "/checkpoint.safetensors");
+  const std::string generator = read_bytes(out + "/generator.safetensors");
+  REQUIRE(checkpoint.size() > 3000000);
+  // ulimit -f counts KiB: the 5 MB checkpoint cannot be written, the small files can.
+  const Result r = run("bash", "-c 'ulimit -f 2000; exec " + std::string(MNIST_DENSE) + args + " --iters 8'");
+  INFO(r.output);
+  CHECK(r.code == 1);
+  CHECK(contains(r.output, out + "/checkpoint.safetensors: write failed (File too large)"));
+  CHECK(contains(r.output, "the previous file, if any, is unchanged"));
+  CHECK(read_bytes(out + "/checkpoint.safetensors") == checkpoint);
+  CHECK(read_bytes(out + "/generator.safetensors") == generator);
+  CHECK(remove_leftover_temporaries(out, "checkpoint.safetensors") == 0);
+}
+
+TEST_CASE("e2e the same seed and thread count give bitwise-identical weights and samples") {
+  const std::pair<std::string, std::string> cases[] = {{MNIST_DCGAN, ""},
+                                                       {MNIST_DENSE, "--model dense"},
+                                                       {MNIST_DENSE, "--model dense-bn"},
+                                                       {MNIST_DENSE, "--model minimal"},
+                                                       {MNIST_INVERTED, ""}};
+  int compared = 0;
+  for (const auto& [program, model] : cases) {
+    INFO(program << " " << model);
+    std::string dirs[2];
+    for (int k = 0; k < 2; ++k) {
+      dirs[k] = fresh_dir("repro_" + std::to_string(k));
+      REQUIRE(run(program, model + kData + " --iters 5 --seed 9 --out " + dirs[k]).code == 0);
+    }
+    for (const auto& entry : fs::directory_iterator(dirs[0])) {
+      const std::string name = entry.path().filename().string();
+      // losses.csv, metrics.csv and the checkpoint (which holds both) also record seconds.
+      if (name.find(".safetensors") == std::string::npos && name.rfind("samples_", 0) != 0 &&
+          name != "test_inverted.png")
+        continue;
+      if (name == "checkpoint.safetensors") continue;
+      INFO(name);
+      CHECK(read_bytes(entry.path().string()) == read_bytes(dirs[1] + "/" + name));
+      ++compared;
+    }
+  }
+  CHECK(compared >= 20);
 }
 
 // tinygan-score on the fixture: its own test images score near zero against

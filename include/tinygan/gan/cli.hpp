@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cerrno>
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -43,6 +44,7 @@ struct CliOptions {
   std::string g_loss;                       // --g-loss bce|msle; empty: the recipe's
   std::optional<std::int64_t> fid_samples;  // per epoch; 0: no scoring
   std::string classifier;                   // --classifier (default: the committed one)
+  std::string on_nan = "stop";              // --on-nan stop|skip: a step whose loss or gradient is not finite
 };
 
 // What a program accepts beyond the common flags.
@@ -142,6 +144,8 @@ inline std::string usage(const CliSpec& spec) {
     out << "  --pixel-loss W         add W x the MSE between G(x) and x's inverted digit to G's loss [0]\n";
   out << "  --fid-samples N        score N samples (FID, IS) at the end of every epoch [10000]; 0: off\n"
       << "  --classifier FILE      the scoring classifier [the committed assets/mnist_classifier.safetensors]\n"
+      << "  --on-nan WHAT          a step with a NaN or infinite loss or gradient: stop (saving nothing over\n"
+      << "                         the last checkpoint) or skip it and count it [stop]\n"
       << "  --seed N               random seed [42]\n"
       << "  --threads N            threads [all cores]\n"
       << "  --checkpoint-every N   also checkpoint every N iterations [every epoch]\n"
@@ -207,6 +211,11 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
       if (o.recipe != "models" && o.recipe != "best")
         throw UsageError(p + ": --recipe expects models or best, found '" + o.recipe + "'");
     }
+    else if (flag == "--on-nan") {
+      o.on_nan = value();
+      if (o.on_nan != "stop" && o.on_nan != "skip")
+        throw UsageError(p + ": --on-nan expects stop or skip, found '" + o.on_nan + "'");
+    }
     else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(detail::parse_count(p, flag, value(), 0, INT64_MAX));
     else if (flag == "--threads") o.threads = static_cast<int>(detail::parse_count(p, flag, value(), 1, 1024));
     else if (flag == "--resume") o.resume = detail::existing_file(p, flag, value());
@@ -246,6 +255,9 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
 // "program: error: ...") for anything else that went wrong.
 template <class Body>
 int run_main(const std::string& program, Body body) {
+  // A write beyond the file size limit (ulimit -f) then fails with EFBIG and
+  // a clear error, instead of SIGXFSZ killing the program mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   try {
     return body();
   } catch (const UsageError& e) {

@@ -192,6 +192,8 @@ inline int print_summaries(const Run& run) {
 
 constexpr Index kGenerateBatch = 500;
 constexpr std::int64_t kUnboundedIterations = 1000000000;  // --minutes alone: the time decides
+constexpr std::int64_t kReportedSkips = 10;     // --on-nan skip: skips told one by one, then only counted
+constexpr std::int64_t kMaxSkipsInARow = 100;   // --on-nan skip: a run this far gone has diverged
 
 // --load: samples from saved weights, no training.
 inline int generate(const Run& run) {
@@ -300,6 +302,7 @@ inline int train(const Run& run) {
     nn::init::he_normal_hidden(*discriminator, init_rng);
   }
   Trainer trainer(generator, discriminator, recipe);
+  trainer.set_on_non_finite(cli.on_nan == "skip" ? OnNonFinite::skip : OnNonFinite::stop);
   if (recipe.ema_decay > 0) trainer.set_ema_generator(spec.make_generator(init_rng));
   Rng rng(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws
   // Noise GANs walk the data in shuffled epochs; the autoencoder draws index sets.
@@ -321,6 +324,7 @@ inline int train(const Run& run) {
   History history;
   double seconds_before = 0;
   const std::string checkpoint_path = run.out("checkpoint.safetensors");
+  std::int64_t checkpoint_iteration = -1;  // of the last checkpoint written or resumed from; -1: none
   std::filesystem::create_directories(cli.out_dir);
   if (!cli.resume.empty()) {
     const auto c = io::Checkpoint<float>::load(cli.resume);
@@ -343,6 +347,7 @@ inline int train(const Run& run) {
     history.load(c);
     if (quality) quality->load(c);
     seconds_before = history.last_seconds();
+    checkpoint_iteration = trainer.iteration();
     std::cout << "Resuming " << spec.name << " from " << cli.resume << " at iteration " << trainer.iteration()
               << "\n";
   }
@@ -368,6 +373,7 @@ inline int train(const Run& run) {
     history.save(c);
     if (quality) quality->save(c);
     c.save(checkpoint_path);
+    checkpoint_iteration = trainer.iteration();
     history.write_csv(run.out("losses.csv"));
   };
 
@@ -451,27 +457,71 @@ inline int train(const Run& run) {
     progress.note(line);
     scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
+  // A step that is not finite stops the run here, before anything is saved over the last checkpoint.
+  const auto stopped = [&](const NonFiniteError& e) {
+    progress.finish();
+    return Error(tinygan::detail::concat(
+        "training stopped at ", e.what(), ". Nothing was saved over the last checkpoint (",
+        checkpoint_iteration < 0 ? std::string("none was written yet")
+                                 : checkpoint_path + ", iteration " + std::to_string(checkpoint_iteration),
+        "). A lower --lr or --recipe best may help; --on-nan skip skips such steps instead"));
+  };
+  DiscriminatorWinWatch d_wins;
+  std::int64_t skipped_in_a_row = 0;
   while (trainer.iteration() < total) {
     if (recipe.lr_decay)
       trainer.scale_learning_rates(lr_decay_factor(run_fraction(trainer.iteration(), total, training_seconds(),
                                                                  cli.minutes.value_or(0) * 60)));
     // recipe.d_steps D steps, each on fresh batches, then one G step.
     StepStats stats;
-    for (int k = 0; k < recipe.d_steps; ++k) {
-      next_batches();
-      const StepStats d = trainer.d_step(real, fake_input);
-      stats.d_loss += d.d_loss / recipe.d_steps;
-      stats.d_acc_real += d.d_acc_real / recipe.d_steps;
-      stats.d_acc_fake += d.d_acc_fake / recipe.d_steps;
+    const std::int64_t skipped_before = trainer.skipped_steps();
+    // --on-nan skip: the first skips are told one by one, the rest only counted.
+    const auto tell_skip = [&](std::int64_t before) {
+      const std::int64_t n = trainer.skipped_steps();
+      if (n > before && n <= kReportedSkips)
+        progress.note("skipped: " + trainer.last_skip_reason() +
+                      (n == kReportedSkips ? " (further skips are only counted)" : ""));
+    };
+    try {
+      for (int k = 0; k < recipe.d_steps; ++k) {
+        next_batches();
+        const std::int64_t before = trainer.skipped_steps();
+        const StepStats d = trainer.d_step(real, fake_input);
+        tell_skip(before);
+        stats.d_loss += d.d_loss / recipe.d_steps;
+        stats.d_acc_real += d.d_acc_real / recipe.d_steps;
+        stats.d_acc_fake += d.d_acc_fake / recipe.d_steps;
+      }
+      const std::int64_t before = trainer.skipped_steps();
+      stats.g_loss =
+          trainer.g_step(recipe.reuse_fakes && spec.latent ? fake_input : g_input, spec.inverted ? &real : nullptr);
+      tell_skip(before);
+    } catch (const NonFiniteError& e) {
+      throw stopped(e);
     }
-    stats.g_loss = trainer.g_step(recipe.reuse_fakes && spec.latent ? fake_input : g_input, spec.inverted ? &real : nullptr);
     const std::int64_t it = trainer.iteration();
     const double seconds = training_seconds();
-    check(std::isfinite(stats.d_loss) && std::isfinite(stats.g_loss), run.program, ": at iteration ", it,
-          " the losses are not finite (D ", stats.d_loss, ", G ", stats.g_loss, "); the last checkpoint is ",
-          checkpoint_path);
-    history.add(it, (it - 1) / per_epoch + 1, stats, seconds);
-    progress.update(it, stats.d_loss, stats.g_loss, 0.5 * (stats.d_acc_real + stats.d_acc_fake));
+    if (trainer.skipped_steps() > skipped_before) {
+      // --on-nan skip: the weights stay as they were; the losses stay out of the history.
+      skipped_in_a_row += 1;
+      if (skipped_in_a_row == kMaxSkipsInARow)
+        throw Error(tinygan::detail::concat("training stopped at iteration ", it, ": the last ", kMaxSkipsInARow,
+                                   " iterations all had non-finite steps, so the model has diverged (",
+                                   trainer.skipped_steps(), " steps skipped in all). The last checkpoint is ",
+                                   checkpoint_iteration < 0 ? std::string("none")
+                                                            : checkpoint_path + ", iteration " +
+                                                                  std::to_string(checkpoint_iteration)));
+    } else {
+      skipped_in_a_row = 0;
+      history.add(it, (it - 1) / per_epoch + 1, stats, seconds);
+      progress.update(it, stats.d_loss, stats.g_loss, 0.5 * (stats.d_acc_real + stats.d_acc_fake));
+      if (d_wins.update(stats.d_acc_real, stats.d_acc_fake))
+        progress.note(tinygan::detail::concat(
+            "warning: at iteration ", it, " the discriminator has been right on at least ", 100 * d_wins.accuracy(),
+            "% of real and of fake samples for ", d_wins.patience(),
+            " iterations in a row; the generator gets almost no gradient and such runs rarely recover. "
+            "Try --recipe best, or --label-smoothing 0.1, --d-logits, a lower --lr-d"));
+    }
     if (it % sample_every == 0) {
       char name[64];
       std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(it));
@@ -521,6 +571,8 @@ inline int train(const Run& run) {
     std::copy_n(test.data(), first.numel(), first.data());
     io::save_image_pairs(run.out("test_inverted.png"), first, (*reloaded)(Var<float>(first)).value(), 0.0f, 1.0f, 2);
   }
+  if (trainer.skipped_steps())
+    std::cout << "Skipped " << trainer.skipped_steps() << " non-finite steps (--on-nan skip)\n";
   std::cout << "Done: " << trainer.iteration() << " iterations in " << static_cast<long>(progress.seconds()) << " s. Outputs in "
             << cli.out_dir << ": samples_*.png, loss_plot.png, losses.csv, config.json, generator.safetensors, "
             << "discriminator.safetensors, checkpoint.safetensors"

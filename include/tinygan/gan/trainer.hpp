@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tinygan/autograd/backward.hpp"
+#include "tinygan/gan/divergence.hpp"
 #include "tinygan/gan/models.hpp"
 #include "tinygan/ops/activations.hpp"
 #include "tinygan/ops/elementwise.hpp"
@@ -63,6 +64,7 @@ struct StepStats {
   double g_loss = 0;
   double d_acc_real = 0;  // share of real samples D scores above 0.5
   double d_acc_fake = 0;  // share of fakes D scores below 0.5
+  bool skipped = false;   // a step was not finite and was skipped (OnNonFinite::skip)
 };
 
 class Trainer {
@@ -74,7 +76,9 @@ class Trainer {
         d_(std::move(discriminator)),
         recipe_(recipe),
         opt_g_(g_->parameters(), optim::AdamOptions(recipe.lr_g).beta1(recipe.beta1).beta2(recipe.beta2)),
-        opt_d_(d_->parameters(), optim::AdamOptions(recipe.lr_d).beta1(recipe.beta1).beta2(recipe.beta2)) {
+        opt_d_(d_->parameters(), optim::AdamOptions(recipe.lr_d).beta1(recipe.beta1).beta2(recipe.beta2)),
+        g_watch_("generator", *g_),
+        d_watch_("discriminator", *d_) {
     check(recipe.real_label > 0 && recipe.real_label <= 1, "Trainer: expected a real label in (0, 1], found ",
           recipe.real_label);
     check(recipe.ema_decay >= 0 && recipe.ema_decay < 1, "Trainer: expected an EMA decay in [0, 1), found ",
@@ -120,9 +124,13 @@ class Trainer {
                   d_loss_term(d_fake, labels(fake_zeros_, fake_input.dim(0), 0.0f))),
               0.5f);
     backward(d_loss);
+    stats.d_loss = d_loss.value()[0];
+    if (!finite_step("D", stats.d_loss, d_watch_)) {
+      stats.skipped = true;
+      return stats;
+    }
     opt_d_.step();
     const float middle = recipe_.d_logits ? 0.0f : 0.5f;  // D's "undecided" output
-    stats.d_loss = d_loss.value()[0];
     stats.d_acc_real = share(d_real.value(), [middle](float p) { return p > middle; });
     stats.d_acc_fake = share(d_fake.value(), [middle](float p) { return p < middle; });
     return stats;
@@ -144,19 +152,32 @@ class Trainer {
       g_loss = d_loss_term(score, target);
     if (recipe_.pixel_loss > 0) g_loss = add(g_loss, scale(mse(fake, *paired), static_cast<float>(recipe_.pixel_loss)));
     backward(g_loss);
-    opt_g_.step();
     d_->set_trainable(true);
-    if (ema_) update_ema();
+    const double loss = g_loss.value()[0];
+    if (finite_step("G", loss, g_watch_)) {
+      opt_g_.step();
+      if (ema_) update_ema();
+    }
     ++iteration_;
-    return g_loss.value()[0];
+    return loss;
   }
 
   // MODELS.md's iteration: one D step, then one G step.
   StepStats step(const Tensor<float>& real, const Tensor<float>& fake_input, const Tensor<float>& g_input) {
     StepStats stats = d_step(real, fake_input);
+    const std::int64_t skipped_before = skipped_steps_;
     stats.g_loss = g_step(g_input, recipe_.pixel_loss > 0 ? &real : nullptr);
+    stats.skipped = stats.skipped || skipped_steps_ > skipped_before;
     return stats;
   }
+
+  // A step whose loss or gradients are not finite stops the run with a
+  // NonFiniteError before it changes any weight (the default), or is skipped.
+  void set_on_non_finite(OnNonFinite policy) { on_non_finite_ = policy; }
+  // D and G steps skipped so far (OnNonFinite::skip).
+  std::int64_t skipped_steps() const { return skipped_steps_; }
+  // Why the last skipped step was skipped: its iteration, loss and first non-finite gradient.
+  const std::string& last_skip_reason() const { return last_skip_reason_; }
 
   nn::Sequential<float>& generator() { return *g_; }
   nn::Sequential<float>& discriminator() { return *d_; }
@@ -185,6 +206,30 @@ class Trainer {
     Var<float> h = x;
     for (std::size_t i = 0; i + 1 < d_->size(); ++i) h = (*d_)[i](h);
     return h;
+  }
+  // Whether the step may update the weights: its loss and every gradient of
+  // the model it trains are finite. Otherwise it throws (OnNonFinite::stop)
+  // or counts a skipped step: weights and optimizer state stay as they were
+  // (BatchNorm's running statistics keep the forward pass's update, as in
+  // PyTorch's GradScaler), and a skip is refused when those statistics are no
+  // longer finite, since skipping cannot undo that.
+  bool finite_step(const char* which, double loss, const GradientWatch<float>& watch) {
+    const std::string* culprit = watch.first_non_finite();
+    if (std::isfinite(loss) && !culprit) return true;
+    // A NaN's sign bit is noise; "-nan" would only puzzle.
+    const std::string loss_text = std::isnan(loss) ? "nan" : tinygan::detail::concat(loss);
+    const std::string where = tinygan::detail::concat("iteration ", iteration_ + 1, ", ", which, " step: the loss is ", loss_text,
+                                             culprit ? "; the first non-finite gradient is " + *culprit
+                                                     : std::string("; the gradients are finite"));
+    if (on_non_finite_ == OnNonFinite::stop) throw NonFiniteError(where);
+    for (const auto& [model_name, model] : {std::pair{"generator", g_.get()}, std::pair{"discriminator", d_.get()}})
+      for (const auto& [name, b] : model->named_buffers())
+        if (!all_finite(b.value()))
+          throw NonFiniteError(where + "; cannot skip it: the buffer " + model_name + "." + name +
+                               " is no longer finite");
+    ++skipped_steps_;
+    last_skip_reason_ = where;
+    return false;
   }
   Var<float> d_loss_term(const Var<float>& out, const Tensor<float>& target) {
     return recipe_.d_logits ? bce_with_logits(out, target) : bce(out, target);
@@ -218,7 +263,10 @@ class Trainer {
   Recipe recipe_;
   optim::Adam<float> opt_g_, opt_d_;
   Tensor<float> real_labels_, fake_zeros_, g_ones_;  // label batches, built once
-  std::int64_t iteration_ = 0;
+  GradientWatch<float> g_watch_, d_watch_;
+  OnNonFinite on_non_finite_ = OnNonFinite::stop;
+  std::string last_skip_reason_;
+  std::int64_t iteration_ = 0, skipped_steps_ = 0;
 };
 
 }  // namespace tinygan::gan
