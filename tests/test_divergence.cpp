@@ -41,6 +41,17 @@ TEST_CASE("all_finite finds a NaN or an infinity anywhere, and nothing in finite
   CHECK(gan::all_finite(t));
   t[110] = kNaN;
   CHECK_FALSE(gan::all_finite(t));
+  // Large enough to be shared out over the threads: a NaN in any share is found.
+  const int threads = num_threads();
+  set_num_threads(2);
+  Tensor<float> big(Shape{3 * kParallelGrain}, -2.0f);
+  CHECK(gan::all_finite(big));
+  for (Index at : {Index{0}, 3 * kParallelGrain / 2, 3 * kParallelGrain - 1}) {
+    big[at] = kNaN;
+    CHECK_FALSE(gan::all_finite(big));
+    big[at] = 1.0f;
+  }
+  set_num_threads(threads);
 }
 
 TEST_CASE("GradientWatch names the first parameter, in network order, whose gradient is not finite") {

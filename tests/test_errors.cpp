@@ -135,3 +135,20 @@ TEST_CASE("summary restores every module's mode even when a forward throws") {
   CHECK_THROWS_AS(nn::summary(*d, Shape{10}), Error);  // D expects 784 features
   d->visit([](nn::Module<float>& m) { CHECK(m.is_training()); });
 }
+
+TEST_CASE("weights of another shape name the first tensor that does not fit, both shapes, and change nothing") {
+  const std::string path = temp_path("dense_4_3.safetensors");
+  nn::Dense<float> saved(4, 3);
+  io::save_weights(path, saved);
+  nn::Dense<float> wider(4, 5);
+  const Tensor<float> before = wider.named_parameters()[0].second.value();
+  const std::string msg = error_of([&] { io::load_weights(path, wider); });
+  CHECK(contains(msg, path));
+  CHECK(contains(msg, "tensor 'weight' has shape [3, 4] but the model expects [5, 4]"));
+  const Tensor<float> after = wider.named_parameters()[0].second.value();
+  for (Index i = 0; i < before.numel(); ++i) CHECK(after[i] == before[i]);
+
+  nn::Dense<float> no_bias(nn::DenseOptions(4, 3).bias(false));
+  CHECK(contains(error_of([&] { io::load_weights(path, no_bias); }), "tensor 'bias' of shape [3] has no place"));
+  std::filesystem::remove(path);
+}

@@ -3,6 +3,7 @@
 // discriminator that has won for so long that the generator learns nothing.
 #pragma once
 
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "tinygan/core/error.hpp"
+#include "tinygan/core/threads.hpp"
 #include "tinygan/nn/module.hpp"
 
 namespace tinygan::gan {
@@ -25,10 +27,16 @@ class NonFiniteError : public Error {
 };
 
 // True when every value of t is finite: x - x is 0 for a finite x and NaN for
-// an infinity or a NaN, and one sum finds any of them in a single vectorized pass.
+// an infinity or a NaN, and one sum finds any of them in a single vectorized
+// pass (shared out over the threads for large tensors).
 template <class T>
 bool all_finite(const Tensor<T>& t) {
-  return (t.array() - t.array()).sum() == T(0);
+  std::atomic<bool> finite{true};
+  for_each_share(t.numel(), [&](Index begin, Index length) {
+    const auto share = t.array().segment(begin, length);
+    if ((share - share).sum() != T(0)) finite.store(false, std::memory_order_relaxed);
+  });
+  return finite.load(std::memory_order_relaxed);
 }
 
 // One model's parameters in network order, labelled for messages:
