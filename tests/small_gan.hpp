@@ -25,9 +25,9 @@ inline Model discriminator(Rng& rng) {
   return d;
 }
 
-struct Batches {
+struct SmallBatches {
   Tensor<float> real, noise, g_noise;
-  explicit Batches(Rng& rng)
+  explicit SmallBatches(Rng& rng)
       : real(Tensor<float>::rand({5, 9}, rng, -1, 1)),
         noise(Tensor<float>::randn({5, 6}, rng)),
         g_noise(Tensor<float>::randn({5, 6}, rng)) {}

@@ -22,7 +22,6 @@ using namespace tinygan::data;
 namespace {
 namespace fs = std::filesystem;
 
-const std::string kFixture = std::string(TINYGAN_FIXTURE_DIR) + "/mnist";
 
 
 // An IDX header: 00 00 type rank, then big-endian dims.

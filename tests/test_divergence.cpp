@@ -74,7 +74,7 @@ TEST_CASE("GradientWatch names the first parameter, in network order, whose grad
 TEST_CASE("a NaN weight stops the D step before any weight moves, naming the iteration, loss and layer") {
   gan::Trainer t = trainer_with(gan::Recipe{});
   Rng rng(2);
-  const Batches b(rng);
+  const SmallBatches b(rng);
   t.step(b.real, b.noise, b.g_noise);
   t.discriminator().named_parameters()[2].second.value()[3] = kNaN;  // D's last Dense
   const auto before = snapshot(t);
@@ -95,7 +95,7 @@ TEST_CASE("a NaN weight stops the D step before any weight moves, naming the ite
 TEST_CASE("a NaN in G stops the G step and leaves G's weights and optimizer as they were") {
   gan::Trainer t = trainer_with(gan::Recipe{});
   Rng rng(3);
-  const Batches b(rng);
+  const SmallBatches b(rng);
   t.step(b.real, b.noise, b.g_noise);
   // A NaN noise vector makes G's output, D's score and G's loss NaN.
   Tensor<float> g_noise = b.g_noise;
@@ -113,7 +113,7 @@ TEST_CASE("--on-nan skip: a non-finite step is skipped and counted, and training
   gan::Trainer t = trainer_with(gan::Recipe{});
   t.set_on_non_finite(gan::OnNonFinite::skip);
   Rng rng(4);
-  const Batches b(rng);
+  const SmallBatches b(rng);
   // A NaN in D's last layer (past every BatchNorm) makes both steps' losses NaN.
   float& w = t.discriminator().named_parameters()[2].second.value()[3];
   const float good = w;
@@ -138,7 +138,7 @@ TEST_CASE("--on-nan skip refuses to skip once a forward pass has left a BatchNor
   gan::Trainer t = trainer_with(gan::Recipe{});
   t.set_on_non_finite(gan::OnNonFinite::skip);
   Rng rng(5);
-  const Batches b(rng);
+  const SmallBatches b(rng);
   // In the D step G runs in training mode: a NaN noise vector reaches G's BatchNorm running mean.
   Tensor<float> bad_noise = b.noise;
   bad_noise[0] = kNaN;

@@ -19,7 +19,6 @@ using namespace tinygan::testing;
 
 namespace {
 
-const std::string kFixture = std::string(TINYGAN_FIXTURE_DIR) + "/mnist";
 const std::string kClassifier = std::string(TINYGAN_FIXTURE_DIR) + "/../../assets/mnist_classifier.safetensors";
 
 // n samples of N(mean, stddev^2 I) in D = mean.size() dimensions.

@@ -22,7 +22,7 @@ TEST_CASE("recipe: one-sided label smoothing makes D's target for reals 1 - s") 
   recipe.real_label = 0.9;
   gan::Trainer t = trainer_with(recipe);
   Rng rng(2);
-  const Batches b(rng);
+  const SmallBatches b(rng);
   // D's outputs before its step, computed the same way the step does (train mode, no dropout here).
   Tensor<float> p_real, p_fake;
   {
@@ -40,7 +40,7 @@ TEST_CASE("recipe: D on logits with BCE-with-logits trains as D with its Sigmoid
   logits.d_logits = true;
   gan::Trainer a = trainer_with(plain), b = trainer_with(logits);  // the same initial weights
   Rng rng(3);
-  const Batches x(rng);
+  const SmallBatches x(rng);
   const gan::StepStats sa = a.step(x.real, x.noise, x.g_noise), sb = b.step(x.real, x.noise, x.g_noise);
   CHECK(sb.d_loss == doctest::Approx(sa.d_loss).epsilon(1e-5));
   CHECK(sb.g_loss == doctest::Approx(sa.g_loss).epsilon(1e-5));
@@ -70,7 +70,7 @@ TEST_CASE("recipe: the EMA generator starts as G and then moves a share 1 - d to
 
   Rng rng(5);
   for (int step = 0; step < 3; ++step) {
-    const Batches b(rng);
+    const SmallBatches b(rng);
     std::vector<Tensor<float>> before;
     for (const auto& p : ema) before.push_back(p.value());
     t.step(b.real, b.noise, b.g_noise);
@@ -103,7 +103,7 @@ TEST_CASE("recipe: the pixel loss adds w x MSE(G(x), x's paired target) to G's l
   paired.pixel_loss = 10;
   gan::Trainer a = trainer_with(plain), b = trainer_with(paired);  // the same initial weights
   Rng rng(6);
-  const Batches x(rng);
+  const SmallBatches x(rng);
   Tensor<float> fake;  // G's output as the step computes it (train mode)
   {
     NoGrad no_grad;
@@ -148,7 +148,7 @@ TEST_CASE("recipe: lr decay holds the rate for half the run, then falls linearly
   scaled.scale_learning_rates(0.5);
   CHECK(scaled.generator_optimizer().options().lr() == doctest::Approx(half.lr_g));
   Rng rng(3);
-  const Batches b(rng);
+  const SmallBatches b(rng);
   for (gan::Trainer* t : {&scaled, &lowered, &unscaled}) t->step(b.real, b.noise, b.g_noise);
   const auto weights = [](gan::Trainer& t, bool of_g) {
     return (of_g ? t.generator() : t.discriminator()).named_parameters()[0].second.value();

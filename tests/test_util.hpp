@@ -11,6 +11,11 @@
 
 namespace tinygan::testing {
 
+#ifdef TINYGAN_FIXTURE_DIR
+// The committed MNIST fixture: 300 training and 100 test images.
+inline const std::string kFixture = std::string(TINYGAN_FIXTURE_DIR) + "/mnist";
+#endif
+
 inline std::string temp_path(const std::string& name) {
   return (std::filesystem::temp_directory_path() / ("tinygan_test_" + name)).string();
 }

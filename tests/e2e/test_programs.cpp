@@ -326,6 +326,7 @@ TEST_CASE("e2e every flag of every program, given a missing, malformed, negative
       }
     }
   }
+  MESSAGE(tried << " bad command lines tried");
   CHECK(tried > 150);
 }
 
@@ -353,6 +354,28 @@ void poison_checkpoint(const std::string& from, const std::string& to) {
   w[0] = std::numeric_limits<float>::quiet_NaN();
   c.put_tensor("discriminator.1.weight", w);
   c.save(to);
+}
+
+TEST_CASE("e2e a checkpoint whose bookkeeping does not add up is refused on resume, naming the file") {
+  const std::string out = fresh_dir("bad_bookkeeping");
+  const std::string minimal = "--model minimal" + kData + " --out " + out;
+  REQUIRE(run(MNIST_DENSE, minimal + " --iters 10").code == 0);
+  const std::string edited = out + "_edited.safetensors";
+  const auto refused = [&](const std::string& name, auto edit, const std::string& expected) {
+    auto c = tinygan::io::Checkpoint<float>::load(out + "/checkpoint.safetensors");
+    tinygan::Tensor<float> t = c.tensor(name);
+    edit(t);
+    c.put_tensor(name, t);
+    c.save(edited);
+    const Result r = run(MNIST_DENSE, minimal + " --iters 20 --resume " + edited);
+    INFO(r.output);
+    CHECK(r.code == 1);
+    CHECK(contains(r.output, edited + ": " + expected));
+  };
+  refused("batches.order", [](auto& t) { t[0] = std::numeric_limits<float>::quiet_NaN(); }, "batches.order holds nan");
+  refused("batches.order", [](auto& t) { t[3] = 1e30f; }, "batches.order holds 1e+30");
+  refused("history.2", [](auto& t) { t = tinygan::Tensor<float>(tinygan::Shape{3}); }, "history column 2 has 3 rows");
+  refused("quality.iteration", [](auto& t) { t = tinygan::Tensor<float>(tinygan::Shape{7}); }, "quality.iteration has 7 rows");
 }
 
 TEST_CASE("e2e a NaN stops training naming the step and layer, and nothing is saved over the last checkpoint") {

@@ -55,6 +55,8 @@ class History {
   void load(const io::Checkpoint<float>& c) {
     for (std::size_t k = 0; k < kColumns; ++k) {
       const Tensor<float>& t = c.tensor("history." + std::to_string(k));
+      check(k == 0 || t.numel() == static_cast<Index>(columns_[0].size()), c.source(), ": history column ", k, " has ",
+            t.numel(), " rows, column 0 has ", columns_[0].size());
       columns_[k].assign(t.begin(), t.end());
     }
   }

@@ -338,7 +338,12 @@ inline int train(const Run& run) {
     c.get_rng("noise", rng);
     if (batches) {
       data::Batches::State state;
-      for (float k : c.tensor("batches.order")) state.order.push_back(static_cast<Index>(k));
+      for (float k : c.tensor("batches.order")) {
+        // Checked before the cast, which is undefined for a NaN or a huge value.
+        check(k >= 0 && k < static_cast<float>(train_set.dim(0)), cli.resume, ": batches.order holds ", k,
+              ", expected sample indices from 0 to ", train_set.dim(0) - 1);
+        state.order.push_back(static_cast<Index>(k));
+      }
       state.position = c.get_int("batches.position");
       state.epoch = c.get_int("batches.epoch");
       batches->set_state(std::move(state));
@@ -383,7 +388,7 @@ inline int train(const Run& run) {
   if (spec.latent) {
     fixed_inputs = Tensor<float>::randn({spec.samples, spec.latent}, fixed_rng);
   } else {
-    fixed_inputs = Tensor<float>(Shape{spec.samples, 784});
+    fixed_inputs = Tensor<float>(Shape{std::min(spec.samples, train_set.dim(0)), 784});  // a small set may have fewer
     std::copy_n(train_set.data(), fixed_inputs.numel(), fixed_inputs.data());
   }
   const auto write_samples = [&](const std::string& name) {

@@ -110,6 +110,11 @@ class QualityTracker {
     rows_.clear();
     if (!c.has_tensor("quality.fid")) return;  // a run that scored nothing
     const Tensor<float>& fid = c.tensor("quality.fid");
+    for (const char* column : {"quality.epoch", "quality.iteration", "quality.seconds", "quality.inception_score",
+                               "quality.confident_share", "quality.classes_covered", "quality.samples",
+                               "quality.smallest_class_share"})
+      check(!c.has_tensor(column) || c.tensor(column).numel() == fid.numel(), c.source(), ": ", column, " has ",
+            c.has_tensor(column) ? c.tensor(column).numel() : 0, " rows, quality.fid has ", fid.numel());
     for (Index i = 0; i < fid.numel(); ++i) {
       Row r;
       r.epoch = static_cast<std::int64_t>(c.tensor("quality.epoch")[i]);

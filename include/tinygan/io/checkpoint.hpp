@@ -128,6 +128,9 @@ class Checkpoint {
     return it->second;
   }
 
+  // The file this checkpoint was loaded from, for error messages.
+  const std::string& source() const { return source_; }
+
   void put_tensor(const std::string& name, Tensor<T> t) { tensors_[name] = std::move(t); }
   bool has_tensor(const std::string& name) const { return tensors_.count(name) > 0; }
   const Tensor<T>& tensor(const std::string& name) const {
