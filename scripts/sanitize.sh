@@ -14,22 +14,7 @@ e2e=OFF
 [[ ${1:-} == --e2e ]] && e2e=ON
 jobs=${JOBS:-2}
 
-packages=(cmake make g++ clang-14 libclang-rt-14-dev libomp-14-dev libeigen3-dev doctest-dev libstb-dev)
-missing=()
-for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if ((${#missing[@]})); then
-  if [[ $(id -u) -ne 0 ]]; then
-    echo "sanitize.sh needs these Debian packages: ${missing[*]}" >&2
-    echo "Install them with: sudo apt-get install -y ${missing[*]}" >&2
-    exit 1
-  fi
-  echo "Installing ${missing[*]} ..."
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q
-  apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+scripts/install_packages.sh cmake make g++ clang-14 libclang-rt-14-dev libomp-14-dev libeigen3-dev doctest-dev libstb-dev
 
 start=$SECONDS
 # -O1 keeps Eigen fast enough for the e2e runs while compiling quickly; no
