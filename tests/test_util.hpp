@@ -2,6 +2,8 @@
 // message of the Error a call throws.
 #pragma once
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -16,8 +18,12 @@ namespace tinygan::testing {
 inline const std::string kFixture = std::string(TINYGAN_FIXTURE_DIR) + "/mnist";
 #endif
 
+// A path in the temp folder of this process alone: ctest runs test cases as
+// parallel processes, and two of them must never share a file.
 inline std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("tinygan_test_" + name)).string();
+  return (std::filesystem::temp_directory_path() /
+          ("tinygan_test_" + std::to_string(::getpid()) + "_" + name))
+      .string();
 }
 
 inline void write_bytes(const std::string& path, const std::string& bytes) {

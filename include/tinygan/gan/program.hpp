@@ -462,14 +462,24 @@ inline int train(const Run& run) {
     progress.note(line);
     scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
+  const auto last_checkpoint = [&] {
+    return checkpoint_iteration < 0 ? std::string("none was written yet")
+                                    : checkpoint_path + ", iteration " + std::to_string(checkpoint_iteration);
+  };
   // A step that is not finite stops the run here, before anything is saved over the last checkpoint.
   const auto stopped = [&](const NonFiniteError& e) {
     progress.finish();
-    return Error(tinygan::detail::concat(
-        "training stopped at ", e.what(), ". Nothing was saved over the last checkpoint (",
-        checkpoint_iteration < 0 ? std::string("none was written yet")
-                                 : checkpoint_path + ", iteration " + std::to_string(checkpoint_iteration),
-        "). A lower --lr or --recipe best may help; --on-nan skip skips such steps instead"));
+    return Error(tinygan::detail::concat("training stopped at ", e.what(),
+                                         ". Nothing was saved over the last checkpoint (", last_checkpoint(),
+                                         "). A lower --lr or --recipe best may help; --on-nan skip skips such "
+                                         "steps instead"));
+  };
+  // --on-nan skip: the first skips are told one by one, the rest only counted.
+  const auto tell_skip = [&](std::int64_t before) {
+    const std::int64_t n = trainer.skipped_steps();
+    if (n > before && n <= kReportedSkips)
+      progress.note("skipped: " + trainer.last_skip_reason() +
+                    (n == kReportedSkips ? " (further skips are only counted)" : ""));
   };
   DiscriminatorWinWatch d_wins;
   std::int64_t skipped_in_a_row = 0;
@@ -480,13 +490,6 @@ inline int train(const Run& run) {
     // recipe.d_steps D steps, each on fresh batches, then one G step.
     StepStats stats;
     const std::int64_t skipped_before = trainer.skipped_steps();
-    // --on-nan skip: the first skips are told one by one, the rest only counted.
-    const auto tell_skip = [&](std::int64_t before) {
-      const std::int64_t n = trainer.skipped_steps();
-      if (n > before && n <= kReportedSkips)
-        progress.note("skipped: " + trainer.last_skip_reason() +
-                      (n == kReportedSkips ? " (further skips are only counted)" : ""));
-    };
     try {
       for (int k = 0; k < recipe.d_steps; ++k) {
         next_batches();
@@ -511,11 +514,9 @@ inline int train(const Run& run) {
       skipped_in_a_row += 1;
       if (skipped_in_a_row == kMaxSkipsInARow)
         throw Error(tinygan::detail::concat("training stopped at iteration ", it, ": the last ", kMaxSkipsInARow,
-                                   " iterations all had non-finite steps, so the model has diverged (",
-                                   trainer.skipped_steps(), " steps skipped in all). The last checkpoint is ",
-                                   checkpoint_iteration < 0 ? std::string("none")
-                                                            : checkpoint_path + ", iteration " +
-                                                                  std::to_string(checkpoint_iteration)));
+                                            " iterations all had non-finite steps, so the model has diverged (",
+                                            trainer.skipped_steps(), " steps skipped in all). Last checkpoint: ",
+                                            last_checkpoint()));
     } else {
       skipped_in_a_row = 0;
       history.add(it, (it - 1) / per_epoch + 1, stats, seconds);
