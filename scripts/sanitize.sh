@@ -3,8 +3,8 @@
 # in build-sanitize/ and runs them, then fuzzes each file reader for
 # FUZZ_SECONDS (default 60; the four at once) on a copy of its seed corpus
 # (tests/fuzz/corpus). With --e2e it also builds the example programs so
-# instrumented and runs the end-to-end tests on them (about 20 more minutes
-# on 2 cores, which is why CI, with its 30-minute budget, runs without it).
+# instrumented and runs the end-to-end tests on them (20 minutes more on 2
+# cores, which is why CI, with its 30-minute budget, runs without it).
 # Fails on any test failure, sanitizer report or fuzzer finding. On Debian 12
 # as root it installs what is missing (clang-14, its runtimes, libomp).
 set -euo pipefail
