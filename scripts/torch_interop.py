@@ -1,0 +1,384 @@
+#!/usr/bin/env python3
+"""Weights that travel: tinygan <-> PyTorch, both ways, outputs compared.
+
+    /usr/bin/python3 scripts/torch_interop.py [BUILD_DIR]      (default: build/)
+
+Needs Debian's python3-torch and python3-numpy (the system /usr/bin/python3),
+the MNIST fixture in tests/fixtures/mnist, and these programs built in
+BUILD_DIR: tests/interop/run_model, examples/mnist_dcgan, mnist_inverted and
+mnist_dense (`cmake --build BUILD_DIR -j2`). It installs nothing.
+
+For the DCGAN generator, the DCGAN discriminator and the inverted
+autoencoder (shared/MODELS.md's models 1 and 5) it checks:
+
+  tinygan -> torch  tinygan's weights, freshly initialized (run_model init)
+                    and after 3 training iterations (the example programs on
+                    the fixture, so BatchNorm's running statistics are not
+                    their 0 and 1), are loaded into the same network built in
+                    PyTorch with load_state_dict(strict=True); both run the
+                    same fixed input in inference mode.
+  torch -> tinygan  a PyTorch network with random weights and random
+                    BatchNorm running statistics is saved as safetensors and
+                    run by tinygan (run_model run).
+
+and for mnist_dense --export-samples, that the .npy file opens in NumPy and
+equals PyTorch's output of the same generator on the same latent vectors,
+and that the .idx file, read by the IDX parser below, holds the same images
+as bytes. Each check prints one line with its max abs difference; any
+failure exits 1.
+
+The names and layouts are PyTorch's state_dict ones on both sides ("0.weight",
+"1.running_mean", Linear [out, in], Conv2d [out, in, k, k], ConvTranspose2d
+[in, out, k, k]); the one difference is BatchNorm's num_batches_tracked,
+int64 in PyTorch and float32 in tinygan's files (tinygan reads F32 and F64
+only). Both ways it is converted here. See docs/pytorch.md.
+"""
+
+import argparse
+import json
+import os
+import struct
+import subprocess
+import sys
+import tempfile
+
+try:
+    import numpy as np
+    import torch
+    from torch import nn
+except ImportError as e:
+    sys.exit(f"torch_interop.py: {e}. It needs Debian's PyTorch and NumPy:\n"
+             "    apt-get install python3-torch python3-numpy\n"
+             "then run it with the system Python: /usr/bin/python3 scripts/torch_interop.py")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURE = os.path.join(REPO, "tests", "fixtures", "mnist")
+TOLERANCE = 1e-5  # max abs difference of outputs (all in [-1, 1] or [0, 1])
+BATCH = 16        # inputs per check
+SEED = 7
+
+
+# ---------------------------------------------------------------------------
+# File formats, written from their specifications (no safetensors package)
+# ---------------------------------------------------------------------------
+
+ST_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8")}
+
+
+def write_safetensors(path, arrays):
+    """name -> numpy array, as safetensors: an 8-byte little-endian header
+    length, the JSON header (dtype, shape, byte range of each tensor; padded
+    with spaces to a multiple of 8), then the raw little-endian data."""
+    header, blobs, offset = {}, [], 0
+    for name, a in sorted(arrays.items()):
+        dtype = {("f", 4): "F32", ("f", 8): "F64", ("i", 8): "I64"}.get((a.dtype.kind, a.dtype.itemsize))
+        if dtype is None:
+            raise ValueError(f"{path}: tensor '{name}' has dtype {a.dtype}; this writer knows F32, F64 and I64")
+        blob = np.ascontiguousarray(a, dtype=ST_DTYPES[dtype]).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise ValueError(f"{path}: not a safetensors file ({len(data)} bytes)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > len(data) - 8:
+        raise ValueError(f"{path}: header claims {n} bytes, the file has {len(data) - 8}")
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = ST_DTYPES.get(entry["dtype"])
+        if dtype is None:
+            raise ValueError(f"{path}: tensor '{name}' has dtype {entry['dtype']}, expected one of {list(ST_DTYPES)}")
+        begin, end = entry["data_offsets"]
+        count = int(np.prod(entry["shape"], dtype=np.int64))
+        if not 0 <= begin <= end <= len(body) or end - begin != count * dtype.itemsize:
+            raise ValueError(f"{path}: tensor '{name}': byte range [{begin}, {end}) does not hold "
+                             f"shape {entry['shape']} of {entry['dtype']}")
+        out[name] = np.frombuffer(body[begin:end], dtype).reshape(entry["shape"]).copy()
+    return out
+
+
+def read_idx(path):
+    """An IDX file of unsigned bytes: magic 0x0000 08 RANK (big-endian), RANK
+    big-endian uint32 dimensions, then the bytes in C order."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4:
+        raise ValueError(f"{path}: not an IDX file ({len(data)} bytes)")
+    (magic,) = struct.unpack(">I", data[:4])
+    if magic >> 8 != 0x000008:
+        raise ValueError(f"{path}: magic 0x{magic:08x} is not an unsigned-byte IDX file's 0x000008NN")
+    rank = magic & 0xFF
+    dims = struct.unpack(f">{rank}I", data[4:4 + 4 * rank])
+    body = data[4 + 4 * rank:]
+    if len(body) != int(np.prod(dims)):
+        raise ValueError(f"{path}: dimensions {dims} need {int(np.prod(dims))} bytes, found {len(body)}")
+    return magic, np.frombuffer(body, np.uint8).reshape(dims)
+
+
+# ---------------------------------------------------------------------------
+# The networks, as shared/MODELS.md and include/tinygan/gan/models.hpp build
+# them; index for index, so the state_dict names are the same
+# ---------------------------------------------------------------------------
+
+def dcgan_generator():
+    return nn.Sequential(
+        nn.Linear(100, 256 * 7 * 7, bias=False), nn.BatchNorm1d(256 * 7 * 7), nn.LeakyReLU(0.2),
+        nn.Unflatten(1, (256, 7, 7)),
+        nn.ConvTranspose2d(256, 128, 5, 1, 2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        nn.ConvTranspose2d(128, 64, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
+        nn.ConvTranspose2d(64, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh())
+
+
+def dcgan_discriminator():
+    return nn.Sequential(
+        nn.Conv2d(1, 64, 5, 2, 2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+        nn.Conv2d(64, 128, 5, 2, 2), nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+        nn.Flatten(), nn.Linear(128 * 7 * 7, 1), nn.Sigmoid())
+
+
+def inverted_autoencoder():
+    widths = [784, 512, 256, 128, 64, 32, 64, 128, 256, 512]
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)] + ([nn.Dropout(0.3)] if b != 32 else [])
+    return nn.Sequential(*layers, nn.Linear(512, 784), nn.Sigmoid())
+
+
+def minimal_generator():  # mnist_dense --model minimal; its Reshape to 28x28 has no weights
+    return nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 784), nn.Sigmoid())
+
+
+NETWORKS = {"dcgan-generator": dcgan_generator, "dcgan-discriminator": dcgan_discriminator,
+            "inverted-autoencoder": inverted_autoencoder}
+
+
+# ---------------------------------------------------------------------------
+# Moving a state dict across
+# ---------------------------------------------------------------------------
+
+def to_torch_state(arrays):
+    """A tinygan file's tensors as a state_dict: everything as it is, except
+    num_batches_tracked, a float32 scalar in tinygan and int64 in PyTorch."""
+    state = {}
+    for name, a in arrays.items():
+        if name.endswith("num_batches_tracked"):
+            state[name] = torch.tensor(int(round(float(a))), dtype=torch.int64)
+        else:
+            state[name] = torch.from_numpy(a.astype(np.float32))
+    return state
+
+
+def from_torch_state(state):
+    """A state_dict as tinygan reads it: every tensor float32 (tinygan takes
+    F32 and F64 only, so int64 num_batches_tracked becomes a float)."""
+    return {name: t.detach().cpu().numpy().astype(np.float32) for name, t in state.items()}
+
+
+def randomize(model, gen):
+    """PyTorch's default init for the weights, then BatchNorm's affine
+    parameters and running statistics drawn away from 1, 0, 0, 1."""
+    for m in model.modules():
+        if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+            n = m.num_features
+            with torch.no_grad():
+                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
+                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.2)
+                m.running_var.copy_(torch.rand(n, generator=gen) * 1.5 + 0.25)
+            m.num_batches_tracked.fill_(37)
+    return model
+
+
+# ---------------------------------------------------------------------------
+# Running things
+# ---------------------------------------------------------------------------
+
+class Checks:
+    def __init__(self):
+        self.failures = []
+
+    def report(self, name, diff, limit, detail=""):
+        ok = diff < limit
+        print(f"{'ok  ' if ok else 'FAIL'} {name:<58} max abs diff {diff:.3g} (limit {limit:g}){detail}")
+        if not ok:
+            self.failures.append(f"{name}: max abs diff {diff:.3g}, limit {limit:g}")
+        return ok
+
+    def fail(self, name, why):
+        print(f"FAIL {name:<58} {why}")
+        self.failures.append(f"{name}: {why}")
+
+
+def run(cmd, what):
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {result.returncode}): {' '.join(cmd)}\n"
+                           f"{result.stdout[-2000:]}{result.stderr[-2000:]}")
+    return result.stdout
+
+
+def torch_output(network, state, x):
+    model = NETWORKS[network]() if isinstance(network, str) else network()
+    model.load_state_dict(state, strict=True)  # every name, every shape, nothing extra
+    model.eval()
+    with torch.no_grad():
+        return model(torch.from_numpy(x)).numpy()
+
+
+def tinygan_output(build, weights, network, x, work):
+    inp, out = os.path.join(work, "input.npy"), os.path.join(work, "output.npy")
+    np.save(inp, x)
+    run([os.path.join(build, "tests", "interop", "run_model"), "run", network, weights, inp, out],
+        f"run_model ({network})")
+    return np.load(out)
+
+
+def compare(checks, name, a, b):
+    if a.shape != b.shape:
+        checks.fail(name, f"output shapes differ: {a.shape} vs {b.shape}")
+        return
+    span = f"; outputs in [{b.min():.3f}, {b.max():.3f}]"
+    checks.report(name, float(np.abs(a.astype(np.float64) - b).max()), TOLERANCE, span)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("build", nargs="?", default=os.path.join(REPO, "build"),
+                        help="the CMake build directory [build/]")
+    parser.add_argument("--keep", metavar="DIR", help="write the files here and keep them")
+    args = parser.parse_args()
+    build = os.path.abspath(args.build)
+    programs = [os.path.join(build, p) for p in ("tests/interop/run_model", "examples/mnist_dcgan",
+                                                  "examples/mnist_inverted", "examples/mnist_dense")]
+    missing = [p for p in programs if not os.access(p, os.X_OK)]
+    if missing:
+        sys.exit("torch_interop.py: missing " + ", ".join(missing) +
+                 f"\nbuild them first: cmake --build {args.build} -j2")
+    torch.manual_seed(SEED)
+    torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+    if args.keep:
+        os.makedirs(args.keep, exist_ok=True)
+        work = os.path.abspath(args.keep)
+        return check_all(build, work)
+    with tempfile.TemporaryDirectory(prefix="torch_interop_") as work:
+        return check_all(build, work)
+
+
+def check_all(build, work):
+    checks = Checks()
+    rng = np.random.default_rng(SEED)
+    _, test_images = read_idx(os.path.join(FIXTURE, "t10k-images-idx3-ubyte"))
+    digits = test_images[:BATCH].astype(np.float32) / 255  # [0, 1]
+    inputs = {
+        "dcgan-generator": rng.standard_normal((BATCH, 100)).astype(np.float32),
+        "dcgan-discriminator": (digits * 2 - 1).reshape(BATCH, 1, 28, 28),  # G's tanh range
+        "inverted-autoencoder": digits.reshape(BATCH, 784),
+    }
+    try:
+        # tinygan -> torch, as initialized: run_model init.
+        for network in NETWORKS:
+            weights = os.path.join(work, f"init_{network}.safetensors")
+            run([os.path.join(build, "tests", "interop", "run_model"), "init", network, str(SEED), weights],
+                f"run_model init {network}")
+            check_tinygan_to_torch(checks, build, work, network, weights, "initialized", inputs[network])
+
+        # tinygan -> torch, trained 3 iterations on the fixture.
+        common = ["--data", FIXTURE, "--no-fetch", "--iters", "3", "--fid-samples", "0", "--seed", str(SEED)]
+        dcgan_dir, inverted_dir = os.path.join(work, "dcgan"), os.path.join(work, "inverted")
+        run([os.path.join(build, "examples", "mnist_dcgan"), *common, "--out", dcgan_dir], "mnist_dcgan")
+        run([os.path.join(build, "examples", "mnist_inverted"), *common, "--out", inverted_dir], "mnist_inverted")
+        trained = {"dcgan-generator": os.path.join(dcgan_dir, "generator.safetensors"),
+                   "dcgan-discriminator": os.path.join(dcgan_dir, "discriminator.safetensors"),
+                   "inverted-autoencoder": os.path.join(inverted_dir, "generator.safetensors")}
+        for network, weights in trained.items():
+            check_tinygan_to_torch(checks, build, work, network, weights, "trained", inputs[network])
+
+        # torch -> tinygan: random weights and BatchNorm statistics.
+        gen = torch.Generator().manual_seed(SEED)
+        for network, make in NETWORKS.items():
+            model = randomize(make(), gen).eval()
+            weights = os.path.join(work, f"torch_{network}.safetensors")
+            write_safetensors(weights, from_torch_state(model.state_dict()))
+            with torch.no_grad():
+                expected = model(torch.from_numpy(inputs[network])).numpy()
+            name = f"torch -> tinygan  {network} (random)"
+            try:
+                compare(checks, name, tinygan_output(build, weights, network, inputs[network], work), expected)
+            except RuntimeError as e:  # run_model's strict loader: missing, unexpected, misshapen
+                checks.fail(name, str(e))
+
+        check_export(checks, build, work, common, rng)
+    except (RuntimeError, ValueError) as e:  # a training program or a file went wrong: say which
+        checks.fail("(stopped: the remaining checks did not run)", str(e))
+
+    if checks.failures:
+        print(f"\ntorch_interop.py: {len(checks.failures)} check(s) FAILED:", file=sys.stderr)
+        for f in checks.failures:
+            print("  " + f, file=sys.stderr)
+        return 1
+    print("torch_interop.py: all checks passed")
+    return 0
+
+
+def check_tinygan_to_torch(checks, build, work, network, weights, how, x):
+    name = f"tinygan -> torch  {network} ({how})"
+    try:
+        expected = torch_output(network, to_torch_state(read_safetensors(weights)), x)
+    except RuntimeError as e:  # load_state_dict's strict report: missing, unexpected, misshapen
+        checks.fail(name, f"PyTorch's load_state_dict refused {weights}: {e}")
+        return
+    try:
+        compare(checks, name, tinygan_output(build, weights, network, x, work), expected)
+    except RuntimeError as e:
+        checks.fail(name, str(e))
+
+
+def check_export(checks, build, work, common, rng):
+    """mnist_dense --export-samples: .npy and .idx of the same samples."""
+    out = os.path.join(work, "minimal")
+    dense = os.path.join(build, "examples", "mnist_dense")
+    run([dense, "--model", "minimal", *common, "--out", out], "mnist_dense --model minimal")
+    weights = os.path.join(out, "generator.safetensors")
+    z = rng.standard_normal((12, 100)).astype(np.float32)
+    latent = os.path.join(work, "latent.npy")
+    np.save(latent, z)
+    files = {ext: os.path.join(work, f"samples.{ext}") for ext in ("npy", "idx")}
+    for path in files.values():
+        run([dense, "--model", "minimal", "--load", weights, "--latent", latent, "--generate", "12",
+             "--export-samples", path, "--out", out], f"mnist_dense --export-samples {path}")
+
+    samples = np.load(files["npy"])
+    if samples.dtype != np.float32 or samples.shape != (12, 28, 28):
+        checks.fail("export  .npy in NumPy", f"expected float32 (12, 28, 28), found {samples.dtype} {samples.shape}")
+        return
+    expected = torch_output(minimal_generator, to_torch_state(read_safetensors(weights)), z).reshape(12, 28, 28)
+    compare(checks, "export  .npy (numpy.load) vs torch minimal G", samples, expected)
+
+    magic, images = read_idx(files["idx"])
+    if magic != 0x00000803 or images.shape != (12, 28, 28):
+        checks.fail("export  .idx", f"expected magic 0x00000803 and (12, 28, 28), found 0x{magic:08x} {images.shape}")
+        return
+    # The IDX bytes must be exactly the .npy's values (in [0, 1], the minimal
+    # G's range) clamped, times 255 in float32, rounded half away from zero.
+    scaled = np.clip(samples, 0, 1) * np.float32(255)
+    quantized = np.floor(scaled.astype(np.float64) + 0.5)
+    levels = float(np.abs(images.astype(np.float64) - quantized).max())
+    checks.report("export  .idx (IDX parser) vs .npy as bytes, in levels", levels, 0.5)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

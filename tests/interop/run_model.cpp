@@ -1,0 +1,77 @@
+// run_model: the tinygan side of scripts/torch_interop.py. It builds one of
+// the library's networks (gan/models.hpp) and either saves its freshly
+// initialized weights, or loads weights (a state dict in safetensors, names
+// and layouts as PyTorch's) and runs it in inference mode on a .npy input:
+//
+//   run_model init MODEL SEED WEIGHTS.safetensors
+//   run_model run  MODEL WEIGHTS.safetensors INPUT.npy OUTPUT.npy
+//
+// MODEL: dcgan-generator (input [N, 100]), dcgan-discriminator ([N, 1, 28, 28])
+// or inverted-autoencoder ([N, 784]). Inference mode is nn::predict's: eval
+// (BatchNorm uses its running statistics, Dropout passes its input through),
+// no gradient. Loading is io::load_weights, strict: a missing, extra or
+// misshapen tensor is an error naming it.
+#include <tinygan/gan/models.hpp>
+#include <tinygan/io/npy.hpp>
+#include <tinygan/io/state_dict.hpp>
+#include <tinygan/nn/predict.hpp>
+
+#include <cstdint>
+#include <iostream>
+#include <string>
+#include <vector>
+
+using namespace tinygan;
+
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: run_model init MODEL SEED WEIGHTS.safetensors\n"
+    "       run_model run  MODEL WEIGHTS.safetensors INPUT.npy OUTPUT.npy\n"
+    "MODEL: dcgan-generator, dcgan-discriminator or inverted-autoencoder\n";
+
+models::Model<float> build(const std::string& name, Rng& rng) {
+  if (name == "dcgan-generator") return models::dcgan_generator<float>(rng);
+  if (name == "dcgan-discriminator") return models::dcgan_discriminator<float>(rng);
+  if (name == "inverted-autoencoder") return models::inverted_generator<float>(rng);
+  throw Error("unknown model '" + name +
+              "'; expected dcgan-generator, dcgan-discriminator or inverted-autoencoder");
+}
+
+std::uint64_t parse_seed(const std::string& text) {
+  std::size_t used = 0;
+  std::uint64_t seed = 0;
+  try {
+    seed = std::stoull(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  check(used == text.size() && !text.empty() && text[0] != '-',
+        "expected a seed (a non-negative integer), found '", text, "'");
+  return seed;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.size() == 4 && args[0] == "init") {
+      Rng rng(parse_seed(args[2]));
+      io::save_weights(args[3], *build(args[1], rng));
+      return 0;
+    }
+    if (args.size() == 5 && args[0] == "run") {
+      Rng rng(0);  // the initial weights are all replaced by the file's
+      auto model = build(args[1], rng);
+      io::load_weights(args[2], *model);
+      io::save_npy(args[4], nn::predict(*model, io::load_npy(args[3])));
+      return 0;
+    }
+    std::cerr << kUsage;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "run_model: " << e.what() << "\n";
+    return 1;
+  }
+}
