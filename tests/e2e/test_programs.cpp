@@ -310,7 +310,9 @@ TEST_CASE("e2e every flag of every program, given a missing, malformed, negative
       {MNIST_DCGAN, ""}, {MNIST_DENSE, ""}, {MNIST_INVERTED, ""}, {TINYGAN_SCORE, samples + " "},
       {MNIST_CLASSIFIER, ""}};
   int tried = 0;
-  for (const auto& [program, before] : programs) {
+  for (const auto& program_and_before : programs) {
+    const std::string& program = program_and_before.first;  // named, not bound: INFO captures it (clang 14)
+    const std::string& before = program_and_before.second;
     const auto flags = flags_of(program);
     CHECK(flags.size() >= 6);
     for (const auto& [flag, placeholder] : flags) {
@@ -335,7 +337,9 @@ TEST_CASE("e2e bad combinations and choices get one line and exit code 2") {
       {"--frobnicate", "unknown option"}, {"--generate 5", "--load"}, {"--fid-samples 1", "--fid-samples"},
       {"--pixel-loss 10", "unknown option"}, {"--lr 5", "--lr"}, {"--ema 1", "--ema"},
       {"--label-smoothing 0.7", "--label-smoothing"}, {"--threads 100000", "--threads"}, {"--minutes 0", "--minutes"}};
-  for (const auto& [args, expected] : cases) {
+  for (const auto& args_and_expected : cases) {
+    const std::string& args = args_and_expected.first;  // named, not bound: INFO captures it (clang 14)
+    const std::string& expected = args_and_expected.second;
     INFO(args);
     const Result r = run(MNIST_DCGAN, args);
     CHECK(r.code == 2);
@@ -533,7 +537,9 @@ TEST_CASE("e2e the same seed and thread count give bitwise-identical weights and
                                                        {MNIST_DENSE, "--model minimal"},
                                                        {MNIST_INVERTED, ""}};
   int compared = 0;
-  for (const auto& [program, model] : cases) {
+  for (const auto& program_and_model : cases) {
+    const std::string& program = program_and_model.first;  // named, not bound: INFO captures it (clang 14)
+    const std::string& model = program_and_model.second;
     INFO(program << " " << model);
     std::string dirs[2];
     for (int k = 0; k < 2; ++k) {
