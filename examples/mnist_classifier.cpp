@@ -24,7 +24,7 @@ struct Options {
   std::int64_t epochs = 6;
   std::uint64_t seed = 42;
   int threads = 0;
-  bool help = false;
+  bool help = false, version = false;
 };
 
 std::string usage() {
@@ -36,7 +36,8 @@ std::string usage() {
          "  --epochs N     passes over the 60,000 training images [6]\n"
          "  --seed N       random seed [42]\n"
          "  --threads N    threads [all cores]\n"
-         "  --help         print this help and exit\n";
+         "  --help         print this help and exit\n"
+         "  --version      print the version and exit\n";
 }
 
 Options parse(int argc, char** argv) {
@@ -50,6 +51,7 @@ Options parse(int argc, char** argv) {
       return argv[++i];
     };
     if (flag == "--help" || flag == "-h") o.help = true;
+    else if (flag == "--version") o.version = true;
     else if (flag == "--data") o.data_dir = value();
     else if (flag == "--out") o.out = value();
     else if (flag == "--epochs") o.epochs = parse_count(kProgram, flag, value(), 1, 1000);
@@ -146,6 +148,10 @@ int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
     if (o.help) {
       std::cout << usage();
+      return 0;
+    }
+    if (o.version) {
+      std::cout << gan::version_line(kProgram);
       return 0;
     }
     if (o.threads) set_num_threads(o.threads);

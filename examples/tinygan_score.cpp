@@ -38,7 +38,7 @@ constexpr double kRangeSlack = 1e-3;  // float round-off beyond [-1, 1] that is 
 struct Options {
   std::string samples, classifier = TINYGAN_CLASSIFIER, data_dir;
   std::vector<int> digits;  // reference digits; empty: all ten
-  bool json = false, help = false, no_fetch = false, invert = false, nearest = false;
+  bool json = false, help = false, version = false, no_fetch = false, invert = false, nearest = false;
   int threads = 0;
 };
 
@@ -57,7 +57,8 @@ std::string usage() {
          "  --nearest          also the mean distance to the nearest training image (slow for all ten digits)\n"
          "  --json             print one JSON object\n"
          "  --threads N        threads [all cores]\n"
-         "  --help             print this help and exit\n";
+         "  --help             print this help and exit\n"
+         "  --version          print the version and exit\n";
 }
 
 // "0,6,9" -> {0, 6, 9}; each a digit, none twice.
@@ -87,6 +88,7 @@ Options parse(int argc, char** argv) {
       return argv[++i];
     };
     if (arg == "--help" || arg == "-h") o.help = true;
+    else if (arg == "--version") o.version = true;
     else if (arg == "--json") o.json = true;
     else if (arg == "--no-fetch") o.no_fetch = true;
     else if (arg == "--invert") o.invert = true;
@@ -99,7 +101,7 @@ Options parse(int argc, char** argv) {
     else if (o.samples.empty()) o.samples = gan::detail::existing_file(kProgram, "SAMPLES", arg);
     else throw gan::UsageError(std::string(kProgram) + ": expected one SAMPLES file, found a second: '" + arg + "'");
   }
-  if (o.help) return o;
+  if (o.help || o.version) return o;
   if (o.samples.empty()) throw gan::UsageError(std::string(kProgram) + ": expected a SAMPLES file (see --help)");
   if (o.data_dir.empty()) {
     const char* env = std::getenv("TINYGAN_DATA");
@@ -260,6 +262,10 @@ int main(int argc, char** argv) {
     const Options o = parse(argc, argv);
     if (o.help) {
       std::cout << usage();
+      return 0;
+    }
+    if (o.version) {
+      std::cout << gan::version_line(kProgram);
       return 0;
     }
     if (o.threads) set_num_threads(o.threads);

@@ -30,8 +30,8 @@ failure exits 1.
 The names and layouts are PyTorch's state_dict ones on both sides ("0.weight",
 "1.running_mean", Linear [out, in], Conv2d [out, in, k, k], ConvTranspose2d
 [in, out, k, k]); the one difference is BatchNorm's num_batches_tracked,
-int64 in PyTorch and float32 in tinygan's files (tinygan reads F32 and F64
-only). Both ways it is converted here. See docs/pytorch.md.
+int64 in PyTorch and float32 in tinygan's files. tinygan reads PyTorch's I64
+as it is; the other way it is converted here. See docs/pytorch.md.
 """
 
 import argparse
@@ -182,9 +182,9 @@ def to_torch_state(arrays):
 
 
 def from_torch_state(state):
-    """A state_dict as tinygan reads it: every tensor float32 (tinygan takes
-    F32 and F64 only, so int64 num_batches_tracked becomes a float)."""
-    return {name: t.detach().cpu().numpy().astype(np.float32) for name, t in state.items()}
+    """A state_dict's tensors as PyTorch keeps them: float32, and int64 for
+    num_batches_tracked (written as I64, which tinygan reads)."""
+    return {name: t.detach().cpu().numpy() for name, t in state.items()}
 
 
 def randomize(model, gen):

@@ -38,6 +38,36 @@ TEST_CASE("a safetensors file written on PyTorch's side loads") {
   CHECK(f.at("y").shape() == Shape{2, 2, 8, 10});
 }
 
+namespace {
+// A safetensors file of one I64 tensor holding `values`, as PyTorch writes
+// BatchNorm's num_batches_tracked.
+std::string i64_file(const std::vector<std::int64_t>& values) {
+  const std::string header = "{\"n\":{\"dtype\":\"I64\",\"shape\":[" + std::to_string(values.size()) +
+                             "],\"data_offsets\":[0," + std::to_string(8 * values.size()) + "]}}";
+  std::string bytes(8, '\0');
+  for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((header.size() >> (8 * i)) & 0xff);
+  bytes += header;
+  for (const std::int64_t v : values) bytes.append(reinterpret_cast<const char*>(&v), 8);  // little-endian here
+  return bytes;
+}
+}  // namespace
+
+TEST_CASE("I64 tensors (PyTorch's num_batches_tracked) load; values a float would round are refused") {
+  const std::string path = temp_path("i64.safetensors");
+  write_bytes(path, i64_file({0, 46850, -7, 1 << 24}));
+  const auto f = io::load_safetensors<float>(path);
+  REQUIRE(f.at("n").shape() == Shape{4});
+  CHECK(f.at("n")[1] == 46850.0f);
+  CHECK(f.at("n")[2] == -7.0f);
+  CHECK(f.at("n")[3] == 16777216.0f);
+
+  write_bytes(path, i64_file({5, (1 << 24) + 1}));
+  CHECK(error_of([&] { io::load_safetensors<float>(path); })
+            .find("tensor 'n': I64 value 16777217 at element 1 is not exact as a float") != std::string::npos);
+  CHECK(io::load_safetensors<double>(path).at("n")[1] == 16777217.0);  // a double holds it
+  std::filesystem::remove(path);
+}
+
 TEST_CASE("malformed safetensors files are refused with a clear error") {
   const std::string good_path = std::string(TINYGAN_GOLDEN_DIR) + "/dense_head.safetensors";
   const std::string good = read_bytes(good_path);
@@ -61,9 +91,9 @@ TEST_CASE("malformed safetensors files are refused with a clear error") {
   CHECK(error_of(load).find("invalid JSON") != std::string::npos);
 
   std::string dtype = good;
-  dtype.replace(dtype.find("F32"), 3, "I64");
+  dtype.replace(dtype.find("F32"), 3, "F16");
   write_bytes(path, dtype);
-  CHECK(error_of(load).find("expected dtype F32 or F64, found I64") != std::string::npos);
+  CHECK(error_of(load).find("expected dtype F32, F64 or I64, found F16") != std::string::npos);
 
   CHECK(error_of([] { io::load_safetensors<float>("/nonexistent/x.safetensors"); })
             .find("cannot open") != std::string::npos);

@@ -125,6 +125,18 @@ TEST_CASE("e2e summary counts equal MODELS.md for every program") {
   CHECK(contains(inverted.output, "Trainable params: 1,153,712"));
 }
 
+TEST_CASE("e2e --version prints the program and tinygan's version") {
+  const std::pair<std::string, std::string> programs[] = {{MNIST_DCGAN, "mnist_dcgan"}, {MNIST_DENSE, "mnist_dense"},
+                                                          {MNIST_INVERTED, "mnist_inverted"},
+                                                          {TINYGAN_SCORE, "tinygan-score"},
+                                                          {MNIST_CLASSIFIER, "mnist_classifier"}};
+  for (const auto& program_and_name : programs) {
+    const Result r = run(program_and_name.first, "--version");
+    CHECK(r.code == 0);
+    CHECK(r.output == program_and_name.second + " (tinygan " + TINYGAN_VERSION_STRING + ")\n");
+  }
+}
+
 TEST_CASE("e2e a short run of each program writes every output") {
   // scored: metrics.csv rows. The fixture's 300 digits make 4 iterations an
   // epoch at batch 64 (scored at 4 and at the end) and 9 at batch 32 (at the end).

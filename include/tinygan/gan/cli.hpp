@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "tinygan/core/error.hpp"
+#include "tinygan/version.hpp"
 
 namespace tinygan::gan {
 
@@ -248,6 +249,11 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
   }
   if (o.out_dir.empty()) o.out_dir = "out/" + p + (spec.models.empty() ? "" : "-" + o.model);
   return o;
+}
+
+// What --version prints: "mnist_dcgan (tinygan 0.1.0)".
+inline std::string version_line(const std::string& program) {
+  return program + " (tinygan " TINYGAN_VERSION_STRING ")\n";
 }
 
 // Runs a program's body with the exit codes every tinygan program uses:

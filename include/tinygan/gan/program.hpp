@@ -610,7 +610,7 @@ inline int run_program(int argc, const char* const* argv, const std::string& pro
       return 0;
     }
     if (cli.version) {
-      std::cout << program << " (tinygan " << TINYGAN_VERSION_STRING << ")\n";
+      std::cout << version_line(program);
       return 0;
     }
     const ModelSpec* spec = &specs.front();

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -46,9 +47,12 @@ inline bool is_count(const json::Value& v) {
          v.number() == std::floor(v.number());
 }
 
+// I64 is read because PyTorch stores BatchNorm's num_batches_tracked so:
+// safetensors.torch.save_file(model.state_dict()) writes it for every network
+// with a BatchNorm.
 inline std::size_t dtype_size(const std::string& dtype) {
   if (dtype == "F32") return 4;
-  if (dtype == "F64") return 8;
+  if (dtype == "F64" || dtype == "I64") return 8;
   return 0;
 }
 
@@ -60,9 +64,23 @@ void convert_into(const char* src, Tensor<T>& dst) {
     dst[i] = static_cast<T>(v);
   }
 }
+
+// Integers, each of which T must hold exactly (|v| <= 2^24 for float): a
+// count that rounded would be a silently wrong tensor.
+template <class T>
+void convert_integers_into(const char* src, Tensor<T>& dst, const std::string& where) {
+  constexpr std::int64_t kExact = std::int64_t{1} << std::numeric_limits<T>::digits;
+  for (Index i = 0; i < dst.numel(); ++i) {
+    std::int64_t v;
+    std::memcpy(&v, src + static_cast<std::size_t>(i) * sizeof v, sizeof v);
+    check(v >= -kExact && v <= kExact, where, ": I64 value ", v, " at element ", i, " is not exact as a ",
+          sizeof(T) == 4 ? "float" : "double", " (at most 2^", std::numeric_limits<T>::digits, " in magnitude)");
+    dst[i] = static_cast<T>(v);
+  }
+}
 }  // namespace detail
 
-// Reads every tensor (F32 or F64, converted to T) and the metadata from a
+// Reads every tensor (F32, F64 or I64, converted to T) and the metadata from a
 // file's bytes. Anything malformed raises an Error that names path (the
 // file, or whatever the bytes came from) and what was wrong.
 template <class T>
@@ -96,7 +114,7 @@ TensorFile<T> load_safetensors_bytes(const std::string& bytes, const std::string
     check(fields.at("dtype").is_string(), where, ": dtype must be a string");
     const std::string dtype = fields.at("dtype").string();
     const std::size_t element = detail::dtype_size(dtype);
-    check(element != 0, where, ": expected dtype F32 or F64, found ", dtype);
+    check(element != 0, where, ": expected dtype F32, F64 or I64, found ", dtype);
 
     const auto& dims = fields.at("shape");
     check(dims.is_array() && dims.array().size() <= Shape::kMaxRank, where,
@@ -132,8 +150,10 @@ TensorFile<T> load_safetensors_bytes(const std::string& bytes, const std::string
     const char* src = bytes.data() + data_start + begin;
     if (dtype == "F32")
       detail::convert_into<T, float>(src, t);
-    else
+    else if (dtype == "F64")
       detail::convert_into<T, double>(src, t);
+    else
+      detail::convert_integers_into(src, t, where);
     file.tensors.emplace(name, std::move(t));
   }
   std::sort(ranges.begin(), ranges.end());
