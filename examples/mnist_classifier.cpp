@@ -5,6 +5,7 @@
 // (assets/README.md gives the command).
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/classifier.hpp>
+#include <tinygan/gan/cli.hpp>
 
 #include <chrono>
 #include <cstdio>

@@ -1,5 +1,6 @@
 // mnist_dcgan: the convolutional GAN of MODELS.md (model 1) on MNIST.
 #include <tinygan/gan.hpp>
+#include <tinygan/gan/program.hpp>  // the programs' shared command line, training run and outputs
 
 using namespace tinygan;
 

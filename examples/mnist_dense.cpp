@@ -1,5 +1,6 @@
 // mnist_dense: the dense GANs of MODELS.md (models 2, 3 and 4) on MNIST.
 #include <tinygan/gan.hpp>
+#include <tinygan/gan/program.hpp>  // the programs' shared command line, training run and outputs
 
 using namespace tinygan;
 

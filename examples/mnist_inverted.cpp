@@ -1,6 +1,7 @@
 // mnist_inverted: MODELS.md's model 5, an autoencoder generator that learns
 // to turn MNIST 8s into dark-on-white 8s, judged by a dense discriminator.
 #include <tinygan/gan.hpp>
+#include <tinygan/gan/program.hpp>  // the programs' shared command line, training run and outputs
 
 using namespace tinygan;
 

@@ -15,6 +15,7 @@
 // each sample to its nearest training image (of those digits), beside the
 // same figure for the test images: how close to real digits the samples are.
 #include <tinygan/gan.hpp>
+#include <tinygan/gan/cli.hpp>
 #include <tinygan/gan/metrics.hpp>
 
 #include <algorithm>

@@ -55,5 +55,4 @@
 #include "tinygan/gan/divergence.hpp"
 #include "tinygan/gan/metrics.hpp"
 #include "tinygan/gan/models.hpp"
-#include "tinygan/gan/program.hpp"
 #include "tinygan/gan/trainer.hpp"

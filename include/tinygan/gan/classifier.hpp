@@ -55,9 +55,10 @@ std::shared_ptr<nn::Sequential<T>> mnist_classifier(Rng& rng) {
 
 // A classifier with weights from a file (io::save_weights of the model
 // above), in eval mode.
-inline std::shared_ptr<nn::Sequential<float>> load_mnist_classifier(const std::string& path) {
+template <class T = float>
+std::shared_ptr<nn::Sequential<T>> load_mnist_classifier(const std::string& path) {
   Rng rng(0);  // every value is overwritten by the file
-  auto c = mnist_classifier<float>(rng);
+  auto c = mnist_classifier<T>(rng);
   io::load_weights(path, *c);
   c->eval();
   return c;

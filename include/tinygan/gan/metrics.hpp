@@ -22,33 +22,43 @@ namespace tinygan::metrics {
 constexpr double kConfident = 0.9;  // a sample is confident when its top class has at least this probability
 constexpr double kCovered = 0.02;   // a class is covered when at least this share of samples falls in it
 
+// The functions that instantiate Eigen's eigen solver or run a model are
+// templates: a translation unit that includes gan.hpp and never scores pays
+// nothing for them at compile time (they cost ~15 s of every -O2 build).
 namespace detail {
-using Matrix = Eigen::MatrixXd;
-using RowMatrix = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class S>
+using Matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
+template <class S>
+using RowMatrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+template <class S>
+using Vector = Eigen::Matrix<S, Eigen::Dynamic, 1>;
 
+template <class S>
 struct Moments {
-  Eigen::VectorXd mean;
-  Matrix covariance;  // unbiased (N - 1), as numpy.cov and the reference FID code compute it
+  Vector<S> mean;
+  Matrix<S> covariance;  // unbiased (N - 1), as numpy.cov and the reference FID code compute it
 };
 
-inline Moments moments(const Tensor<double>& x, const char* which) {
+template <class S>
+Moments<S> moments(const Tensor<S>& x, const char* which) {
   check(x.rank() == 2 && x.dim(0) >= 2 && x.dim(1) >= 1, "frechet_distance: expected ", which,
         " features [N, D] with N >= 2, found shape ", x.shape());
   for (Index i = 0; i < x.numel(); ++i)
     check(std::isfinite(x[i]), "frechet_distance: ", which, " feature ", i % x.dim(1), " of row ", i / x.dim(1),
           " is ", x[i], ", expected a finite value");
-  const Eigen::Map<const RowMatrix> m(x.data(), x.dim(0), x.dim(1));
-  Moments out;
+  const Eigen::Map<const RowMatrix<S>> m(x.data(), x.dim(0), x.dim(1));
+  Moments<S> out;
   out.mean = m.colwise().mean().transpose();
-  const Matrix centered = m.rowwise() - out.mean.transpose();
-  out.covariance = centered.transpose() * centered / static_cast<double>(x.dim(0) - 1);
+  const Matrix<S> centered = m.rowwise() - out.mean.transpose();
+  out.covariance = centered.transpose() * centered / static_cast<S>(x.dim(0) - 1);
   return out;
 }
 
 // Eigenvalues of a symmetric matrix, clamped at 0: a covariance is positive
 // semi-definite, and round-off must not turn a zero eigenvalue into a NaN root.
-inline Eigen::SelfAdjointEigenSolver<Matrix> eigen(const Matrix& symmetric, int options) {
-  Eigen::SelfAdjointEigenSolver<Matrix> solver(symmetric, options);
+template <class S>
+Eigen::SelfAdjointEigenSolver<Matrix<S>> eigen(const Matrix<S>& symmetric, int options) {
+  Eigen::SelfAdjointEigenSolver<Matrix<S>> solver(symmetric, options);
   check(solver.info() == Eigen::Success, "frechet_distance: the eigen decomposition of a ", symmetric.rows(), "x",
         symmetric.cols(), " covariance did not converge");
   return solver;
@@ -56,8 +66,9 @@ inline Eigen::SelfAdjointEigenSolver<Matrix> eigen(const Matrix& symmetric, int 
 
 // sqrt(max(v, 0)) per eigenvalue; a scalar lambda, as GCC 12 warns falsely
 // inside the AVX-512 intrinsics of Eigen's vectorized max and sqrt (bug 105593).
-inline Eigen::VectorXd clamped_roots(const Eigen::VectorXd& values) {
-  return values.unaryExpr([](double v) { return std::sqrt(std::max(v, 0.0)); });
+template <class S>
+Vector<S> clamped_roots(const Vector<S>& values) {
+  return values.unaryExpr([](S v) { return std::sqrt(std::max(v, S(0))); });
 }
 }  // namespace detail
 
@@ -69,20 +80,21 @@ inline Eigen::VectorXd clamped_roots(const Eigen::VectorXd& values) {
 // than features, dead features) give a finite answer where scipy's sqrtm
 // gives complex noise. Round-off can leave -1e-12 for identical sets: the
 // result is clamped at 0.
-inline double frechet_distance(const Tensor<double>& a, const Tensor<double>& b) {
-  const detail::Moments ma = detail::moments(a, "the first set's"), mb = detail::moments(b, "the second set's");
+template <class S>
+S frechet_distance(const Tensor<S>& a, const Tensor<S>& b) {
+  const detail::Moments<S> ma = detail::moments(a, "the first set's"), mb = detail::moments(b, "the second set's");
   check(a.dim(1) == b.dim(1), "frechet_distance: expected two feature sets of one width, found ", a.dim(1),
         " and ", b.dim(1), " features");
   const auto ea = detail::eigen(ma.covariance, Eigen::ComputeEigenvectors);
-  const Eigen::VectorXd roots = detail::clamped_roots(ea.eigenvalues());
-  const detail::Matrix root_a = ea.eigenvectors() * roots.asDiagonal() * ea.eigenvectors().transpose();
-  detail::Matrix product = root_a * mb.covariance * root_a;
+  const detail::Vector<S> roots = detail::clamped_roots<S>(ea.eigenvalues());
+  const detail::Matrix<S> root_a = ea.eigenvectors() * roots.asDiagonal() * ea.eigenvectors().transpose();
+  detail::Matrix<S> product = root_a * mb.covariance * root_a;
   product = 0.5 * (product + product.transpose());  // symmetric up to round-off; make it exactly so
   const auto ep = detail::eigen(product, Eigen::EigenvaluesOnly);
-  const double trace_root = detail::clamped_roots(ep.eigenvalues()).sum();
-  const double fid = (ma.mean - mb.mean).squaredNorm() + ma.covariance.trace() + mb.covariance.trace() -
+  const S trace_root = detail::clamped_roots<S>(ep.eigenvalues()).sum();
+  const S fid = (ma.mean - mb.mean).squaredNorm() + ma.covariance.trace() + mb.covariance.trace() -
                      2.0 * trace_root;
-  return std::max(fid, 0.0);
+  return std::max(fid, S(0));
 }
 
 namespace detail {
@@ -161,23 +173,23 @@ inline int classes_covered(const std::vector<double>& histogram, double min_shar
 // Mean Euclidean distance from each sample to its nearest reference image,
 // images compared as flat vectors (any shapes [N, ...] of one image size).
 // |a - b|^2 = |a|^2 + |b|^2 - 2 a.b in double, 512 samples per matrix product.
-inline double mean_nearest_distance(const Tensor<float>& samples, const Tensor<float>& reference) {
+template <class T>
+double mean_nearest_distance(const Tensor<T>& samples, const Tensor<T>& reference) {
   check(samples.rank() >= 2 && reference.rank() >= 2 && samples.dim(0) >= 1 && reference.dim(0) >= 1,
         "mean_nearest_distance: expected [N, ...] samples and references, found ", samples.shape(), " and ",
         reference.shape());
   const Index size = samples.numel() / samples.dim(0);
   check(reference.numel() / reference.dim(0) == size, "mean_nearest_distance: samples of ", samples.shape(),
         " and references of ", reference.shape(), " differ in image size");
-  using Rows = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  const Eigen::Map<const Rows> a(samples.data(), samples.dim(0), size), b(reference.data(), reference.dim(0), size);
-  const detail::RowMatrix refs = b.cast<double>();
+  const Eigen::Map<const detail::RowMatrix<T>> a(samples.data(), samples.dim(0), size), b(reference.data(), reference.dim(0), size);
+  const detail::RowMatrix<double> refs = b.template cast<double>();
   const Eigen::VectorXd ref_norms = refs.rowwise().squaredNorm();
   constexpr Index kBlock = 512;
   double total = 0;
   for (Index start = 0; start < a.rows(); start += kBlock) {
     const Index n = std::min(kBlock, a.rows() - start);
-    const detail::RowMatrix block = a.middleRows(start, n).cast<double>();
-    const detail::Matrix dots = block * refs.transpose();
+    const detail::RowMatrix<double> block = a.middleRows(start, n).template cast<double>();
+    const detail::Matrix<double> dots = block * refs.transpose();
     for (Index i = 0; i < n; ++i) {
       const double nearest = (ref_norms.transpose().array() - 2 * dots.row(i).array()).minCoeff();
       total += std::sqrt(std::max(block.row(i).squaredNorm() + nearest, 0.0));
@@ -219,7 +231,8 @@ struct Score {
 // The classifier's features of the MNIST test set (10,000 images) in
 // [-1, 1]: the reference that samples are compared with. The folder must
 // hold MNIST (data::ensure_mnist fetches it).
-inline Tensor<double> reference_features(nn::Sequential<float>& classifier, const std::string& data_dir,
+template <class T>
+Tensor<double> reference_features(nn::Sequential<T>& classifier, const std::string& data_dir,
                                          const std::vector<int>& digits = {}) {
   data::MnistOptions options;
   options.scaling = data::Scaling::minus_one_to_one;
@@ -230,7 +243,8 @@ inline Tensor<double> reference_features(nn::Sequential<float>& classifier, cons
 
 // Scores samples [N, 1, 28, 28] (or [N, 28, 28]) in [-1, 1], the classifier's
 // input range, against reference features (reference_features above).
-inline Score score_samples(nn::Sequential<float>& classifier, const Tensor<float>& samples,
+template <class T>
+Score score_samples(nn::Sequential<T>& classifier, const Tensor<T>& samples,
                            const Tensor<double>& reference) {
   const models::ClassifierOutputs out = models::features_and_logits(classifier, samples);
   Score s;
