@@ -1,4 +1,5 @@
-// tinygan: everything in one include.
+/// \file
+/// tinygan: everything in one include.
 #pragma once
 
 #include "tinygan/version.hpp"

@@ -1,4 +1,5 @@
-// The library's version.
+/// \file
+/// The library's version.
 #pragma once
 
 #define TINYGAN_VERSION_MAJOR 0

@@ -1,4 +1,5 @@
-// backward(loss): reverse-mode sweep over the graph behind a scalar.
+/// \file
+/// backward(loss): reverse-mode sweep over the graph behind a scalar.
 #pragma once
 
 #include <atomic>
@@ -9,10 +10,10 @@
 namespace tinygan {
 
 namespace detail {
-// Nodes that need a gradient, each after all of its inputs (iterative DFS, so
-// deep graphs cannot overflow the stack). The order owns its nodes, so that
-// freeing the graph during the sweep cannot free a node still to be visited.
-// A node counts as seen when its mark equals this sweep's stamp.
+/// Nodes that need a gradient, each after all of its inputs (iterative DFS, so
+/// deep graphs cannot overflow the stack). The order owns its nodes, so that
+/// freeing the graph during the sweep cannot free a node still to be visited.
+/// A node counts as seen when its mark equals this sweep's stamp.
 template <class T>
 memory::PooledVector<std::shared_ptr<Node<T>>> topological_order(const std::shared_ptr<Node<T>>& root) {
   static std::atomic<std::uint64_t> sweeps{0};
@@ -43,9 +44,9 @@ memory::PooledVector<std::shared_ptr<Node<T>>> topological_order(const std::shar
 }  // namespace detail
 
 namespace detail {
-// Runs every backward rule behind root, whose gradient is already set, then
-// frees the graph: intermediate nodes drop their inputs, saved tensors and
-// gradients, so memory is returned as soon as the caller's handles go.
+/// Runs every backward rule behind root, whose gradient is already set, then
+/// frees the graph: intermediate nodes drop their inputs, saved tensors and
+/// gradients, so memory is returned as soon as the caller's handles go.
 template <class T>
 void sweep_from(const Var<T>& root) {
   const auto order = topological_order(root.node_ptr());
@@ -69,8 +70,8 @@ void check_can_sweep(const Var<T>& root) {
 }
 }  // namespace detail
 
-// Accumulates d(loss)/d(leaf) into the grad of every leaf that requires one,
-// then frees the graph.
+/// Accumulates d(loss)/d(leaf) into the grad of every leaf that requires one,
+/// then frees the graph.
 template <class T>
 void backward(const Var<T>& loss) {
   check(loss.numel() == 1, "backward: expected a scalar loss (1 element), found shape ", loss.shape());
@@ -79,8 +80,8 @@ void backward(const Var<T>& loss) {
   detail::sweep_from(loss);
 }
 
-// Accumulates upstream^T d(output)/d(leaf) into every leaf's grad, as PyTorch's
-// output.backward(upstream): the gradient of sum(output * upstream).
+/// Accumulates upstream^T d(output)/d(leaf) into every leaf's grad, as PyTorch's
+/// output.backward(upstream): the gradient of sum(output * upstream).
 template <class T>
 void backward(const Var<T>& output, const Tensor<T>& upstream) {
   check(upstream.shape() == output.shape(), "backward: expected an upstream gradient of shape ", output.shape(),

@@ -1,5 +1,6 @@
-// Whether ops record the graph. NoGrad turns recording off for a scope
-// (inference, sampling, the fakes of a discriminator step).
+/// \file
+/// Whether ops record the graph. NoGrad turns recording off for a scope
+/// (inference, sampling, the fakes of a discriminator step).
 #pragma once
 
 namespace tinygan {

@@ -1,6 +1,7 @@
-// Var<T>: a handle to a node of the define-by-run graph. A node holds a value,
-// its gradient, the nodes it was computed from and the rule that sends its
-// gradient back to them. Nodes are whole-tensor ops, never scalars.
+/// \file
+/// Var<T>: a handle to a node of the define-by-run graph. A node holds a value,
+/// its gradient, the nodes it was computed from and the rule that sends its
+/// gradient back to them. Nodes are whole-tensor ops, never scalars.
 #pragma once
 
 #include <cstdint>
@@ -14,9 +15,9 @@
 
 namespace tinygan {
 
-// A move-only callable void(Arg&) whose captures live in the memory pool:
-// std::function would allocate for every rule that captures more than two
-// pointers, on every step.
+/// A move-only callable void(Arg&) whose captures live in the memory pool:
+/// std::function would allocate for every rule that captures more than two
+/// pointers, on every step.
 template <class Arg>
 class PooledFunction {
  public:
@@ -90,8 +91,8 @@ struct Node {
 
   bool has_grad() const { return grad_valid; }
 
-  // The gradient, starting from zeros when none has arrived since the last
-  // zero_grad; the buffer is reused, so steady-state steps allocate nothing.
+  /// The gradient, starting from zeros when none has arrived since the last
+  /// zero_grad; the buffer is reused, so steady-state steps allocate nothing.
   Tensor<T>& grad_buffer() {
     if (!grad_valid) {
       // (A default Tensor has the scalar's shape but no element: compare both.)
@@ -103,8 +104,8 @@ struct Node {
     return grad;
   }
 
-  // Where input i's gradient goes, or nullptr when input i needs none (or was
-  // an absent optional input); backward rules skip work that nothing reads.
+  /// Where input i's gradient goes, or nullptr when input i needs none (or was
+  /// an absent optional input); backward rules skip work that nothing reads.
   Tensor<T>* input_grad(std::size_t i) {
     Node* in = inputs[i].get();
     return in && in->requires_grad ? &in->grad_buffer() : nullptr;
@@ -130,15 +131,15 @@ class Var {
 
   bool requires_grad() const { return node().requires_grad; }
   void set_requires_grad(bool on) { node().requires_grad = on; }
-  // Whether a gradient arrived since the last zero_grad (optimizers skip the rest).
+  /// Whether a gradient arrived since the last zero_grad (optimizers skip the rest).
   bool has_grad() const { return node().has_grad(); }
-  // The accumulated gradient; reading it where none arrived gives zeros.
+  /// The accumulated gradient; reading it where none arrived gives zeros.
   Tensor<T>& grad() { return node().grad_buffer(); }
   const Tensor<T>& grad() const { return node().grad_buffer(); }
-  // Forgets the gradient without freeing its buffer.
+  /// Forgets the gradient without freeing its buffer.
   void zero_grad() { node().grad_valid = false; }
 
-  // A new leaf with a copy of the value and no history.
+  /// A new leaf with a copy of the value and no history.
   Var detach() const { return Var(node().value, false); }
 
   const char* op() const { return node().op; }
@@ -148,7 +149,7 @@ class Var {
   }
   const std::shared_ptr<Node<T>>& node_ptr() const { return node_; }
 
-  // Nodes (with their shared_ptr control blocks) come from the memory pool too.
+  /// Nodes (with their shared_ptr control blocks) come from the memory pool too.
   static std::shared_ptr<Node<T>> new_node() {
     return std::allocate_shared<Node<T>>(memory::PoolAllocator<Node<T>>());
   }
@@ -157,9 +158,9 @@ class Var {
   std::shared_ptr<Node<T>> node_;
 };
 
-// Builds an op's result. The graph is recorded only when grad mode is on and
-// some input requires a gradient; otherwise the result is a plain leaf.
-// An undefined input (an absent bias) keeps its slot as a null node.
+/// Builds an op's result. The graph is recorded only when grad mode is on and
+/// some input requires a gradient; otherwise the result is a plain leaf.
+/// An undefined input (an absent bias) keeps its slot as a null node.
 template <class T>
 Var<T> make_result(Tensor<T> value, const char* op, std::initializer_list<Var<T>> inputs,
                    typename Node<T>::BackwardFn backward) {

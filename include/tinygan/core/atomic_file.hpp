@@ -1,6 +1,7 @@
-// Writes a file so that it is never seen half-written: the bytes go to a
-// temporary file in the same folder, are flushed to disk, and only then is
-// the temporary renamed over the target (an atomic step on POSIX).
+/// \file
+/// Writes a file so that it is never seen half-written: the bytes go to a
+/// temporary file in the same folder, are flushed to disk, and only then is
+/// the temporary renamed over the target (an atomic step on POSIX).
 #pragma once
 
 #include <fcntl.h>

@@ -1,4 +1,5 @@
-// tinygan::Error and the checks that raise it.
+/// \file
+/// tinygan::Error and the checks that raise it.
 #pragma once
 
 #include <sstream>
@@ -8,8 +9,8 @@
 
 namespace tinygan {
 
-// Every misuse and every bad input raises this (or a subclass), with a message
-// that names where it happened, what was expected and what was found.
+/// Every misuse and every bad input raises this (or a subclass), with a message
+/// that names where it happened, what was expected and what was found.
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& what) : std::runtime_error(what) {}
@@ -24,8 +25,8 @@ std::string concat(Parts&&... parts) {
 }
 }  // namespace detail
 
-// check(cond, "conv2d: expected ", a, ", found ", b) throws Error when cond is false.
-// The message parts are only formatted on failure.
+/// check(cond, "conv2d: expected ", a, ", found ", b) throws Error when cond is false.
+/// The message parts are only formatted on failure.
 template <class... Parts>
 inline void check(bool condition, Parts&&... parts) {
   if (!condition) throw Error(detail::concat(std::forward<Parts>(parts)...));

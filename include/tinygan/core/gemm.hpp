@@ -1,12 +1,13 @@
-// gemm: dst = a * b, or dst += a * b, for Eigen matrix views, shared out over
-// tinygan's threads.
-//
-// With several threads the product is cut into one block of rows (or of
-// columns) of dst per thread, and each block is one single-threaded Eigen
-// product. Eigen's own parallel product makes its threads wait for each other
-// by spinning; on a busy machine a descheduled partner then costs whole
-// scheduler time slices (measured: 20x slower at 2 threads under load). The
-// split blocks only meet at the end of the loop.
+/// \file
+/// gemm: dst = a * b, or dst += a * b, for Eigen matrix views, shared out over
+/// tinygan's threads.
+///
+/// With several threads the product is cut into one block of rows (or of
+/// columns) of dst per thread, and each block is one single-threaded Eigen
+/// product. Eigen's own parallel product makes its threads wait for each other
+/// by spinning; on a busy machine a descheduled partner then costs whole
+/// scheduler time slices (measured: 20x slower at 2 threads under load). The
+/// split blocks only meet at the end of the loop.
 #pragma once
 
 #include <algorithm>
@@ -17,12 +18,12 @@
 namespace tinygan {
 
 namespace detail {
-// Eigen's threading is off from the start (set_num_threads keeps it off), so
-// even the small products that gemm leaves whole never spin.
+/// Eigen's threading is off from the start (set_num_threads keeps it off), so
+/// even the small products that gemm leaves whole never spin.
 inline const bool eigen_single_threaded = (Eigen::setNbThreads(1), true);
 }  // namespace detail
 
-// Below this many multiply-adds one thread does the whole product.
+/// Below this many multiply-adds one thread does the whole product.
 constexpr double kParallelGemmWork = 1 << 21;
 
 enum class Accumulate { no, yes };

@@ -1,8 +1,9 @@
-// A caching allocator for tensors and graph nodes. A training step builds and
-// frees the same few hundred buffers every iteration; keeping freed blocks by
-// size and handing them out again makes a steady-state step allocate nothing
-// from the system (no malloc, no page faults on fresh pages), as PyTorch's
-// caching allocator does on the GPU.
+/// \file
+/// A caching allocator for tensors and graph nodes. A training step builds and
+/// frees the same few hundred buffers every iteration; keeping freed blocks by
+/// size and handing them out again makes a steady-state step allocate nothing
+/// from the system (no malloc, no page faults on fresh pages), as PyTorch's
+/// caching allocator does on the GPU.
 #pragma once
 
 #include <cstddef>
@@ -34,12 +35,12 @@
 
 namespace tinygan::memory {
 
-// Every block is aligned for the widest SIMD loads (AVX-512) and cache lines.
+/// Every block is aligned for the widest SIMD loads (AVX-512) and cache lines.
 constexpr std::size_t kAlignment = 64;
 
 class Pool {
  public:
-  // Freed blocks beyond this many bytes go back to the system instead.
+  /// Freed blocks beyond this many bytes go back to the system instead.
   static constexpr std::size_t kDefaultCacheLimit = std::size_t(1) << 30;
 
   void* acquire(std::size_t bytes) {
@@ -78,7 +79,7 @@ class Pool {
     std::free(p);
   }
 
-  // Returns every cached block to the system (after a phase with other shapes).
+  /// Returns every cached block to the system (after a phase with other shapes).
   void release_cached() noexcept {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& [bytes, blocks] : free_)
@@ -109,16 +110,16 @@ class Pool {
   std::size_t cached_bytes_ = 0, cache_limit_ = kDefaultCacheLimit;
 };
 
-// The process's pool. Never destroyed, so tensors freed during static
-// destruction still have somewhere to go.
+/// The process's pool. Never destroyed, so tensors freed during static
+/// destruction still have somewhere to go.
 inline Pool& pool() {
   static Pool* const instance = new Pool;
   return *instance;
 }
 
-// A standard allocator over the pool. construct() without arguments
-// default-initializes, so a vector<T, PoolAllocator<T>>(n) of floats is left
-// uninitialized for code that overwrites it anyway.
+/// A standard allocator over the pool. construct() without arguments
+/// default-initializes, so a vector<T, PoolAllocator<T>>(n) of floats is left
+/// uninitialized for code that overwrites it anyway.
 template <class T>
 struct PoolAllocator {
   using value_type = T;

@@ -1,4 +1,5 @@
-// Opening a file for reading with the checks every reader needs first.
+/// \file
+/// Opening a file for reading with the checks every reader needs first.
 #pragma once
 
 #include <cstdint>
@@ -10,8 +11,8 @@
 
 namespace tinygan {
 
-// Opens path (a regular file) and reports its size; an Error names the path
-// and what is wrong otherwise (missing, a folder, unreadable).
+/// Opens path (a regular file) and reports its size; an Error names the path
+/// and what is wrong otherwise (missing, a folder, unreadable).
 inline std::ifstream open_for_reading(const std::string& path, std::uint64_t& size) {
   std::error_code ec;
   check(std::filesystem::is_regular_file(path, ec), path, ": cannot open for reading (",

@@ -1,9 +1,10 @@
-// Rng: a seeded random stream that gives the same numbers on every compiler.
-//
-// std::normal_distribution and friends are implemented differently by each
-// standard library, so a seed would not reproduce a run across compilers.
-// Here the bits come from xoshiro256** (seeded through splitmix64) and the
-// distributions are written out, so only libm's log/cos/sqrt are shared.
+/// \file
+/// Rng: a seeded random stream that gives the same numbers on every compiler.
+///
+/// std::normal_distribution and friends are implemented differently by each
+/// standard library, so a seed would not reproduce a run across compilers.
+/// Here the bits come from xoshiro256** (seeded through splitmix64) and the
+/// distributions are written out, so only libm's log/cos/sqrt are shared.
 #pragma once
 
 #include <array>
@@ -36,11 +37,11 @@ class Rng {
     return result;
   }
 
-  // Uniform in [0, 1) with 53 random bits.
+  /// Uniform in [0, 1) with 53 random bits.
   double uniform() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }
   double uniform(double lo, double hi) { return lo + (hi - lo) * uniform(); }
 
-  // Standard normal by Box-Muller; u1 is kept in (0, 1] so log never sees 0.
+  /// Standard normal by Box-Muller; u1 is kept in (0, 1] so log never sees 0.
   double normal() {
     const double u1 = static_cast<double>((next_u64() >> 11) + 1) * 0x1.0p-53;
     const double u2 = uniform();
@@ -48,7 +49,7 @@ class Rng {
   }
   double normal(double mean, double stddev) { return mean + stddev * normal(); }
 
-  // Uniform integer in [0, n), without modulo bias.
+  /// Uniform integer in [0, n), without modulo bias.
   std::uint64_t below(std::uint64_t n) {
     check(n > 0, "Rng::below: expected a positive bound, found 0");
     const std::uint64_t limit = UINT64_MAX - UINT64_MAX % n;
@@ -57,7 +58,7 @@ class Rng {
     return r % n;
   }
 
-  // The whole state, so that checkpoints can resume a stream exactly.
+  /// The whole state, so that checkpoints can resume a stream exactly.
   const State& state() const { return state_; }
   void set_state(const State& s) { state_ = s; }
 

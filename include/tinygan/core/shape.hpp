@@ -1,4 +1,5 @@
-// Shape: the dimensions of a tensor, rank 0 to 4 (NCHW order).
+/// \file
+/// Shape: the dimensions of a tensor, rank 0 to 4 (NCHW order).
 #pragma once
 
 #include <array>
@@ -41,14 +42,14 @@ class Shape {
     dims_[static_cast<std::size_t>(rank_++)] = d;
   }
 
-  // The shape without its first (batch) dimension.
+  /// The shape without its first (batch) dimension.
   Shape tail() const {
     Shape s;
     for (int i = 1; i < rank_; ++i) s.push_back((*this)[i]);
     return s;
   }
 
-  // The product of all dimensions after the first: features per sample.
+  /// The product of all dimensions after the first: features per sample.
   Index per_sample() const {
     Index n = 1;
     for (int i = 1; i < rank_; ++i) n *= dims_[static_cast<std::size_t>(i)];

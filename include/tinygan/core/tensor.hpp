@@ -1,7 +1,8 @@
-// Tensor<T>: a contiguous, SIMD-aligned array of up to four dimensions (NCHW),
-// with Eigen views of its memory that copy nothing. Its memory comes from the
-// caching pool (core/memory.hpp), so buffers freed by one training step are
-// reused by the next.
+/// \file
+/// Tensor<T>: a contiguous, SIMD-aligned array of up to four dimensions (NCHW),
+/// with Eigen views of its memory that copy nothing. Its memory comes from the
+/// caching pool (core/memory.hpp), so buffers freed by one training step are
+/// reused by the next.
 #pragma once
 
 #include <Eigen/Core>
@@ -32,7 +33,7 @@ class Tensor {
       : shape_(shape), data_(static_cast<std::size_t>(shape.numel()), value) {}
 
   static Tensor zeros(const Shape& shape) { return Tensor(shape); }
-  // For results that are written in full before they are read: skips the fill.
+  /// For results that are written in full before they are read: skips the fill.
   static Tensor uninitialized(const Shape& shape) {
     Tensor t;
     t.resize(shape);
@@ -78,7 +79,7 @@ class Tensor {
   T& operator[](Index i) { return data_[static_cast<std::size_t>(i)]; }
   T operator[](Index i) const { return data_[static_cast<std::size_t>(i)]; }
 
-  // Element access by NCHW indices; the count of indices must equal the rank.
+  /// Element access by NCHW indices; the count of indices must equal the rank.
   template <class... I>
   T& operator()(I... idx) { return data_[offset({static_cast<Index>(idx)...})]; }
   template <class... I>
@@ -89,7 +90,7 @@ class Tensor {
     return *this;
   }
 
-  // Same memory, new dimensions (the element count must not change).
+  /// Same memory, new dimensions (the element count must not change).
   Tensor& reshape(const Shape& shape) {
     check(shape.numel() == numel(), "reshape: cannot view ", numel(), " elements ", shape_,
           " as ", shape, " (", shape.numel(), " elements)");
@@ -101,14 +102,14 @@ class Tensor {
     return std::move(t.reshape(shape));
   }
 
-  // Resizes to shape, reusing the allocation when it is large enough. Contents are unspecified.
+  /// Resizes to shape, reusing the allocation when it is large enough. Contents are unspecified.
   void resize(const Shape& shape) {
     shape_ = shape;
     data_.resize(static_cast<std::size_t>(shape.numel()));
   }
 
-  // Row-major matrix views: rows x cols must equal numel. matrix() is
-  // [batch, features] for rank >= 1.
+  /// Row-major matrix views: rows x cols must equal numel. matrix() is
+  /// [batch, features] for rank >= 1.
   MatrixMap matrix(Index rows, Index cols) {
     check_matrix(rows, cols);
     return MatrixMap(data(), rows, cols);
@@ -121,7 +122,7 @@ class Tensor {
   ConstMatrixMap matrix() const { return matrix(leading(), shape_.per_sample()); }
   ArrayMap array() { return ArrayMap(data(), numel()); }
   ConstArrayMap array() const { return ConstArrayMap(data(), numel()); }
-  // Elements [begin, begin + length): one thread's share of an element-wise loop.
+  /// Elements [begin, begin + length): one thread's share of an element-wise loop.
   ArrayMap array(Index begin, Index length) { return ArrayMap(data() + begin, length); }
   ConstArrayMap array(Index begin, Index length) const { return ConstArrayMap(data() + begin, length); }
 

@@ -1,4 +1,5 @@
-// The thread count used by tinygan's OpenMP loops and by Eigen's products.
+/// \file
+/// The thread count used by tinygan's OpenMP loops and by Eigen's products.
 #pragma once
 
 #include <Eigen/Core>
@@ -17,8 +18,8 @@
 
 namespace tinygan {
 
-// Below this many elements of work a loop runs on one thread: waking a team
-// costs more than it saves, and on a busy machine far more.
+/// Below this many elements of work a loop runs on one thread: waking a team
+/// costs more than it saves, and on a busy machine far more.
 constexpr long kParallelGrain = 1L << 15;
 
 inline int num_threads() {
@@ -37,11 +38,11 @@ inline bool in_parallel_region() {
 #endif
 }
 
-// Calls body(begin, length) on one contiguous share of [0, n) per thread, or
-// body(0, n) on the calling thread below kParallelGrain or inside a parallel
-// region. For element-wise loops only: their results do not depend on where
-// the range is cut. Shares start on multiples of 16 elements so no two
-// threads write one cache line.
+/// Calls body(begin, length) on one contiguous share of [0, n) per thread, or
+/// body(0, n) on the calling thread below kParallelGrain or inside a parallel
+/// region. For element-wise loops only: their results do not depend on where
+/// the range is cut. Shares start on multiples of 16 elements so no two
+/// threads write one cache line.
 template <class Body>
 void for_each_share(Index n, const Body& body) {
   const int threads = n > kParallelGrain && !in_parallel_region() ? num_threads() : 1;
@@ -62,8 +63,8 @@ inline bool& flush_denormals_wanted() {
   static bool wanted = false;
   return wanted;
 }
-// Sets the flush bits on every thread of the OpenMP team, the caller included:
-// each thread has its own floating-point control register.
+/// Sets the flush bits on every thread of the OpenMP team, the caller included:
+/// each thread has its own floating-point control register.
 inline void apply_flush_denormals() {
 #ifdef TINYGAN_HAS_MXCSR
   const unsigned bits = 0x8040;  // FTZ (results) | DAZ (inputs)
@@ -78,11 +79,11 @@ inline void apply_flush_denormals() {
 }
 }  // namespace detail
 
-// Subnormal floats (below 1.2e-38) cost x86 a microcode assist per operation,
-// up to 100x; a GAN whose discriminator wins drives its gradients there.
-// Flushing them to zero on every thread (what torch.set_flush_denormal(True)
-// does) changes no value above 1e-38. Returns false where the CPU has no such
-// switch. The example programs and benchmarks turn it on.
+/// Subnormal floats (below 1.2e-38) cost x86 a microcode assist per operation,
+/// up to 100x; a GAN whose discriminator wins drives its gradients there.
+/// Flushing them to zero on every thread (what torch.set_flush_denormal(True)
+/// does) changes no value above 1e-38. Returns false where the CPU has no such
+/// switch. The example programs and benchmarks turn it on.
 inline bool set_flush_denormals(bool on) {
   detail::flush_denormals_wanted() = on;
   detail::apply_flush_denormals();
@@ -93,8 +94,8 @@ inline bool set_flush_denormals(bool on) {
 #endif
 }
 
-// Results are bitwise reproducible for a given seed and thread count: every
-// parallel loop uses a static schedule and reductions run in a fixed order.
+/// Results are bitwise reproducible for a given seed and thread count: every
+/// parallel loop uses a static schedule and reductions run in a fixed order.
 inline void set_num_threads(int n) {
   check(n >= 1, "set_num_threads: expected a count >= 1, found ", n);
 #ifdef _OPENMP

@@ -1,8 +1,9 @@
-// Mini-batches drawn from a tensor of samples [N, ...], two ways:
-//  - Batches: epochs over a shuffled order, each sample once per epoch;
-//  - sample_indices + gather: a fresh uniform index set each iteration, with
-//    replacement (the "random 128 real images per step" of many GAN loops).
-// The Rng is always the caller's, so a seed reproduces the batches.
+/// \file
+/// Mini-batches drawn from a tensor of samples [N, ...], two ways:
+///  - Batches: epochs over a shuffled order, each sample once per epoch;
+///  - sample_indices + gather: a fresh uniform index set each iteration, with
+///    replacement (the "random 128 real images per step" of many GAN loops).
+/// The Rng is always the caller's, so a seed reproduces the batches.
 #pragma once
 
 #include <algorithm>
@@ -22,8 +23,8 @@ inline Shape batch_shape(const Shape& samples, Index count) {
   return s;
 }
 
-// Copies samples data[indices[k]] into out[k]; out is resized only when its
-// shape changes, so a reused out allocates nothing.
+/// Copies samples data[indices[k]] into out[k]; out is resized only when its
+/// shape changes, so a reused out allocates nothing.
 inline void copy_rows(const Tensor<float>& data, const Index* indices, Index count, Tensor<float>& out) {
   const Shape shape = batch_shape(data.shape(), count);
   if (out.shape() != shape) out.resize(shape);
@@ -33,19 +34,19 @@ inline void copy_rows(const Tensor<float>& data, const Index* indices, Index cou
 }
 }  // namespace batch_detail
 
-// Epochs of shuffled mini-batches. An epoch's order is drawn (Fisher-Yates,
-// rng.below) when its first batch is taken, so constructing a Batches draws
-// nothing. When fewer than `batch` samples remain, next() returns false and
-// the epoch ends: the last partial batch is dropped, as Keras-style loops do,
-// so every batch has the same size. The samples tensor is referenced, not
-// copied: it must outlive this object and keep its size.
-//
-//   for (int e = 0; e < epochs; ++e)
-//     while (batches.next(x)) train_step(x);
+/// Epochs of shuffled mini-batches. An epoch's order is drawn (Fisher-Yates,
+/// rng.below) when its first batch is taken, so constructing a Batches draws
+/// nothing. When fewer than `batch` samples remain, next() returns false and
+/// the epoch ends: the last partial batch is dropped, as Keras-style loops do,
+/// so every batch has the same size. The samples tensor is referenced, not
+/// copied: it must outlive this object and keep its size.
+///
+///   for (int e = 0; e < epochs; ++e)
+///     while (batches.next(x)) train_step(x);
 class Batches {
  public:
-  // Everything a checkpoint needs to resume exactly, together with the
-  // Rng's state: this epoch's order, how far into it, and the epoch count.
+  /// Everything a checkpoint needs to resume exactly, together with the
+  /// Rng's state: this epoch's order, how far into it, and the epoch count.
   struct State {
     std::vector<Index> order;
     Index position = 0;
@@ -60,8 +61,8 @@ class Batches {
     for (std::size_t i = 0; i < state_.order.size(); ++i) state_.order[i] = static_cast<Index>(i);
   }
 
-  // Fills out with the next batch [batch, ...] and returns true, or returns
-  // false (leaving out alone) and ends the epoch when fewer than batch remain.
+  /// Fills out with the next batch [batch, ...] and returns true, or returns
+  /// false (leaving out alone) and ends the epoch when fewer than batch remain.
   bool next(Tensor<float>& out) {
     const Index n = size();
     check(data_->rank() >= 1 && data_->dim(0) == n, "Batches: the samples changed from ", n,
@@ -86,7 +87,7 @@ class Batches {
   Index position() const { return state_.position; }
   const State& state() const { return state_; }
 
-  // Restores a saved state; the order must be a permutation of 0..N-1.
+  /// Restores a saved state; the order must be a permutation of 0..N-1.
   void set_state(State state) {
     const Index n = size();
     check(static_cast<Index>(state.order.size()) == n, "Batches::set_state: expected an order of ", n,
@@ -117,8 +118,8 @@ class Batches {
   State state_;
 };
 
-// count indices drawn uniformly from [0, n), with replacement, into out
-// (reused: no allocation once it has the capacity).
+/// count indices drawn uniformly from [0, n), with replacement, into out
+/// (reused: no allocation once it has the capacity).
 inline void sample_indices(Index n, Index count, Rng& rng, std::vector<Index>& out) {
   check(n >= 1, "sample_indices: expected n >= 1, found ", n);
   check(count >= 0, "sample_indices: expected count >= 0, found ", count);
@@ -131,7 +132,7 @@ inline std::vector<Index> sample_indices(Index n, Index count, Rng& rng) {
   return out;
 }
 
-// out = data[indices], shape [indices.size(), ...]; resized only when needed.
+/// out = data[indices], shape [indices.size(), ...]; resized only when needed.
 inline void gather(const Tensor<float>& data, const std::vector<Index>& indices, Tensor<float>& out) {
   check(data.rank() >= 1, "gather: expected samples [N, ...], found shape ", data.shape());
   for (std::size_t k = 0; k < indices.size(); ++k)

@@ -1,6 +1,7 @@
-// IDX files, the format MNIST ships in: two zero bytes, a type byte, a rank
-// byte, rank big-endian uint32 dimensions, then the elements in row-major
-// order. Only unsigned bytes (type 0x08) are supported: that is all MNIST uses.
+/// \file
+/// IDX files, the format MNIST ships in: two zero bytes, a type byte, a rank
+/// byte, rank big-endian uint32 dimensions, then the elements in row-major
+/// order. Only unsigned bytes (type 0x08) are supported: that is all MNIST uses.
 #pragma once
 
 #include <algorithm>
@@ -32,8 +33,8 @@ struct IdxArray {
 namespace idx_detail {
 constexpr std::uint8_t kUnsignedByte = 0x08;
 constexpr int kMaxRank = 4;
-// Far beyond any real IDX file (MNIST's largest holds 47 million); checked
-// before allocating so a corrupt header cannot ask for terabytes.
+/// Far beyond any real IDX file (MNIST's largest holds 47 million); checked
+/// before allocating so a corrupt header cannot ask for terabytes.
 constexpr Index kMaxElements = Index{1} << 31;
 
 inline const char* type_name(std::uint8_t type) {
@@ -61,9 +62,9 @@ inline std::string dims_str(const std::vector<Index>& dims) {
 }  // namespace idx_detail
 
 namespace idx_detail {
-// Checks the header (head: the file's first bytes, at least 20 unless the
-// file is shorter) against the file's size and fills array.dims; returns the
-// header's length. Everything is checked before the data is allocated.
+/// Checks the header (head: the file's first bytes, at least 20 unless the
+/// file is shorter) against the file's size and fills array.dims; returns the
+/// header's length. Everything is checked before the data is allocated.
 inline Index parse_header(std::string_view head, Index size, const std::string& name, IdxArray& array) {
   check(size >= 4, name, ": shorter than an IDX header (expected at least 4 bytes, found ", size, ")");
   const auto byte = [&](Index i) { return static_cast<std::uint8_t>(head[static_cast<std::size_t>(i)]); };
@@ -107,7 +108,7 @@ inline Index parse_header(std::string_view head, Index size, const std::string& 
 }
 }  // namespace idx_detail
 
-// An IDX file already in memory; name (its path) is what errors call it.
+/// An IDX file already in memory; name (its path) is what errors call it.
 inline IdxArray read_idx_bytes(std::string_view bytes, const std::string& name) {
   IdxArray array;
   const Index header = idx_detail::parse_header(bytes, static_cast<Index>(bytes.size()), name, array);
@@ -139,7 +140,7 @@ inline IdxArray read_idx(const std::string& path) {
   return array;
 }
 
-// Writes an unsigned-byte IDX file atomically (never seen half-written).
+/// Writes an unsigned-byte IDX file atomically (never seen half-written).
 inline void write_idx(const std::string& path, const IdxArray& array) {
   using namespace idx_detail;
   const auto rank = static_cast<int>(array.dims.size());

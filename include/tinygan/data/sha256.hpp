@@ -1,5 +1,6 @@
-// SHA-256 (FIPS 180-4), so that downloaded data files can be checked against
-// pinned checksums without a crypto library.
+/// \file
+/// SHA-256 (FIPS 180-4), so that downloaded data files can be checked against
+/// pinned checksums without a crypto library.
 #pragma once
 
 #include <algorithm>
@@ -38,7 +39,7 @@ class Sha256 {
   }
   Sha256& update(std::string_view bytes) { return update(bytes.data(), bytes.size()); }
 
-  // Pads and returns the digest; the object must not be updated afterwards.
+  /// Pads and returns the digest; the object must not be updated afterwards.
   Digest digest() {
     const std::uint64_t bits = length_ * 8;
     const std::uint8_t one = 0x80, zero = 0;
@@ -101,7 +102,7 @@ class Sha256 {
 
 inline std::string sha256_hex(std::string_view bytes) { return Sha256().update(bytes).hex_digest(); }
 
-// The digest of a whole file, read in 1 MiB pieces.
+/// The digest of a whole file, read in 1 MiB pieces.
 inline std::string sha256_file_hex(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   check(in.good(), path, ": cannot open for reading");

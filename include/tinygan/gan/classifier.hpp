@@ -1,8 +1,9 @@
-// The MNIST digit classifier that sample quality is measured with: a small
-// CNN whose penultimate activation (128 features) is the feature space of
-// FID, and whose softmax gives the class probabilities of the Inception
-// score. Trained by examples/mnist_classifier; the weights used for scoring
-// are committed in assets/ so that every user gets the same scores.
+/// \file
+/// The MNIST digit classifier that sample quality is measured with: a small
+/// CNN whose penultimate activation (128 features) is the feature space of
+/// FID, and whose softmax gives the class probabilities of the Inception
+/// score. Trained by examples/mnist_classifier; the weights used for scoring
+/// are committed in assets/ so that every user gets the same scores.
 #pragma once
 
 #include <algorithm>
@@ -27,10 +28,10 @@ namespace tinygan::models {
 constexpr Index kClassifierFeatures = 128;  // the FID feature space
 constexpr Index kClasses = 10;
 
-// [N, 1, 28, 28] in [-1, 1] -> 10 logits. There is no pooling layer, so
-// stride-2 convolutions shrink 28 -> 14 -> 7 -> 3; convolutions followed by
-// batch norm carry no bias (the norm's shift replaces it). 112,778
-// parameters, about 450 KB as float32.
+/// [N, 1, 28, 28] in [-1, 1] -> 10 logits. There is no pooling layer, so
+/// stride-2 convolutions shrink 28 -> 14 -> 7 -> 3; convolutions followed by
+/// batch norm carry no bias (the norm's shift replaces it). 112,778
+/// parameters, about 450 KB as float32.
 template <class T>
 std::shared_ptr<nn::Sequential<T>> mnist_classifier(Rng& rng) {
   using namespace nn;
@@ -53,8 +54,8 @@ std::shared_ptr<nn::Sequential<T>> mnist_classifier(Rng& rng) {
   return c;
 }
 
-// A classifier with weights from a file (io::save_weights of the model
-// above), in eval mode.
+/// A classifier with weights from a file (io::save_weights of the model
+/// above), in eval mode.
 template <class T = float>
 std::shared_ptr<nn::Sequential<T>> load_mnist_classifier(const std::string& path) {
   Rng rng(0);  // every value is overwritten by the file
@@ -69,11 +70,11 @@ struct ClassifierOutputs {
   Tensor<double> probabilities;  // [N, C]: softmax of the logits
 };
 
-// Runs images [N, 1, 28, 28] (or [N, 28, 28]) through the classifier in eval
-// mode without a graph, `batch` images at a time so that memory stays small
-// for any N. The features are what the last layer (the logits' Dense) takes;
-// eval-mode dropout in front of it passes them through unchanged. The
-// model's modes are restored afterwards.
+/// Runs images [N, 1, 28, 28] (or [N, 28, 28]) through the classifier in eval
+/// mode without a graph, `batch` images at a time so that memory stays small
+/// for any N. The features are what the last layer (the logits' Dense) takes;
+/// eval-mode dropout in front of it passes them through unchanged. The
+/// model's modes are restored afterwards.
 template <class T>
 ClassifierOutputs features_and_logits(nn::Sequential<T>& model, const Tensor<T>& images, Index batch = 256) {
   check(images.rank() >= 3 && images.dim(images.rank() - 1) == 28 && images.dim(images.rank() - 2) == 28 &&

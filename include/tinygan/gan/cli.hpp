@@ -1,5 +1,6 @@
-// The command line shared by the example programs: every flag, its default,
-// and one clear line (exit code 2) for anything wrong.
+/// \file
+/// The command line shared by the example programs: every flag, its default,
+/// and one clear line (exit code 2) for anything wrong.
 #pragma once
 
 #include <cerrno>
@@ -19,7 +20,7 @@
 
 namespace tinygan::gan {
 
-// A bad command line: the programs print what() and exit with code 2.
+/// A bad command line: the programs print what() and exit with code 2.
 class UsageError : public Error {
  public:
   using Error::Error;
@@ -36,8 +37,8 @@ struct CliOptions {
   int threads = 0;             // 0: all cores
   bool summary = false, help = false, version = false, no_fetch = false;
   std::string resume, load, latent, export_samples, input;
-  // The training recipe: MODELS.md's ("models") or the measured best
-  // ("best"), then any switch given on its own (gan/trainer.hpp, Recipe).
+  /// The training recipe: MODELS.md's ("models") or the measured best
+  /// ("best"), then any switch given on its own (gan/trainer.hpp, Recipe).
   std::string recipe = "models";
   std::optional<double> lr_g, lr_d, label_smoothing, ema, pixel_loss;
   std::optional<std::int64_t> d_steps;
@@ -48,7 +49,7 @@ struct CliOptions {
   std::string on_nan = "stop";              // --on-nan stop|skip: a step whose loss or gradient is not finite
 };
 
-// What a program accepts beyond the common flags.
+/// What a program accepts beyond the common flags.
 struct CliSpec {
   std::string program;
   std::vector<std::string> models;  // --model choices (first is the default); empty: no --model
@@ -85,7 +86,7 @@ inline double parse_real(const std::string& program, const std::string& flag,
   return v;
 }
 
-// A share in [0, hi): label smoothing, EMA decay.
+/// A share in [0, hi): label smoothing, EMA decay.
 inline double parse_fraction(const std::string& program, const std::string& flag, const std::string& text,
                              double hi) {
   errno = 0;
@@ -163,8 +164,8 @@ inline std::string usage(const CliSpec& spec) {
   return out.str();
 }
 
-// Parses argv; throws UsageError for an unknown flag, a missing or malformed
-// value, a negative or absurd count, or a file that does not exist.
+/// Parses argv; throws UsageError for an unknown flag, a missing or malformed
+/// value, a negative or absurd count, or a file that does not exist.
 inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& spec) {
   CliOptions o;
   const std::string& p = spec.program;
@@ -251,14 +252,14 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
   return o;
 }
 
-// What --version prints: "mnist_dcgan (tinygan 0.1.0)".
+/// What --version prints: "mnist_dcgan (tinygan 0.1.0)".
 inline std::string version_line(const std::string& program) {
   return program + " (tinygan " TINYGAN_VERSION_STRING ")\n";
 }
 
-// Runs a program's body with the exit codes every tinygan program uses:
-// what the body returns, 2 (and one line) for a bad command line, 1 (and
-// "program: error: ...") for anything else that went wrong.
+/// Runs a program's body with the exit codes every tinygan program uses:
+/// what the body returns, 2 (and one line) for a bad command line, 1 (and
+/// "program: error: ...") for anything else that went wrong.
 template <class Body>
 int run_main(const std::string& program, Body body) {
   // A write beyond the file size limit (ulimit -f) then fails with EFBIG and

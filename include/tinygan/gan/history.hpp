@@ -1,5 +1,6 @@
-// The per-iteration record of a run: losses.csv and its plot, and the
-// arrays a checkpoint carries so that a resumed run keeps its whole history.
+/// \file
+/// The per-iteration record of a run: losses.csv and its plot, and the
+/// arrays a checkpoint carries so that a resumed run keeps its whole history.
 #pragma once
 
 #include <cstdio>
@@ -44,7 +45,7 @@ class History {
                         io::Series{"G loss", columns_[0], columns_[3], {31, 119, 180}}});
   }
 
-  // Stored in a checkpoint as float64-exact columns.
+  /// Stored in a checkpoint as float64-exact columns.
   void save(io::Checkpoint<float>& c) const {
     for (std::size_t k = 0; k < kColumns; ++k) {
       Tensor<float> t(Shape{static_cast<Index>(size())});
@@ -61,7 +62,7 @@ class History {
     }
   }
 
-  // The last time stamp, so that a resumed run's seconds keep counting.
+  /// The last time stamp, so that a resumed run's seconds keep counting.
   double last_seconds() const { return size() ? columns_[6].back() : 0.0; }
 
  private:

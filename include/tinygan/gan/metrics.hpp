@@ -1,10 +1,11 @@
-// Sample quality, as the project measures it with its own MNIST classifier
-// (gan/classifier.hpp): the Fréchet distance between feature sets (FID), the
-// Inception score, the per-class histogram, the share of confident samples
-// and the number of classes covered. Lower FID is better; with the committed
-// classifier, 10,000 real training digits score 0.1 against the test set.
-// FIDs from different classifiers are on different scales: compare only
-// scores made with one classifier.
+/// \file
+/// Sample quality, as the project measures it with its own MNIST classifier
+/// (gan/classifier.hpp): the Fréchet distance between feature sets (FID), the
+/// Inception score, the per-class histogram, the share of confident samples
+/// and the number of classes covered. Lower FID is better; with the committed
+/// classifier, 10,000 real training digits score 0.1 against the test set.
+/// FIDs from different classifiers are on different scales: compare only
+/// scores made with one classifier.
 #pragma once
 
 #include <Eigen/Core>
@@ -22,9 +23,9 @@ namespace tinygan::metrics {
 constexpr double kConfident = 0.9;  // a sample is confident when its top class has at least this probability
 constexpr double kCovered = 0.02;   // a class is covered when at least this share of samples falls in it
 
-// The functions that instantiate Eigen's eigen solver or run a model are
-// templates: a translation unit that includes gan.hpp and never scores pays
-// nothing for them at compile time (they cost ~15 s of every -O2 build).
+/// The functions that instantiate Eigen's eigen solver or run a model are
+/// templates: a translation unit that includes gan.hpp and never scores pays
+/// nothing for them at compile time (they cost ~15 s of every -O2 build).
 namespace detail {
 template <class S>
 using Matrix = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
@@ -54,8 +55,8 @@ Moments<S> moments(const Tensor<S>& x, const char* which) {
   return out;
 }
 
-// Eigenvalues of a symmetric matrix, clamped at 0: a covariance is positive
-// semi-definite, and round-off must not turn a zero eigenvalue into a NaN root.
+/// Eigenvalues of a symmetric matrix, clamped at 0: a covariance is positive
+/// semi-definite, and round-off must not turn a zero eigenvalue into a NaN root.
 template <class S>
 Eigen::SelfAdjointEigenSolver<Matrix<S>> eigen(const Matrix<S>& symmetric, int options) {
   Eigen::SelfAdjointEigenSolver<Matrix<S>> solver(symmetric, options);
@@ -64,22 +65,22 @@ Eigen::SelfAdjointEigenSolver<Matrix<S>> eigen(const Matrix<S>& symmetric, int o
   return solver;
 }
 
-// sqrt(max(v, 0)) per eigenvalue; a scalar lambda, as GCC 12 warns falsely
-// inside the AVX-512 intrinsics of Eigen's vectorized max and sqrt (bug 105593).
+/// sqrt(max(v, 0)) per eigenvalue; a scalar lambda, as GCC 12 warns falsely
+/// inside the AVX-512 intrinsics of Eigen's vectorized max and sqrt (bug 105593).
 template <class S>
 Vector<S> clamped_roots(const Vector<S>& values) {
   return values.unaryExpr([](S v) { return std::sqrt(std::max(v, S(0))); });
 }
 }  // namespace detail
 
-// FID between two feature sets [N, D] and [M, D]:
-//   |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr sqrt(S_a S_b).
-// tr sqrt(S_a S_b) is computed through the symmetric S_a^1/2 S_b S_a^1/2
-// (the same eigenvalues), whose square root an eigen decomposition gives with
-// real, clamped eigenvalues; so rank-deficient covariances (fewer samples
-// than features, dead features) give a finite answer where scipy's sqrtm
-// gives complex noise. Round-off can leave -1e-12 for identical sets: the
-// result is clamped at 0.
+/// FID between two feature sets [N, D] and [M, D]:
+///   |mu_a - mu_b|^2 + tr(S_a) + tr(S_b) - 2 tr sqrt(S_a S_b).
+/// tr sqrt(S_a S_b) is computed through the symmetric S_a^1/2 S_b S_a^1/2
+/// (the same eigenvalues), whose square root an eigen decomposition gives with
+/// real, clamped eigenvalues; so rank-deficient covariances (fewer samples
+/// than features, dead features) give a finite answer where scipy's sqrtm
+/// gives complex noise. Round-off can leave -1e-12 for identical sets: the
+/// result is clamped at 0.
 template <class S>
 S frechet_distance(const Tensor<S>& a, const Tensor<S>& b) {
   const detail::Moments<S> ma = detail::moments(a, "the first set's"), mb = detail::moments(b, "the second set's");
@@ -98,7 +99,7 @@ S frechet_distance(const Tensor<S>& a, const Tensor<S>& b) {
 }
 
 namespace detail {
-// Rows of class probabilities: [N, C], each in [0, 1] and summing to 1.
+/// Rows of class probabilities: [N, C], each in [0, 1] and summing to 1.
 inline void check_probabilities(const Tensor<double>& p, const char* op) {
   check(p.rank() == 2 && p.dim(0) >= 1 && p.dim(1) >= 1, op, ": expected probabilities [N, C], found shape ",
         p.shape());
@@ -121,10 +122,10 @@ inline Index argmax_row(const Tensor<double>& p, Index i) {
 }
 }  // namespace detail
 
-// exp(mean over samples of KL(p(y|x) || p(y))), p(y) the mean of the rows:
-// from 1 (every sample has the same class distribution) to C (confident and
-// evenly spread over the C classes). Computed over all samples in one split,
-// not the 10-split mean of the original Inception score.
+/// exp(mean over samples of KL(p(y|x) || p(y))), p(y) the mean of the rows:
+/// from 1 (every sample has the same class distribution) to C (confident and
+/// evenly spread over the C classes). Computed over all samples in one split,
+/// not the 10-split mean of the original Inception score.
 inline double inception_score(const Tensor<double>& probabilities) {
   detail::check_probabilities(probabilities, "inception_score");
   const Index n = probabilities.dim(0), c = probabilities.dim(1);
@@ -141,7 +142,7 @@ inline double inception_score(const Tensor<double>& probabilities) {
   return std::exp(kl / static_cast<double>(n));
 }
 
-// The share of samples whose most probable class is j, for each class j.
+/// The share of samples whose most probable class is j, for each class j.
 inline std::vector<double> class_histogram(const Tensor<double>& probabilities) {
   detail::check_probabilities(probabilities, "class_histogram");
   const Index n = probabilities.dim(0);
@@ -151,7 +152,7 @@ inline std::vector<double> class_histogram(const Tensor<double>& probabilities) 
   return shares;
 }
 
-// The share of samples whose most probable class has probability >= threshold.
+/// The share of samples whose most probable class has probability >= threshold.
 inline double confident_share(const Tensor<double>& probabilities, double threshold = kConfident) {
   detail::check_probabilities(probabilities, "confident_share");
   check(threshold >= 0 && threshold <= 1, "confident_share: expected a threshold in [0, 1], found ", threshold);
@@ -162,17 +163,17 @@ inline double confident_share(const Tensor<double>& probabilities, double thresh
   return static_cast<double>(confident) / static_cast<double>(n);
 }
 
-// How many classes hold at least min_share of the samples: 10 for a
-// generator that draws every digit, 1 for one collapsed onto a single glyph.
+/// How many classes hold at least min_share of the samples: 10 for a
+/// generator that draws every digit, 1 for one collapsed onto a single glyph.
 inline int classes_covered(const std::vector<double>& histogram, double min_share = kCovered) {
   check(!histogram.empty(), "classes_covered: expected a histogram of at least one class, found none");
   check(min_share >= 0 && min_share <= 1, "classes_covered: expected a share in [0, 1], found ", min_share);
   return static_cast<int>(std::count_if(histogram.begin(), histogram.end(), [&](double s) { return s >= min_share; }));
 }
 
-// Mean Euclidean distance from each sample to its nearest reference image,
-// images compared as flat vectors (any shapes [N, ...] of one image size).
-// |a - b|^2 = |a|^2 + |b|^2 - 2 a.b in double, 512 samples per matrix product.
+/// Mean Euclidean distance from each sample to its nearest reference image,
+/// images compared as flat vectors (any shapes [N, ...] of one image size).
+/// |a - b|^2 = |a|^2 + |b|^2 - 2 a.b in double, 512 samples per matrix product.
 template <class T>
 double mean_nearest_distance(const Tensor<T>& samples, const Tensor<T>& reference) {
   check(samples.rank() >= 2 && reference.rank() >= 2 && samples.dim(0) >= 1 && reference.dim(0) >= 1,
@@ -198,8 +199,8 @@ double mean_nearest_distance(const Tensor<T>& samples, const Tensor<T>& referenc
   return total / static_cast<double>(a.rows());
 }
 
-// The mean pixel of a frame `width` pixels wide around square images [N, ...]:
-// where MNIST's centred digits have (almost) no ink, so their background.
+/// The mean pixel of a frame `width` pixels wide around square images [N, ...]:
+/// where MNIST's centred digits have (almost) no ink, so their background.
 inline double frame_mean(const Tensor<float>& images, Index width = 4) {
   check(images.rank() >= 2 && images.dim(0) >= 1, "frame_mean: expected images [N, ...], found ", images.shape());
   const Index size = images.numel() / images.dim(0);
@@ -228,9 +229,9 @@ struct Score {
   std::vector<double> histogram;   // share of samples per class
 };
 
-// The classifier's features of the MNIST test set (10,000 images) in
-// [-1, 1]: the reference that samples are compared with. The folder must
-// hold MNIST (data::ensure_mnist fetches it).
+/// The classifier's features of the MNIST test set (10,000 images) in
+/// [-1, 1]: the reference that samples are compared with. The folder must
+/// hold MNIST (data::ensure_mnist fetches it).
 template <class T>
 Tensor<double> reference_features(nn::Sequential<T>& classifier, const std::string& data_dir,
                                          const std::vector<int>& digits = {}) {
@@ -241,8 +242,8 @@ Tensor<double> reference_features(nn::Sequential<T>& classifier, const std::stri
   return models::features_and_logits(classifier, test.images).features;
 }
 
-// Scores samples [N, 1, 28, 28] (or [N, 28, 28]) in [-1, 1], the classifier's
-// input range, against reference features (reference_features above).
+/// Scores samples [N, 1, 28, 28] (or [N, 28, 28]) in [-1, 1], the classifier's
+/// input range, against reference features (reference_features above).
 template <class T>
 Score score_samples(nn::Sequential<T>& classifier, const Tensor<T>& samples,
                            const Tensor<double>& reference) {

@@ -1,8 +1,9 @@
-// The reference networks of the MNIST examples, layer for layer as
-// shared/MODELS.md fixes them (shapes NCHW, LReLU slope 0.2, k5 "same"
-// padding 2 as in PyTorch). Each returns a model initialized from rng: the
-// DCGAN with N(0, 0.02) (nn::init::dcgan_normal), the dense models with
-// PyTorch's default; dropout streams are seeded from rng too.
+/// \file
+/// The reference networks of the MNIST examples, layer for layer as
+/// shared/MODELS.md fixes them (shapes NCHW, LReLU slope 0.2, k5 "same"
+/// padding 2 as in PyTorch). Each returns a model initialized from rng: the
+/// DCGAN with N(0, 0.02) (nn::init::dcgan_normal), the dense models with
+/// PyTorch's default; dropout streams are seeded from rng too.
 #pragma once
 
 #include <memory>
@@ -26,7 +27,7 @@ constexpr double kSlope = 0.2;
 template <class T>
 using Model = std::shared_ptr<nn::Sequential<T>>;
 
-// 1. dcgan: z[100] -> 1x28x28 in [-1, 1], and its convolutional critic.
+/// 1. dcgan: z[100] -> 1x28x28 in [-1, 1], and its convolutional critic.
 template <class T>
 Model<T> dcgan_generator(Rng& rng) {
   using namespace nn;
@@ -67,7 +68,7 @@ Model<T> dcgan_discriminator(Rng& rng) {
   return d;
 }
 
-// 2. dense: a plain multilayer perceptron GAN.
+/// 2. dense: a plain multilayer perceptron GAN.
 template <class T>
 Model<T> dense_generator(Rng& rng) {
   using namespace nn;
@@ -92,7 +93,7 @@ Model<T> dense_discriminator(Rng& rng) {
   return d;
 }
 
-// 3. dense-bn: batch norm after each hidden ReLU of G, dropout 0.4 in D.
+/// 3. dense-bn: batch norm after each hidden ReLU of G, dropout 0.4 in D.
 template <class T>
 Model<T> dense_bn_generator(Rng& rng) {
   using namespace nn;
@@ -115,7 +116,7 @@ Model<T> dense_bn_discriminator(Rng& rng) {
   return d;
 }
 
-// 4. minimal: the smallest dense GAN, images in [0, 1].
+/// 4. minimal: the smallest dense GAN, images in [0, 1].
 template <class T>
 Model<T> minimal_generator(Rng& rng) {
   using namespace nn;
@@ -138,9 +139,9 @@ Model<T> minimal_discriminator(Rng& rng) {
   return d;
 }
 
-// 5. inverted: an autoencoder generator (784 -> 32 -> 784) that learns to
-// turn digits dark-on-white, with dropout after every LReLU but the
-// bottleneck's.
+/// 5. inverted: an autoencoder generator (784 -> 32 -> 784) that learns to
+/// turn digits dark-on-white, with dropout after every LReLU but the
+/// bottleneck's.
 template <class T>
 Model<T> inverted_generator(Rng& rng) {
   using namespace nn;
@@ -166,8 +167,8 @@ Model<T> inverted_discriminator(Rng& rng) {
   return d;
 }
 
-// G followed by D in one model (Keras's "combined" model). The modules are
-// shared, not copied: freezing D here freezes the D that is trained.
+/// G followed by D in one model (Keras's "combined" model). The modules are
+/// shared, not copied: freezing D here freezes the D that is trained.
 template <class T>
 Model<T> combined(const Model<T>& generator, const Model<T>& discriminator) {
   auto gan = std::make_shared<nn::Sequential<T>>();

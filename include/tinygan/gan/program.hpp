@@ -1,7 +1,8 @@
-// The example programs' whole life cycle, shared by all of them: command
-// line, summaries, data, training with progress, samples, checkpoints and
-// Ctrl-C, final outputs, and generation from saved weights. An example only
-// describes its models (ModelSpec) and calls run_program.
+/// \file
+/// The example programs' whole life cycle, shared by all of them: command
+/// line, summaries, data, training with progress, samples, checkpoints and
+/// Ctrl-C, final outputs, and generation from saved weights. An example only
+/// describes its models (ModelSpec) and calls run_program.
 #pragma once
 
 #include <algorithm>
@@ -39,7 +40,7 @@
 
 namespace tinygan::gan {
 
-// One model of MODELS.md, with its training settings.
+/// One model of MODELS.md, with its training settings.
 struct ModelSpec {
   std::string name;  // "dcgan"
   std::function<models::Model<float>(Rng&)> make_generator, make_discriminator;
@@ -76,7 +77,7 @@ struct Run {
   std::string out(const std::string& name) const { return (std::filesystem::path(cli.out_dir) / name).string(); }
 };
 
-// [N, 1, 28, 28] images as D takes them.
+/// [N, 1, 28, 28] images as D takes them.
 inline Tensor<float> as_samples(Tensor<float> images, const Shape& sample_shape) {
   Shape s{images.dim(0)};
   for (int i = 0; i < sample_shape.rank(); ++i) s.push_back(sample_shape[i]);
@@ -94,7 +95,7 @@ inline data::MnistSet load_split(const Run& run, data::Split split, bool allow_f
   return data::load_mnist(run.cli.data_dir, split, options);
 }
 
-// Writes samples in G's output range: .npy float32 (N, 28, 28), else IDX3 ubyte.
+/// Writes samples in G's output range: .npy float32 (N, 28, 28), else IDX3 ubyte.
 inline void export_samples(const std::string& path, const Tensor<float>& samples, float lo, float hi) {
   const Index n = samples.dim(0);
   Tensor<float> images = samples.reshaped({n, 28, 28});
@@ -112,8 +113,8 @@ inline void export_samples(const std::string& path, const Tensor<float>& samples
   data::write_idx(path, idx);
 }
 
-// --recipe picks MODELS.md's settings or the best ones; each switch given on
-// its own then overrides.
+/// --recipe picks MODELS.md's settings or the best ones; each switch given on
+/// its own then overrides.
 inline Recipe chosen_recipe(const ModelSpec& spec, const CliOptions& cli) {
   Recipe r = cli.recipe == "best" ? spec.best_recipe : spec.recipe;
   if (cli.lr) r.lr_g = r.lr_d = *cli.lr;
@@ -195,7 +196,7 @@ constexpr std::int64_t kUnboundedIterations = 1000000000;  // --minutes alone: t
 constexpr std::int64_t kReportedSkips = 10;     // --on-nan skip: skips told one by one, then only counted
 constexpr std::int64_t kMaxSkipsInARow = 100;   // --on-nan skip: a run this far gone has diverged
 
-// --load: samples from saved weights, no training.
+/// --load: samples from saved weights, no training.
 inline int generate(const Run& run) {
   Rng rng(run.cli.seed);
   auto g = run.spec.make_generator(rng);
@@ -245,8 +246,8 @@ inline int generate(const Run& run) {
   return 0;
 }
 
-// The per-epoch scorer, or none when --fid-samples is 0 or the classifier is
-// missing (then said once: training goes on without scores).
+/// The per-epoch scorer, or none when --fid-samples is 0 or the classifier is
+/// missing (then said once: training goes on without scores).
 inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
   const ModelSpec& spec = run.spec;
   const Index count = run.cli.fid_samples.value_or(10000);
@@ -277,7 +278,7 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
                         SampleRange{spec.unit_range, spec.inverted});
 }
 
-// Training: the MODELS.md procedure with progress, samples, checkpoints.
+/// Training: the MODELS.md procedure with progress, samples, checkpoints.
 inline int train(const Run& run) {
   const ModelSpec& spec = run.spec;
   const CliOptions& cli = run.cli;
@@ -596,8 +597,8 @@ inline int train(const Run& run) {
 
 }  // namespace detail
 
-// Runs an example program. Exit codes: 0 done, 1 error, 2 bad command line,
-// 130 interrupted (after saving a checkpoint).
+/// Runs an example program. Exit codes: 0 done, 1 error, 2 bad command line,
+/// 130 interrupted (after saving a checkpoint).
 inline int run_program(int argc, const char* const* argv, const std::string& program,
                        const std::vector<ModelSpec>& specs, bool has_input = false) {
   CliSpec cli_spec{program, {}, has_input};

@@ -1,6 +1,7 @@
-// The progress line of a training run: epoch and iteration, percentage,
-// rate, ETA and running averages of the losses and D's accuracy. Redrawn in
-// place on a terminal; one line per interval when the output is a file or pipe.
+/// \file
+/// The progress line of a training run: epoch and iteration, percentage,
+/// rate, ETA and running averages of the losses and D's accuracy. Redrawn in
+/// place on a terminal; one line per interval when the output is a file or pipe.
 #pragma once
 
 #include <unistd.h>
@@ -14,17 +15,17 @@ namespace tinygan::gan {
 
 class Progress {
  public:
-  // every: iterations per printed line when not on a terminal; total 0: no
-  // fixed length (a run that stops when its time is up).
+  /// every: iterations per printed line when not on a terminal; total 0: no
+  /// fixed length (a run that stops when its time is up).
   Progress(std::int64_t total, std::int64_t iterations_per_epoch, std::int64_t every, std::FILE* out = stderr)
       : total_(total), per_epoch_(iterations_per_epoch), every_(every), out_(out),
         tty_(::isatty(::fileno(out)) == 1), start_(Clock::now()), last_draw_(start_) {}
 
   void start_at(std::int64_t iteration) { first_ = iteration; }
-  // A run that stops after `seconds` more: the ETA is never later than that.
+  /// A run that stops after `seconds` more: the ETA is never later than that.
   void set_time_limit(double seconds) { time_limit_ = seconds; }
 
-  // Called after each iteration (1-based count of finished iterations).
+  /// Called after each iteration (1-based count of finished iterations).
   void update(std::int64_t done, double d_loss, double g_loss, double d_acc) {
     sum_d_ += d_loss;
     sum_g_ += g_loss;
@@ -39,13 +40,13 @@ class Progress {
     if (line_due) sum_d_ = sum_g_ = sum_acc_ = 0, count_ = 0;
   }
 
-  // Ends a redrawn line so that later output starts on a fresh one.
+  /// Ends a redrawn line so that later output starts on a fresh one.
   void finish() {
     if (tty_ && drawn_) std::fputc('\n', out_);
     drawn_ = false;
   }
 
-  // A line of its own (an epoch's score) between progress lines.
+  /// A line of its own (an epoch's score) between progress lines.
   void note(const std::string& line) {
     finish();
     std::fprintf(out_, "%s\n", line.c_str());

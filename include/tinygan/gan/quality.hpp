@@ -1,8 +1,9 @@
-// Sample quality while a GAN trains: at the end of every epoch the sampling
-// generator runs on one fixed set of inputs, its outputs are scored with the
-// classifier (gan/metrics.hpp: FID, Inception score, confident share, classes
-// covered), a row goes to metrics.csv, the FID curve to fid_plot.png, and the
-// generator with the lowest FID so far to generator_best.safetensors.
+/// \file
+/// Sample quality while a GAN trains: at the end of every epoch the sampling
+/// generator runs on one fixed set of inputs, its outputs are scored with the
+/// classifier (gan/metrics.hpp: FID, Inception score, confident share, classes
+/// covered), a row goes to metrics.csv, the FID curve to fid_plot.png, and the
+/// generator with the lowest FID so far to generator_best.safetensors.
 #pragma once
 
 #include <cstdio>
@@ -19,7 +20,7 @@
 
 namespace tinygan::gan {
 
-// How the generator's outputs become classifier inputs ([-1, 1], light on dark).
+/// How the generator's outputs become classifier inputs ([-1, 1], light on dark).
 struct SampleRange {
   bool unit = false;    // outputs in [0, 1] rather than [-1, 1]
   bool invert = false;  // dark-on-white outputs (the inverted model): scored as 1 - x
@@ -33,7 +34,7 @@ class QualityTracker {
     metrics::Score score;
   };
 
-  // inputs: the generator's fixed inputs, [N, ...], run in batches of `batch`.
+  /// inputs: the generator's fixed inputs, [N, ...], run in batches of `batch`.
   QualityTracker(std::shared_ptr<nn::Sequential<float>> classifier, Tensor<double> reference, Tensor<float> inputs,
                  SampleRange range, Index batch = 500)
       : classifier_(std::move(classifier)),
@@ -45,7 +46,7 @@ class QualityTracker {
           inputs_.shape());
   }
 
-  // Scores the generator (in eval mode for the call) and records the row.
+  /// Scores the generator (in eval mode for the call) and records the row.
   const Row& evaluate(nn::Sequential<float>& generator, std::int64_t epoch, std::int64_t iteration, double seconds) {
     Tensor<float> samples = nn::predict(generator, inputs_, batch_);
     check(samples.shape().per_sample() == 28 * 28, "QualityTracker: expected 28x28 samples, found ", samples.shape());
@@ -89,7 +90,7 @@ class QualityTracker {
                        {io::Series{"FID", x, y, {44, 160, 44}}});
   }
 
-  // A checkpoint carries the rows (not the histograms) so that a resumed run keeps its curve.
+  /// A checkpoint carries the rows (not the histograms) so that a resumed run keeps its curve.
   void save(io::Checkpoint<float>& c) const {
     const auto column = [&](auto field) {
       Tensor<float> t(Shape{static_cast<Index>(rows_.size())});

@@ -1,7 +1,8 @@
-// One GAN iteration as MODELS.md fixes it: a D step on a real batch and a
-// batch of fakes made without gradient, then a G step through the frozen D
-// (nothing of D changes: weights, BatchNorm statistics, optimizer state),
-// with real label 1 and fake label 0.
+/// \file
+/// One GAN iteration as MODELS.md fixes it: a D step on a real batch and a
+/// batch of fakes made without gradient, then a G step through the frozen D
+/// (nothing of D changes: weights, BatchNorm statistics, optimizer state),
+/// with real label 1 and fake label 0.
 #pragma once
 
 #include <algorithm>
@@ -20,15 +21,15 @@
 
 namespace tinygan::gan {
 
-// The generator's loss against "real" labels: BCE, or (the inverted model's
-// recipe) the mean squared logarithmic error between D's output and 1.
+/// The generator's loss against "real" labels: BCE, or (the inverted model's
+/// recipe) the mean squared logarithmic error between D's output and 1.
 enum class GeneratorLoss { bce, msle };
 
 struct Recipe {
   double lr_g = 2e-4, lr_d = 2e-4;
   double beta1 = 0.5, beta2 = 0.999;
   GeneratorLoss g_loss = GeneratorLoss::bce;
-  // Beyond MODELS.md, each off by default (docs/results.md measures them):
+  /// Beyond MODELS.md, each off by default (docs/results.md measures them):
   double real_label = 1.0;   // D's target for real samples; 0.9 is one-sided label smoothing
   bool d_logits = false;     // drop D's final Sigmoid and train on BCE-with-logits
   double ema_decay = 0;      // above 0: sample from a moving average of G's weights
@@ -39,11 +40,11 @@ struct Recipe {
   bool lr_decay = false;     // both learning rates fall linearly to 0 over the run's second half
 };
 
-// How far a run is before its next step, in [0, 1): the larger of its share
-// of iterations done and, for a run with a time budget (budget_seconds > 0),
-// its share of the time used, so a decay follows whichever ends the run
-// first. A step that starts just as the time runs out still gets a fraction
-// below 1 (the run stops after it).
+/// How far a run is before its next step, in [0, 1): the larger of its share
+/// of iterations done and, for a run with a time budget (budget_seconds > 0),
+/// its share of the time used, so a decay follows whichever ends the run
+/// first. A step that starts just as the time runs out still gets a fraction
+/// below 1 (the run stops after it).
 inline double run_fraction(std::int64_t done, std::int64_t total, double seconds = 0, double budget_seconds = 0) {
   check(total > 0 && done >= 0 && done < total, "run_fraction: expected an iteration in [0, ", total, "), found ",
         done);
@@ -52,8 +53,8 @@ inline double run_fraction(std::int64_t done, std::int64_t total, double seconds
   return std::clamp(f, 0.0, std::nextafter(1.0, 0.0));
 }
 
-// Recipe::lr_decay's factor once `fraction` of the run is done: 1 for the
-// first half, then linearly down towards 0 at the end.
+/// Recipe::lr_decay's factor once `fraction` of the run is done: 1 for the
+/// first half, then linearly down towards 0 at the end.
 inline double lr_decay_factor(double fraction) {
   check(fraction >= 0 && fraction < 1, "lr_decay_factor: expected a run fraction in [0, 1), found ", fraction);
   return std::min(1.0, 2.0 * (1.0 - fraction));
@@ -89,8 +90,8 @@ class Trainer {
           "Trainer: d_logits needs a discriminator that ends in a Sigmoid");
   }
 
-  // The moving average of G's weights (Recipe::ema_decay) lives in `copy`, a
-  // second generator of the same architecture; it starts as G's weights.
+  /// The moving average of G's weights (Recipe::ema_decay) lives in `copy`, a
+  /// second generator of the same architecture; it starts as G's weights.
   void set_ema_generator(Model copy) {
     check(recipe_.ema_decay > 0, "Trainer: set_ema_generator without an EMA decay in the recipe");
     ema_ = std::move(copy);
@@ -108,7 +109,7 @@ class Trainer {
     pair_up(g_->named_buffers(), ema_->named_buffers(), ema_buffers_);
   }
 
-  // One D step: real samples against fakes made from fake_input without gradient.
+  /// One D step: real samples against fakes made from fake_input without gradient.
   StepStats d_step(const Tensor<float>& real, const Tensor<float>& fake_input) {
     StepStats stats;
     Var<float> fake;
@@ -136,8 +137,8 @@ class Trainer {
     return stats;
   }
 
-  // One G step through the frozen D (nothing of D changes); ends the iteration.
-  // `paired` is the real image each input should become (Recipe::pixel_loss).
+  /// One G step through the frozen D (nothing of D changes); ends the iteration.
+  /// `paired` is the real image each input should become (Recipe::pixel_loss).
   double g_step(const Tensor<float>& g_input, const Tensor<float>* paired = nullptr) {
     check(recipe_.pixel_loss == 0 || paired, "Trainer: the pixel loss needs the real image paired with each G input");
     d_->set_trainable(false);
@@ -162,7 +163,7 @@ class Trainer {
     return loss;
   }
 
-  // MODELS.md's iteration: one D step, then one G step.
+  /// MODELS.md's iteration: one D step, then one G step.
   StepStats step(const Tensor<float>& real, const Tensor<float>& fake_input, const Tensor<float>& g_input) {
     StepStats stats = d_step(real, fake_input);
     const std::int64_t skipped_before = skipped_steps_;
@@ -171,24 +172,24 @@ class Trainer {
     return stats;
   }
 
-  // A step whose loss or gradients are not finite stops the run with a
-  // NonFiniteError before it changes any weight (the default), or is skipped.
+  /// A step whose loss or gradients are not finite stops the run with a
+  /// NonFiniteError before it changes any weight (the default), or is skipped.
   void set_on_non_finite(OnNonFinite policy) { on_non_finite_ = policy; }
-  // D and G steps skipped so far (OnNonFinite::skip).
+  /// D and G steps skipped so far (OnNonFinite::skip).
   std::int64_t skipped_steps() const { return skipped_steps_; }
-  // Why the last skipped step was skipped: its iteration, loss and first non-finite gradient.
+  /// Why the last skipped step was skipped: its iteration, loss and first non-finite gradient.
   const std::string& last_skip_reason() const { return last_skip_reason_; }
 
   nn::Sequential<float>& generator() { return *g_; }
   nn::Sequential<float>& discriminator() { return *d_; }
-  // The generator to sample from: the moving average when there is one.
+  /// The generator to sample from: the moving average when there is one.
   nn::Sequential<float>& sampling_generator() { return ema_ ? *ema_ : *g_; }
   bool has_ema() const { return static_cast<bool>(ema_); }
   nn::Sequential<float>& ema_generator() {
     check(has_ema(), "Trainer: no EMA generator");
     return *ema_;
   }
-  // Both optimizers at `factor` times the recipe's learning rates (a schedule).
+  /// Both optimizers at `factor` times the recipe's learning rates (a schedule).
   void scale_learning_rates(double factor) {
     opt_g_.set_lr(recipe_.lr_g * factor);
     opt_d_.set_lr(recipe_.lr_d * factor);
@@ -200,19 +201,19 @@ class Trainer {
   void set_iteration(std::int64_t i) { iteration_ = i; }
 
  private:
-  // D's output: probabilities, or with d_logits the logits before its Sigmoid.
+  /// D's output: probabilities, or with d_logits the logits before its Sigmoid.
   Var<float> discriminate(const Var<float>& x) {
     if (!recipe_.d_logits) return (*d_)(x);
     Var<float> h = x;
     for (std::size_t i = 0; i + 1 < d_->size(); ++i) h = (*d_)[i](h);
     return h;
   }
-  // Whether the step may update the weights: its loss and every gradient of
-  // the model it trains are finite. Otherwise it throws (OnNonFinite::stop)
-  // or counts a skipped step: weights and optimizer state stay as they were
-  // (BatchNorm's running statistics keep the forward pass's update, as in
-  // PyTorch's GradScaler), and a skip is refused when those statistics are no
-  // longer finite, since skipping cannot undo that.
+  /// Whether the step may update the weights: its loss and every gradient of
+  /// the model it trains are finite. Otherwise it throws (OnNonFinite::stop)
+  /// or counts a skipped step: weights and optimizer state stay as they were
+  /// (BatchNorm's running statistics keep the forward pass's update, as in
+  /// PyTorch's GradScaler), and a skip is refused when those statistics are no
+  /// longer finite, since skipping cannot undo that.
   bool finite_step(const char* which, double loss, const GradientWatch<float>& watch) {
     const std::string* culprit = watch.first_non_finite();
     if (std::isfinite(loss) && !culprit) return true;
@@ -235,10 +236,10 @@ class Trainer {
     return recipe_.d_logits ? bce_with_logits(out, target) : bce(out, target);
   }
 
-  // ema = d ema + (1 - d) w, with the decay ramped up over the first steps
-  // ((1 + t) / (10 + t), as TensorFlow's ExponentialMovingAverage) so that the
-  // average does not drag the random initial weights along for thousands of
-  // steps. BatchNorm's running statistics are copied: they are averages already.
+  /// ema = d ema + (1 - d) w, with the decay ramped up over the first steps
+  /// ((1 + t) / (10 + t), as TensorFlow's ExponentialMovingAverage) so that the
+  /// average does not drag the random initial weights along for thousands of
+  /// steps. BatchNorm's running statistics are copied: they are averages already.
   void update_ema() {
     const double t = static_cast<double>(iteration_);
     const auto d = static_cast<float>(std::min(recipe_.ema_decay, (1 + t) / (10 + t)));
@@ -246,7 +247,7 @@ class Trainer {
     for (auto& [b, copy] : ema_buffers_) copy.value().array() = b.value().array();
   }
 
-  // A [n, 1] label tensor, built on first use and reused.
+  /// A [n, 1] label tensor, built on first use and reused.
   static const Tensor<float>& labels(Tensor<float>& cache, Index n, float value) {
     if (cache.shape() != Shape{n, 1} || cache[0] != value) cache = Tensor<float>::full({n, 1}, value);
     return cache;

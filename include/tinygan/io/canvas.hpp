@@ -1,6 +1,7 @@
-// Canvas: an RGB image in memory with the few drawing primitives a plot
-// needs: filled rectangles, thick clipped lines, and text in stb_easy_font's
-// bitmap font (which hands out quads; we fill them as pixel rectangles).
+/// \file
+/// Canvas: an RGB image in memory with the few drawing primitives a plot
+/// needs: filled rectangles, thick clipped lines, and text in stb_easy_font's
+/// bitmap font (which hands out quads; we fill them as pixel rectangles).
 #pragma once
 
 #include <algorithm>
@@ -37,7 +38,7 @@ using Color = std::array<std::uint8_t, 3>;
 
 class Canvas {
  public:
-  // Larger than any plot or image grid we draw; keeps width * height * 3 far below 2^31.
+  /// Larger than any plot or image grid we draw; keeps width * height * 3 far below 2^31.
   static constexpr int kMaxSide = 16384;
 
   Canvas(int width, int height, Color background = {255, 255, 255})
@@ -53,7 +54,7 @@ class Canvas {
 
   int width() const { return width_; }
   int height() const { return height_; }
-  // RGB bytes, row by row from the top, as PNG stores them.
+  /// RGB bytes, row by row from the top, as PNG stores them.
   const std::vector<std::uint8_t>& pixels() const { return pixels_; }
 
   Color at(int x, int y) const {
@@ -63,8 +64,8 @@ class Canvas {
     return {pixels_[i], pixels_[i + 1], pixels_[i + 2]};
   }
 
-  // Drawing only touches pixels inside the clip rectangle [x0, x1) x [y0, y1),
-  // so curves cannot spill out of a plot's frame.
+  /// Drawing only touches pixels inside the clip rectangle [x0, x1) x [y0, y1),
+  /// so curves cannot spill out of a plot's frame.
   void set_clip(int x0, int y0, int x1, int y1) {
     clip_ = {std::max(0, x0), std::max(0, y0), std::min(width_, x1), std::min(height_, y1)};
   }
@@ -78,7 +79,7 @@ class Canvas {
     pixels_[i + 2] = c[2];
   }
 
-  // Fills [x0, x1) x [y0, y1).
+  /// Fills [x0, x1) x [y0, y1).
   void fill_rect(int x0, int y0, int x1, int y1, Color c) {
     x0 = std::max(x0, clip_[0]), y0 = std::max(y0, clip_[1]);
     x1 = std::min(x1, clip_[2]), y1 = std::min(y1, clip_[3]);
@@ -86,7 +87,7 @@ class Canvas {
       for (int x = x0; x < x1; ++x) set(x, y, c);
   }
 
-  // A one-pixel outline of [x0, x1) x [y0, y1).
+  /// A one-pixel outline of [x0, x1) x [y0, y1).
   void outline_rect(int x0, int y0, int x1, int y1, Color c) {
     fill_rect(x0, y0, x1, y0 + 1, c);
     fill_rect(x0, y1 - 1, x1, y1, c);
@@ -94,9 +95,9 @@ class Canvas {
     fill_rect(x1 - 1, y0, x1, y1, c);
   }
 
-  // A straight line of the given thickness between pixel-centre coordinates.
-  // The segment is clipped in floating point first (Liang-Barsky), so wild
-  // coordinates cost nothing, then walked with Bresenham's algorithm.
+  /// A straight line of the given thickness between pixel-centre coordinates.
+  /// The segment is clipped in floating point first (Liang-Barsky), so wild
+  /// coordinates cost nothing, then walked with Bresenham's algorithm.
   void line(double x0, double y0, double x1, double y1, Color c, int thickness = 1) {
     if (!clip_segment(x0, y0, x1, y1, thickness)) return;
     int ax = static_cast<int>(std::lround(x0)), ay = static_cast<int>(std::lround(y0));
@@ -115,10 +116,10 @@ class Canvas {
     }
   }
 
-  // Text whose top-left corner is (x, y), each font pixel drawn as scale x
-  // scale pixels. Vertical text reads bottom to top (a y-axis label) with
-  // (x, y) its bottom-left corner. Bytes outside printable ASCII become '?',
-  // as the font has glyphs only for those.
+  /// Text whose top-left corner is (x, y), each font pixel drawn as scale x
+  /// scale pixels. Vertical text reads bottom to top (a y-axis label) with
+  /// (x, y) its bottom-left corner. Bytes outside printable ASCII become '?',
+  /// as the font has glyphs only for those.
   void text(int x, int y, std::string_view s, Color c, int scale = 1, bool vertical = false) {
     std::string printable = sanitize(s);
     std::vector<char> quads(printable.size() * 1024 + 64);
@@ -139,13 +140,13 @@ class Canvas {
     }
   }
 
-  // The advance width of s: the font adds one pixel of spacing after each glyph.
+  /// The advance width of s: the font adds one pixel of spacing after each glyph.
   static int text_width(std::string_view s, int scale = 1) {
     if (s.empty()) return 0;
     std::string printable = sanitize(s);
     return (stb_easy_font_width(printable.data()) - 1) * scale;
   }
-  // Height of capitals and digits; descenders (g, p, y) reach two pixels lower.
+  /// Height of capitals and digits; descenders (g, p, y) reach two pixels lower.
   static int text_height(int scale = 1) { return 7 * scale; }
 
  private:

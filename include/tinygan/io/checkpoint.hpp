@@ -1,7 +1,8 @@
-// Checkpoint: everything needed to resume a run exactly (weights, buffers,
-// optimizer moments and step counts, every random stream, counters), kept as
-// one safetensors file: tensors for arrays, metadata strings for the rest.
-// Written atomically, so a crash mid-write leaves the previous checkpoint.
+/// \file
+/// Checkpoint: everything needed to resume a run exactly (weights, buffers,
+/// optimizer moments and step counts, every random stream, counters), kept as
+/// one safetensors file: tensors for arrays, metadata strings for the rest.
+/// Written atomically, so a crash mid-write leaves the previous checkpoint.
 #pragma once
 
 #include <cctype>
@@ -21,7 +22,7 @@ template <class T>
 class Checkpoint {
  public:
   static Checkpoint load(const std::string& path) { return load_bytes(read_whole_file(path), path); }
-  // A checkpoint file's bytes; path names them in errors.
+  /// A checkpoint file's bytes; path names them in errors.
   static Checkpoint load_bytes(const std::string& bytes, const std::string& path) {
     Checkpoint c;
     auto file = load_safetensors_bytes<T>(bytes, path);
@@ -38,7 +39,7 @@ class Checkpoint {
     save_safetensors(path, tensors_, meta);
   }
 
-  // Weights and buffers under "prefix.", plus the state of each dropout stream.
+  /// Weights and buffers under "prefix.", plus the state of each dropout stream.
   void put_module(const std::string& prefix, nn::Module<T>& m) {
     for (auto& [name, t] : state_dict(m, prefix + ".")) tensors_[name] = t;
     int k = 0;
@@ -89,8 +90,8 @@ class Checkpoint {
     }
     meta_["rng." + name] = text;
   }
-  // Strict: four 16-digit hex words joined by ':' (std::stoull would throw
-  // std::invalid_argument on junk, and accept signs, spaces and "0x").
+  /// Strict: four 16-digit hex words joined by ':' (std::stoull would throw
+  /// std::invalid_argument on junk, and accept signs, spaces and "0x").
   void get_rng(const std::string& name, Rng& rng) const {
     const std::string& text = meta("rng." + name);
     const auto malformed = [&] {
@@ -128,7 +129,7 @@ class Checkpoint {
     return it->second;
   }
 
-  // The file this checkpoint was loaded from, for error messages.
+  /// The file this checkpoint was loaded from, for error messages.
   const std::string& source() const { return source_; }
 
   void put_tensor(const std::string& name, Tensor<T> t) { tensors_[name] = std::move(t); }

@@ -1,5 +1,6 @@
-// A small, strict JSON reader and writer: enough for safetensors headers and
-// config files, with errors that say where the text went wrong.
+/// \file
+/// A small, strict JSON reader and writer: enough for safetensors headers and
+/// config files, with errors that say where the text went wrong.
 #pragma once
 
 #include <cmath>
@@ -36,7 +37,7 @@ struct Value {
 
 class Parser {
  public:
-  // where names the source in error messages ("model.safetensors header").
+  /// where names the source in error messages ("model.safetensors header").
   Parser(const std::string& text, std::string where) : text_(text), where_(std::move(where)) {}
 
   Value parse() {
@@ -205,7 +206,7 @@ inline Value parse(const std::string& text, const std::string& where) {
   return Parser(text, where).parse();
 }
 
-// Quotes a string for JSON output.
+/// Quotes a string for JSON output.
 inline std::string quote(const std::string& s) {
   std::string out = "\"";
   for (const char c : s) {

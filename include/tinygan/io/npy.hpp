@@ -1,8 +1,9 @@
-// NumPy's .npy files: a magic string, a version, a Python-literal dict header
-// ({'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }) padded with
-// spaces to a 64-byte boundary and ending in a newline, then the raw data.
-// Reads float32 and float64 (converted) arrays in C order, rank 0 to 4; writes
-// version 1.0 float32.
+/// \file
+/// NumPy's .npy files: a magic string, a version, a Python-literal dict header
+/// ({'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }) padded with
+/// spaces to a 64-byte boundary and ending in a newline, then the raw data.
+/// Reads float32 and float64 (converted) arrays in C order, rank 0 to 4; writes
+/// version 1.0 float32.
 #pragma once
 
 #include <algorithm>
@@ -26,9 +27,9 @@ static_assert(std::endian::native == std::endian::little,
 namespace detail {
 constexpr char kNpyMagic[] = "\x93NUMPY";
 constexpr std::size_t kNpyMagicSize = 6;
-// More elements than a .npy file we load may hold (2^31, 8 GiB of float32); refused before allocating.
+/// More elements than a .npy file we load may hold (2^31, 8 GiB of float32); refused before allocating.
 constexpr std::uint64_t kNpyMaxElements = 1ULL << 31;
-// NumPy itself refuses headers over 10,000 bytes by default; this is laxer but still bounded.
+/// NumPy itself refuses headers over 10,000 bytes by default; this is laxer but still bounded.
 constexpr std::uint32_t kNpyMaxHeader = 1U << 20;
 
 struct NpyHeader {
@@ -38,8 +39,8 @@ struct NpyHeader {
   std::uint64_t count = 1;
 };
 
-// Parses the header dict: a Python literal with exactly the keys 'descr' (a
-// string), 'fortran_order' (True or False) and 'shape' (a tuple of integers).
+/// Parses the header dict: a Python literal with exactly the keys 'descr' (a
+/// string), 'fortran_order' (True or False) and 'shape' (a tuple of integers).
 class NpyHeaderParser {
  public:
   NpyHeaderParser(const std::string& text, const std::string& path) : s_(text), path_(path) {}
@@ -121,7 +122,7 @@ class NpyHeaderParser {
     if (s_.compare(pos_, 5, "False") == 0) return pos_ += 5, false;
     fail("expected True or False for 'fortran_order', found " + rest());
   }
-  // A tuple: "()", "(3,)", "(2, 3)", "(2, 3,)". Python 2's longs ("3L") are accepted.
+  /// A tuple: "()", "(3,)", "(2, 3)", "(2, 3,)". Python 2's longs ("3L") are accepted.
   void shape(NpyHeader& h) {
     expect('(');
     std::vector<std::uint64_t> dims;
@@ -172,9 +173,9 @@ class NpyHeaderParser {
 };
 }  // namespace detail
 
-// Reads a .npy array of '<f4' or '<f8' (converted to float: values beyond
-// float's range become infinite) in C order from a file's bytes. Anything
-// else, or any mismatch between header and size, raises an Error naming path.
+/// Reads a .npy array of '<f4' or '<f8' (converted to float: values beyond
+/// float's range become infinite) in C order from a file's bytes. Anything
+/// else, or any mismatch between header and size, raises an Error naming path.
 inline Tensor<float> load_npy_bytes(const std::string& bytes, const std::string& path) {
   const std::uint64_t file_size = bytes.size();
   const auto byte = [&](std::size_t i) { return static_cast<std::uint64_t>(static_cast<unsigned char>(bytes[i])); };
@@ -229,7 +230,7 @@ inline Tensor<float> load_npy_bytes(const std::string& bytes, const std::string&
 
 inline Tensor<float> load_npy(const std::string& path) { return load_npy_bytes(read_whole_file(path), path); }
 
-// Writes a version 1.0 '<f4' .npy file in C order, atomically.
+/// Writes a version 1.0 '<f4' .npy file in C order, atomically.
 inline void save_npy(const std::string& path, const Tensor<float>& t) {
   std::string dict = "{'descr': '<f4', 'fortran_order': False, 'shape': (";
   for (int i = 0; i < t.rank(); ++i) dict += (i ? ", " : "") + std::to_string(t.dim(i));

@@ -1,16 +1,17 @@
-// Line plots as PNG, drawn in C++ so that training curves need no Python:
-// white background, a framed plot area with 1-2-5 ticks and light grid lines,
-// tick labels, axis labels, a title and a legend row under the title.
-//
-// Long, noisy series (more points than the picture is pixels wide, such as a
-// GAN's per-iteration losses) are drawn twice: the raw values as a light,
-// thin line, and over them a centred moving average (window: 2% of the
-// points, at least 5) as a 2-pixel line in the series' colour; the legend
-// names the window. Shorter series are drawn as they are, 2 pixels thick.
-//
-// Points where x or y is not finite (or beyond +-1e300) are skipped and their
-// neighbours joined, in the order given. An empty or all-NaN series, or no
-// series at all, still gives a valid plot (with a "no data" note).
+/// \file
+/// Line plots as PNG, drawn in C++ so that training curves need no Python:
+/// white background, a framed plot area with 1-2-5 ticks and light grid lines,
+/// tick labels, axis labels, a title and a legend row under the title.
+///
+/// Long, noisy series (more points than the picture is pixels wide, such as a
+/// GAN's per-iteration losses) are drawn twice: the raw values as a light,
+/// thin line, and over them a centred moving average (window: 2% of the
+/// points, at least 5) as a 2-pixel line in the series' colour; the legend
+/// names the window. Shorter series are drawn as they are, 2 pixels thick.
+///
+/// Points where x or y is not finite (or beyond +-1e300) are skipped and their
+/// neighbours joined, in the order given. An empty or all-NaN series, or no
+/// series at all, still gives a valid plot (with a "no data" note).
 #pragma once
 
 #include <algorithm>
@@ -40,7 +41,7 @@ constexpr Color kInk{40, 40, 40}, kFrame{90, 90, 90}, kGrid{228, 228, 228}, kMut
 
 inline bool plottable(double v) { return std::isfinite(v) && std::abs(v) <= 1e300; }
 
-// One axis: the shown range and the tick values inside it, 1, 2 or 5 times a power of ten apart.
+/// One axis: the shown range and the tick values inside it, 1, 2 or 5 times a power of ten apart.
 struct Axis {
   double lo = 0, hi = 1, step = 0.2;
   std::vector<double> ticks;
@@ -76,8 +77,8 @@ inline Axis make_axis(double lo, double hi, int target_ticks) {
   return a;
 }
 
-// Centred moving average over the finite points (in order); the window
-// shrinks at both ends.
+/// Centred moving average over the finite points (in order); the window
+/// shrinks at both ends.
 inline std::vector<double> moving_average(const std::vector<double>& v, std::size_t window) {
   std::vector<double> prefix(v.size() + 1, 0.0), out(v.size());
   for (std::size_t i = 0; i < v.size(); ++i) prefix[i + 1] = prefix[i] + v[i];
@@ -96,7 +97,7 @@ inline Color lighter(Color c, double amount) {
   return out;
 }
 
-// A series' finite points, and what the legend says about it.
+/// A series' finite points, and what the legend says about it.
 struct Prepared {
   std::vector<double> x, y, smooth;  // smooth: empty unless drawn smoothed
   std::size_t window = 0;
@@ -105,7 +106,7 @@ struct Prepared {
 };
 }  // namespace detail
 
-// Draws the plot into a canvas (save_line_plot writes it as PNG).
+/// Draws the plot into a canvas (save_line_plot writes it as PNG).
 inline Canvas render_line_plot(const std::string& title, const std::string& x_label,
                                const std::string& y_label, const std::vector<Series>& series,
                                int width = 900, int height = 520) {
@@ -280,7 +281,7 @@ inline Canvas render_line_plot(const std::string& title, const std::string& x_la
   return canvas;
 }
 
-// Saves a line plot as an RGB PNG, atomically.
+/// Saves a line plot as an RGB PNG, atomically.
 inline void save_line_plot(const std::string& path, const std::string& title,
                            const std::string& x_label, const std::string& y_label,
                            const std::vector<Series>& series, int width = 900, int height = 520) {

@@ -1,6 +1,7 @@
-// PNG output: raw 8-bit images, and grids of grayscale images (generated
-// digits; autoencoder inputs beside their reconstructions). Encoded in memory
-// with stb_image_write, then written atomically.
+/// \file
+/// PNG output: raw 8-bit images, and grids of grayscale images (generated
+/// digits; autoencoder inputs beside their reconstructions). Encoded in memory
+/// with stb_image_write, then written atomically.
 #pragma once
 
 #include <algorithm>
@@ -46,8 +47,8 @@
 
 namespace tinygan::io {
 
-// Encodes 8-bit pixels (row by row from the top; channels 1 gray, 2 gray+alpha,
-// 3 RGB, 4 RGBA) as PNG and writes the file atomically.
+/// Encodes 8-bit pixels (row by row from the top; channels 1 gray, 2 gray+alpha,
+/// 3 RGB, 4 RGBA) as PNG and writes the file atomically.
 inline void save_png(const std::string& path, const std::vector<std::uint8_t>& pixels, int width,
                      int height, int channels) {
   check(channels >= 1 && channels <= 4, path, ": save_png: expected 1 to 4 channels, found ",
@@ -78,8 +79,8 @@ constexpr int kGap = 2;                 // pixels between images
 constexpr int kPairGap = 8;             // pixels between input/output pairs
 constexpr std::uint8_t kGapGray = 128;  // mid-grey: visible against black and white digits
 
-// A batch of single-channel images: [N, 1, H, W], [N, H, W], or [N, H*W] with
-// square images (784 -> 28x28).
+/// A batch of single-channel images: [N, 1, H, W], [N, H, W], or [N, H*W] with
+/// square images (784 -> 28x28).
 struct ImageStack {
   Index count = 0, height = 0, width = 0;
 };
@@ -120,15 +121,15 @@ inline void check_image_size(const std::string& where, Index width, Index height
         height, " pixels, more than ", kMaxSide, " on a side; draw fewer images or a smaller upscale");
 }
 
-// lo -> 0, hi -> 255, clamped; NaN -> 0 (black).
+/// lo -> 0, hi -> 255, clamped; NaN -> 0 (black).
 inline std::uint8_t to_gray(float v, float lo, float hi) {
   if (std::isnan(v)) return 0;
   const double t = (static_cast<double>(v) - lo) / (static_cast<double>(hi) - lo) * 255.0;
   return static_cast<std::uint8_t>(std::lround(std::clamp(t, 0.0, 255.0)));
 }
 
-// Draws image i of the stack, each value as an upscale x upscale block, with
-// its top-left corner at (x0, y0) of a gray picture `width` pixels wide.
+/// Draws image i of the stack, each value as an upscale x upscale block, with
+/// its top-left corner at (x0, y0) of a gray picture `width` pixels wide.
 inline void blit(const Tensor<float>& images, const ImageStack& stack, Index i, float lo, float hi,
                  int upscale, std::vector<std::uint8_t>& gray, Index width, Index x0, Index y0) {
   const float* src = images.data() + i * stack.height * stack.width;
@@ -143,9 +144,9 @@ inline void blit(const Tensor<float>& images, const ImageStack& stack, Index i, 
 }
 }  // namespace detail
 
-// Saves images as a grayscale grid, `columns` per row, values mapped from
-// [lo, hi] to black..white (clamped; NaN black), each pixel enlarged to an
-// upscale x upscale block, with 2-pixel mid-grey gaps around every image.
+/// Saves images as a grayscale grid, `columns` per row, values mapped from
+/// [lo, hi] to black..white (clamped; NaN black), each pixel enlarged to an
+/// upscale x upscale block, with 2-pixel mid-grey gaps around every image.
 inline void save_image_grid(const std::string& path, const Tensor<float>& images, Index columns,
                             float lo, float hi, int upscale = 2) {
   const std::string where = path + ": save_image_grid";
@@ -165,10 +166,10 @@ inline void save_image_grid(const std::string& path, const Tensor<float>& images
   save_png(path, gray, static_cast<int>(width), static_cast<int>(height), 1);
 }
 
-// Saves inputs beside their reconstructions: each row holds pairs_per_row
-// pairs (input, then output), 2 pixels apart, with a wider gap between pairs.
-// inputs and outputs may be laid out differently ([N, 784] and [N, 1, 28, 28])
-// but must hold the same number of images of the same size.
+/// Saves inputs beside their reconstructions: each row holds pairs_per_row
+/// pairs (input, then output), 2 pixels apart, with a wider gap between pairs.
+/// inputs and outputs may be laid out differently ([N, 784] and [N, 1, 28, 28])
+/// but must hold the same number of images of the same size.
 inline void save_image_pairs(const std::string& path, const Tensor<float>& inputs,
                              const Tensor<float>& outputs, float lo, float hi, int upscale = 2,
                              Index pairs_per_row = 8) {

@@ -1,6 +1,7 @@
-// safetensors: the tensor file format PyTorch, NumPy and others read.
-// 8-byte little-endian header size, a JSON header naming each tensor's dtype,
-// shape and byte range, then the raw little-endian data.
+/// \file
+/// safetensors: the tensor file format PyTorch, NumPy and others read.
+/// 8-byte little-endian header size, a JSON header naming each tensor's dtype,
+/// shape and byte range, then the raw little-endian data.
 #pragma once
 
 #include <algorithm>
@@ -38,18 +39,18 @@ struct TensorFile {
 };
 
 namespace detail {
-// More elements than any tensor this library handles (2^40); refused before allocating.
+/// More elements than any tensor this library handles (2^40); refused before allocating.
 constexpr std::uint64_t kMaxElements = 1ULL << 40;
 
-// A JSON number that is a whole count exactly representable in a double.
+/// A JSON number that is a whole count exactly representable in a double.
 inline bool is_count(const json::Value& v) {
   return v.is_number() && v.number() >= 0 && v.number() <= 9007199254740992.0 &&
          v.number() == std::floor(v.number());
 }
 
-// I64 is read because PyTorch stores BatchNorm's num_batches_tracked so:
-// safetensors.torch.save_file(model.state_dict()) writes it for every network
-// with a BatchNorm.
+/// I64 is read because PyTorch stores BatchNorm's num_batches_tracked so:
+/// safetensors.torch.save_file(model.state_dict()) writes it for every network
+/// with a BatchNorm.
 inline std::size_t dtype_size(const std::string& dtype) {
   if (dtype == "F32") return 4;
   if (dtype == "F64" || dtype == "I64") return 8;
@@ -65,8 +66,8 @@ void convert_into(const char* src, Tensor<T>& dst) {
   }
 }
 
-// Integers, each of which T must hold exactly (|v| <= 2^24 for float): a
-// count that rounded would be a silently wrong tensor.
+/// Integers, each of which T must hold exactly (|v| <= 2^24 for float): a
+/// count that rounded would be a silently wrong tensor.
 template <class T>
 void convert_integers_into(const char* src, Tensor<T>& dst, const std::string& where) {
   constexpr std::int64_t kExact = std::int64_t{1} << std::numeric_limits<T>::digits;
@@ -80,9 +81,9 @@ void convert_integers_into(const char* src, Tensor<T>& dst, const std::string& w
 }
 }  // namespace detail
 
-// Reads every tensor (F32, F64 or I64, converted to T) and the metadata from a
-// file's bytes. Anything malformed raises an Error that names path (the
-// file, or whatever the bytes came from) and what was wrong.
+/// Reads every tensor (F32, F64 or I64, converted to T) and the metadata from a
+/// file's bytes. Anything malformed raises an Error that names path (the
+/// file, or whatever the bytes came from) and what was wrong.
 template <class T>
 TensorFile<T> load_safetensors_bytes(const std::string& bytes, const std::string& path) {
   check(bytes.size() >= 8, path, ": not a safetensors file: expected at least 8 bytes, found ",
@@ -167,7 +168,7 @@ TensorFile<T> load_safetensors(const std::string& path) {
   return load_safetensors_bytes<T>(read_whole_file(path), path);
 }
 
-// Writes tensors as F32 (float) or F64 (double), atomically.
+/// Writes tensors as F32 (float) or F64 (double), atomically.
 template <class T>
 void save_safetensors(const std::string& path, const std::map<std::string, Tensor<T>>& tensors,
                       const std::map<std::string, std::string>& metadata = {}) {

@@ -1,6 +1,7 @@
-// A module's weights as a file: PyTorch's state_dict names and layouts
-// ("0.weight", "1.running_mean", ...), so that torch's load_state_dict takes
-// the file as it is, and a file from PyTorch loads here.
+/// \file
+/// A module's weights as a file: PyTorch's state_dict names and layouts
+/// ("0.weight", "1.running_mean", ...), so that torch's load_state_dict takes
+/// the file as it is, and a file from PyTorch loads here.
 #pragma once
 
 #include <map>
@@ -20,10 +21,10 @@ std::map<std::string, Tensor<T>> state_dict(const nn::Module<T>& module, const s
   return out;
 }
 
-// Copies every parameter and buffer of module from tensors (names with
-// prefix). Strict: a missing tensor, one of another shape, or a tensor the
-// model does not have is an Error naming the first such tensor and both
-// shapes; nothing is changed unless everything fits.
+/// Copies every parameter and buffer of module from tensors (names with
+/// prefix). Strict: a missing tensor, one of another shape, or a tensor the
+/// model does not have is an Error naming the first such tensor and both
+/// shapes; nothing is changed unless everything fits.
 template <class T>
 void load_state_dict(nn::Module<T>& module, const std::map<std::string, Tensor<T>>& tensors,
                      const std::string& source, const std::string& prefix = "") {

@@ -1,4 +1,5 @@
-// Parameter-free modules: ReLU, LeakyReLU, Tanh, Sigmoid.
+/// \file
+/// Parameter-free modules: ReLU, LeakyReLU, Tanh, Sigmoid.
 #pragma once
 
 #include "tinygan/nn/module.hpp"

@@ -1,9 +1,10 @@
-// BatchNorm over features [N, F] or channels [N, C, H, W], PyTorch's
-// conventions (momentum 0.1 on the batch statistics, eps 1e-5).
-//
-// Training mode normalizes with the batch's statistics. A frozen layer
-// (set_trainable(false)) still does, but leaves its running statistics alone,
-// so a discriminator frozen for a generator step changes in nothing.
+/// \file
+/// BatchNorm over features [N, F] or channels [N, C, H, W], PyTorch's
+/// conventions (momentum 0.1 on the batch statistics, eps 1e-5).
+///
+/// Training mode normalizes with the batch's statistics. A frozen layer
+/// (set_trainable(false)) still does, but leaves its running statistics alone,
+/// so a discriminator frozen for a generator step changes in nothing.
 #pragma once
 
 #include "tinygan/nn/module.hpp"
@@ -51,7 +52,7 @@ class BatchNorm : public Module<T> {
   }
   std::string type_name() const override { return "BatchNorm"; }
 
-  // PyTorch's reset: weight 1, bias 0, running statistics 0 and 1.
+  /// PyTorch's reset: weight 1, bias 0, running statistics 0 and 1.
   void initialize(Rng&) override {
     weight_.value().fill(T(1));
     bias_.value().fill(T(0));

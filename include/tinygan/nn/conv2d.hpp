@@ -1,4 +1,5 @@
-// Conv2D: PyTorch's Conv2d with square kernels, weight [out, in, k, k].
+/// \file
+/// Conv2D: PyTorch's Conv2d with square kernels, weight [out, in, k, k].
 #pragma once
 
 #include "tinygan/nn/options.hpp"

@@ -1,4 +1,5 @@
-// Conv2DTranspose: PyTorch's ConvTranspose2d with square kernels, weight [in, out, k, k].
+/// \file
+/// Conv2DTranspose: PyTorch's ConvTranspose2d with square kernels, weight [in, out, k, k].
 #pragma once
 
 #include "tinygan/nn/options.hpp"
@@ -15,8 +16,8 @@ struct Conv2DTransposeOptions {
   TINYGAN_ARG(Index, kernel_size, 0)
   TINYGAN_ARG(Index, stride, 1)
   TINYGAN_ARG(Index, padding, 0)
-  // Extra rows/columns on the bottom/right: with k5, padding 2, stride 2 and
-  // output_padding 1 the output is exactly twice the input ("same").
+  /// Extra rows/columns on the bottom/right: with k5, padding 2, stride 2 and
+  /// output_padding 1 the output is exactly twice the input ("same").
   TINYGAN_ARG(Index, output_padding, 0)
   TINYGAN_ARG(bool, bias, true)
 };

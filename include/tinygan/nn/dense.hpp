@@ -1,4 +1,5 @@
-// Dense (PyTorch's Linear): y = x W^T + b, W [out, in].
+/// \file
+/// Dense (PyTorch's Linear): y = x W^T + b, W [out, in].
 #pragma once
 
 #include "tinygan/nn/options.hpp"

@@ -1,4 +1,5 @@
-// Dropout with its own seeded mask stream, so runs reproduce bit for bit.
+/// \file
+/// Dropout with its own seeded mask stream, so runs reproduce bit for bit.
 #pragma once
 
 #include "tinygan/nn/init.hpp"

@@ -1,4 +1,5 @@
-// Whole-model initialization schemes.
+/// \file
+/// Whole-model initialization schemes.
 #pragma once
 
 #include <cmath>
@@ -9,9 +10,9 @@
 
 namespace tinygan::nn::init {
 
-// The DCGAN paper's scheme (as in PyTorch's DCGAN example): every Dense and
-// convolution weight N(0, stddev), biases 0; BatchNorm weight N(1, stddev),
-// bias 0. Dropout streams are reseeded from rng as well.
+/// The DCGAN paper's scheme (as in PyTorch's DCGAN example): every Dense and
+/// convolution weight N(0, stddev), biases 0; BatchNorm weight N(1, stddev),
+/// bias 0. Dropout streams are reseeded from rng as well.
 template <class T>
 void dcgan_normal(Module<T>& model, Rng& rng, double stddev = 0.02) {
   model.initialize(rng);  // reseeds every stream; the weights are redrawn below
@@ -26,14 +27,14 @@ void dcgan_normal(Module<T>& model, Rng& rng, double stddev = 0.02) {
   });
 }
 
-// He et al. (2015), PyTorch's kaiming_normal_ (fan_in, gain sqrt(2)), for
-// the hidden layers: every Dense and convolution weight but the output
-// layer's is drawn N(0, sqrt(2 / fan_in)), its bias set to 0. Through a ReLU
-// stack this keeps the activations' scale, where PyTorch's default shrinks
-// their variance about sixfold per layer (a deep dense generator then starts
-// out mapping every z to nearly the same image). The output layer, which
-// feeds a tanh or sigmoid, keeps its initialization: at He's scale it would
-// saturate them into salt-and-pepper noise.
+/// He et al. (2015), PyTorch's kaiming_normal_ (fan_in, gain sqrt(2)), for
+/// the hidden layers: every Dense and convolution weight but the output
+/// layer's is drawn N(0, sqrt(2 / fan_in)), its bias set to 0. Through a ReLU
+/// stack this keeps the activations' scale, where PyTorch's default shrinks
+/// their variance about sixfold per layer (a deep dense generator then starts
+/// out mapping every z to nearly the same image). The output layer, which
+/// feeds a tanh or sigmoid, keeps its initialization: at He's scale it would
+/// saturate them into salt-and-pepper noise.
 template <class T>
 void he_normal_hidden(Module<T>& model, Rng& rng) {
   std::vector<Weighted<T>*> layers;

@@ -1,7 +1,8 @@
-// Module: the base of every layer and container. It owns named parameters
-// (trainable leaves), named buffers (state that is saved but not trained,
-// like BatchNorm's running statistics) and named child modules, and carries
-// the train/eval mode and the trainable flag down the tree.
+/// \file
+/// Module: the base of every layer and container. It owns named parameters
+/// (trainable leaves), named buffers (state that is saved but not trained,
+/// like BatchNorm's running statistics) and named child modules, and carries
+/// the train/eval mode and the trainable flag down the tree.
 #pragma once
 
 #include <functional>
@@ -22,8 +23,8 @@ class Module {
 
   Module() = default;
   virtual ~Module() = default;
-  // Parameters are handles into shared nodes: copying a module would alias
-  // them silently, so modules move but do not copy.
+  /// Parameters are handles into shared nodes: copying a module would alias
+  /// them silently, so modules move but do not copy.
   Module(const Module&) = delete;
   Module& operator=(const Module&) = delete;
   Module(Module&&) noexcept = default;
@@ -33,8 +34,8 @@ class Module {
   Var<T> operator()(const Var<T>& x) { return forward(x); }
   virtual std::string type_name() const = 0;
 
-  // Draws fresh parameters (PyTorch's default initialization) and reseeds any
-  // random stream (dropout masks) from rng, for this module and its children.
+  /// Draws fresh parameters (PyTorch's default initialization) and reseeds any
+  /// random stream (dropout masks) from rng, for this module and its children.
   virtual void initialize(Rng& rng) {
     for (auto& [name, child] : children_) child->initialize(rng);
   }
@@ -44,11 +45,11 @@ class Module {
   }
   void eval() { train(false); }
   bool is_training() const { return training_; }
-  // This module's mode alone, for code that saves and restores every mode.
+  /// This module's mode alone, for code that saves and restores every mode.
   void train_self(bool on) { training_ = on; }
 
-  // A frozen module keeps its parameters out of gradient computation (and so
-  // out of every optimizer step) from this moment on, recursively.
+  /// A frozen module keeps its parameters out of gradient computation (and so
+  /// out of every optimizer step) from this moment on, recursively.
   void set_trainable(bool on) {
     visit([on](Module& m) {
       m.trainable_ = on;
@@ -57,7 +58,7 @@ class Module {
   }
   bool trainable() const { return trainable_; }
 
-  // PyTorch state_dict names: "0.weight", "3.running_mean", ...
+  /// PyTorch state_dict names: "0.weight", "3.running_mean", ...
   Named named_parameters() const { return collect(&Module::parameters_); }
   Named named_buffers() const { return collect(&Module::buffers_); }
   std::vector<Var<T>> parameters() const {
@@ -66,7 +67,7 @@ class Module {
     return out;
   }
 
-  // Keras's counts: buffers and frozen parameters are non-trainable.
+  /// Keras's counts: buffers and frozen parameters are non-trainable.
   Index trainable_parameter_count() const {
     Index n = 0;
     for (auto& [name, p] : named_parameters()) n += p.requires_grad() ? p.numel() : 0;
@@ -83,7 +84,7 @@ class Module {
     return children_;
   }
 
-  // Calls f on this module, then on every descendant (pre-order).
+  /// Calls f on this module, then on every descendant (pre-order).
   void visit(const std::function<void(Module&)>& f) {
     f(*this);
     for (auto& [name, child] : children_) child->visit(f);
@@ -95,8 +96,8 @@ class Module {
     parameters_.emplace_back(std::move(name), p);
     return p;
   }
-  // counted = false keeps bookkeeping (BatchNorm's num_batches_tracked) out
-  // of the parameter counts, as Keras counts them.
+  /// counted = false keeps bookkeeping (BatchNorm's num_batches_tracked) out
+  /// of the parameter counts, as Keras counts them.
   Var<T> register_buffer(std::string name, Tensor<T> value, bool counted = true) {
     Var<T> b(std::move(value), false);
     buffers_.emplace_back(std::move(name), b);

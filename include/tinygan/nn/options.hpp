@@ -1,5 +1,6 @@
-// TINYGAN_ARG declares a named setter and getter on an options struct, so
-// constructors read like the paper's table: Conv2DOptions(1, 64, 5).stride(2).padding(2).
+/// \file
+/// TINYGAN_ARG declares a named setter and getter on an options struct, so
+/// constructors read like the paper's table: Conv2DOptions(1, 64, 5).stride(2).padding(2).
 #pragma once
 
 #define TINYGAN_ARG(type, name, default_value)      \

@@ -1,6 +1,7 @@
-// predict: a model over many inputs, in batches, in eval mode and without
-// gradient (Keras's Model.predict), so that 10,000 samples need no more
-// memory than one batch. The model's training mode is restored afterwards.
+/// \file
+/// predict: a model over many inputs, in batches, in eval mode and without
+/// gradient (Keras's Model.predict), so that 10,000 samples need no more
+/// memory than one batch. The model's training mode is restored afterwards.
 #pragma once
 
 #include <algorithm>

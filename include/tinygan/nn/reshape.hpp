@@ -1,4 +1,5 @@
-// Reshape (to per-sample dimensions, keeping the batch) and Flatten.
+/// \file
+/// Reshape (to per-sample dimensions, keeping the batch) and Flatten.
 #pragma once
 
 #include "tinygan/nn/module.hpp"
@@ -9,7 +10,7 @@ namespace tinygan::nn {
 template <class T>
 class Reshape : public Module<T> {
  public:
-  // sample_shape excludes the batch: Reshape({256, 7, 7}) maps [N, 12544] to [N, 256, 7, 7].
+  /// sample_shape excludes the batch: Reshape({256, 7, 7}) maps [N, 12544] to [N, 256, 7, 7].
   explicit Reshape(std::initializer_list<Index> sample_shape) : sample_shape_(sample_shape) {}
   Var<T> forward(const Var<T>& x) override {
     check(x.shape().rank() >= 1, "Reshape: expected a batch dimension, found a scalar");

@@ -1,5 +1,6 @@
-// Sequential: modules applied in order, named "0", "1", ... as in PyTorch. A
-// Sequential can hold Sequentials, so a combined GAN is G followed by D.
+/// \file
+/// Sequential: modules applied in order, named "0", "1", ... as in PyTorch. A
+/// Sequential can hold Sequentials, so a combined GAN is G followed by D.
 #pragma once
 
 #include <memory>
@@ -15,12 +16,12 @@ class Sequential : public Module<T> {
  public:
   Sequential() = default;
 
-  // Takes a module by value: seq.add(Dense<float>(100, 256)).add(ReLU<float>()).
+  /// Takes a module by value: seq.add(Dense<float>(100, 256)).add(ReLU<float>()).
   template <class M, class = std::enable_if_t<std::is_base_of_v<Module<T>, std::decay_t<M>>>>
   Sequential& add(M&& module) {
     return add(std::make_shared<std::decay_t<M>>(std::forward<M>(module)));
   }
-  // Shares a module that lives elsewhere (a G inside the combined G->D model).
+  /// Shares a module that lives elsewhere (a G inside the combined G->D model).
   Sequential& add(std::shared_ptr<Module<T>> module) {
     this->register_module(std::to_string(this->children().size()), std::move(module));
     return *this;

@@ -1,5 +1,6 @@
-// summary(): the Keras-style table of a model: layer (type), output shape and
-// parameter count per row, then total, trainable and non-trainable counts.
+/// \file
+/// summary(): the Keras-style table of a model: layer (type), output shape and
+/// parameter count per row, then total, trainable and non-trainable counts.
 #pragma once
 
 #include <iomanip>
@@ -36,9 +37,9 @@ inline std::string megabytes(Index count, std::size_t scalar_bytes) {
 }
 }  // namespace detail
 
-// sample_shape is one input sample's shape without the batch, e.g. {100} or {1, 28, 28}.
-// Output shapes are found by running one sample through the model in eval
-// mode with no graph; modes are restored afterwards.
+/// sample_shape is one input sample's shape without the batch, e.g. {100} or {1, 28, 28}.
+/// Output shapes are found by running one sample through the model in eval
+/// mode with no graph; modes are restored afterwards.
 template <class T>
 std::string summary(Module<T>& model, const Shape& sample_shape, const std::string& title = "") {
   // Every module's mode comes back afterwards, even if a forward throws.

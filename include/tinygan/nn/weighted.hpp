@@ -1,5 +1,6 @@
-// The part Dense, Conv2D and Conv2DTranspose share: a weight, an optional
-// bias, and PyTorch's default initialization of both.
+/// \file
+/// The part Dense, Conv2D and Conv2DTranspose share: a weight, an optional
+/// bias, and PyTorch's default initialization of both.
 #pragma once
 
 #include "tinygan/nn/init.hpp"
@@ -20,8 +21,8 @@ class Weighted : public Module<T> {
   Var<T>& bias() { return bias_; }  // undefined when the layer has no bias
 
  protected:
-  // Registers the parameters and draws them from a construction seed; call
-  // Module::initialize with the run's Rng for a reproducible model.
+  /// Registers the parameters and draws them from a construction seed; call
+  /// Module::initialize with the run's Rng for a reproducible model.
   void create_parameters(const Shape& weight_shape, Index bias_size, bool with_bias) {
     weight_ = this->register_parameter("weight", Tensor<T>(weight_shape));
     if (with_bias) bias_ = this->register_parameter("bias", Tensor<T>(Shape{bias_size}));

@@ -1,6 +1,7 @@
-// Elementwise activations: relu, leaky_relu, tanh, sigmoid.
-// Each backward reads what it needs from the node itself (x from the input,
-// y from the output), so nothing extra is saved.
+/// \file
+/// Elementwise activations: relu, leaky_relu, tanh, sigmoid.
+/// Each backward reads what it needs from the node itself (x from the input,
+/// y from the output), so nothing extra is saved.
 #pragma once
 
 #include <cmath>
@@ -11,9 +12,9 @@
 namespace tinygan {
 
 namespace detail {
-// The sign tests run as SIMD loops: Eigen 3.4's select() is scalar, and on
-// random signs its branch mispredicts every other element (measured 10x
-// slower at -O2, where GCC does not vectorize it either).
+/// The sign tests run as SIMD loops: Eigen 3.4's select() is scalar, and on
+/// random signs its branch mispredicts every other element (measured 10x
+/// slower at -O2, where GCC does not vectorize it either).
 template <class T>
 void leaky_forward(const T* x, T* y, T slope, Index n) {
 #pragma omp simd
@@ -26,7 +27,7 @@ void leaky_backward(const T* x, const T* dy, T* g, T slope, Index n) {
   for (Index i = 0; i < n; ++i) g[i] += x[i] > T(0) ? dy[i] : dy[i] * slope;
 }
 
-// Where x <= 0 nothing is added, even for an infinite dy (as PyTorch).
+/// Where x <= 0 nothing is added, even for an infinite dy (as PyTorch).
 template <class T>
 void relu_backward(const T* x, const T* dy, T* g, Index n) {
 #pragma omp simd

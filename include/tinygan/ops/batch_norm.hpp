@@ -1,8 +1,9 @@
-// batch_norm over the channel axis 1 of x [N, C] or [N, C, H, W].
-//
-// Conventions follow PyTorch: training normalizes with the batch's biased
-// variance and updates running = (1 - momentum) * running + momentum * batch
-// with the unbiased variance; eval normalizes with the running statistics.
+/// \file
+/// batch_norm over the channel axis 1 of x [N, C] or [N, C, H, W].
+///
+/// Conventions follow PyTorch: training normalizes with the batch's biased
+/// variance and updates running = (1 - momentum) * running + momentum * batch
+/// with the unbiased variance; eval normalizes with the running statistics.
 #pragma once
 
 #include <algorithm>
@@ -22,9 +23,9 @@ struct BatchNormConfig {
 
 namespace detail {
 
-// acc[c] = sum of value(i, c) over the offsets i of channel c in [N, C, plane]
-// data. Each channel is summed by one thread in a fixed order, so results do
-// not depend on the thread count.
+/// acc[c] = sum of value(i, c) over the offsets i of channel c in [N, C, plane]
+/// data. Each channel is summed by one thread in a fixed order, so results do
+/// not depend on the thread count.
 template <class F>
 void sum_per_channel(Index batch, Index channels, Index plane, double* acc, F value) {
   if (plane == 1) {
@@ -54,7 +55,7 @@ void sum_per_channel(Index batch, Index channels, Index plane, double* acc, F va
   }
 }
 
-// f(i, c) for every offset i of [N, C, plane] data and its channel c.
+/// f(i, c) for every offset i of [N, C, plane] data and its channel c.
 template <class F>
 void for_each_element(Index batch, Index channels, Index plane, F f) {
   if (plane == 1) {
@@ -74,8 +75,8 @@ void for_each_element(Index batch, Index channels, Index plane, F f) {
 
 }  // namespace detail
 
-// running_mean / running_var may be null when no running statistics are kept
-// (then eval mode is refused). gamma and beta are [C].
+/// running_mean / running_var may be null when no running statistics are kept
+/// (then eval mode is refused). gamma and beta are [C].
 template <class T>
 Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
                   Tensor<T>* running_mean, Tensor<T>* running_var, const BatchNormConfig& config) {

@@ -1,5 +1,6 @@
-// conv2d: cross-correlation of x [N, C, H, W] with weight [OC, C, kh, kw]
-// (PyTorch's layout), symmetric zero padding, optional bias [OC].
+/// \file
+/// conv2d: cross-correlation of x [N, C, H, W] with weight [OC, C, kh, kw]
+/// (PyTorch's layout), symmetric zero padding, optional bias [OC].
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
@@ -22,7 +23,7 @@ void check_conv_args(const char* op, const Var<T>& x, const Var<T>& weight, Inde
         stride, ", padding ", padding);
 }
 
-// conv2d through tap_conv.hpp's per-tap products (enough channels on both sides).
+/// conv2d through tap_conv.hpp's per-tap products (enough channels on both sides).
 template <class T>
 Var<T> conv2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const TapGeometry& t) {
   const ConvGeometry& g = t.conv;

@@ -1,6 +1,7 @@
-// conv_transpose2d: the gradient of conv2d with respect to its input, used as
-// an upsampling layer. x [N, IC, H, W], weight [IC, OC, kh, kw] (PyTorch's
-// layout), output [N, OC, (H-1)s - 2p + kh + output_padding, likewise W].
+/// \file
+/// conv_transpose2d: the gradient of conv2d with respect to its input, used as
+/// an upsampling layer. x [N, IC, H, W], weight [IC, OC, kh, kw] (PyTorch's
+/// layout), output [N, OC, (H-1)s - 2p + kh + output_padding, likewise W].
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
@@ -10,8 +11,8 @@
 namespace tinygan {
 
 namespace detail {
-// conv_transpose2d through tap_conv.hpp: the input gradient of the
-// convolution t describes, whose input side is this layer's output.
+/// conv_transpose2d through tap_conv.hpp: the input gradient of the
+/// convolution t describes, whose input side is this layer's output.
 template <class T>
 Var<T> conv_transpose2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
                                 const TapGeometry& t) {

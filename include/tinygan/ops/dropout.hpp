@@ -1,5 +1,6 @@
-// dropout: in training, zero each element with probability p and scale the
-// survivors by 1 / (1 - p) (inverted dropout); in eval, the identity.
+/// \file
+/// dropout: in training, zero each element with probability p and scale the
+/// survivors by 1 / (1 - p) (inverted dropout); in eval, the identity.
 #pragma once
 
 #include <cmath>

@@ -1,4 +1,5 @@
-// Elementwise arithmetic and reductions, each with its backward.
+/// \file
+/// Elementwise arithmetic and reductions, each with its backward.
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
@@ -55,7 +56,7 @@ Var<T> scale(const Var<T>& a, T factor) {
   });
 }
 
-// Sum of all elements, as a scalar (rank 0).
+/// Sum of all elements, as a scalar (rank 0).
 template <class T>
 Var<T> sum(const Var<T>& a) {
   Tensor<T> out{Shape{}};

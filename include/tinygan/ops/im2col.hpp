@@ -1,9 +1,10 @@
-// The lowering that turns convolutions into one GEMM over the whole batch.
-//
-// Columns are laid out [C*kh*kw, N*OH*OW]: row (c, i, j) holds, for every
-// sample and output position, the input pixel under kernel tap (i, j) of
-// channel c (zero in the padding). A convolution is then W[OC, C*kh*kw] times
-// the columns; its transpose is col2im of W^T times the input.
+/// \file
+/// The lowering that turns convolutions into one GEMM over the whole batch.
+///
+/// Columns are laid out [C*kh*kw, N*OH*OW]: row (c, i, j) holds, for every
+/// sample and output position, the input pixel under kernel tap (i, j) of
+/// channel c (zero in the padding). A convolution is then W[OC, C*kh*kw] times
+/// the columns; its transpose is col2im of W^T times the input.
 #pragma once
 
 #include <algorithm>
@@ -18,7 +19,7 @@ struct ConvGeometry {
   Index kernel_h = 0, kernel_w = 0, stride = 1, padding = 0;
   Index out_h = 0, out_w = 0;  // the column side
 
-  // Callers check that the kernel fits the padded image (fits()) before using it.
+  /// Callers check that the kernel fits the padded image (fits()) before using it.
   static ConvGeometry of(Index batch, Index channels, Index height, Index width, Index kernel_h,
                          Index kernel_w, Index stride, Index padding) {
     ConvGeometry g{batch, channels, height, width, kernel_h, kernel_w, stride, padding, 0, 0};
@@ -33,8 +34,8 @@ struct ConvGeometry {
   Index plane() const { return height * width; }
 };
 
-// The output columns [lo, hi) whose input column ow * stride - padding + kj
-// falls inside the image: the rest read the zero padding.
+/// The output columns [lo, hi) whose input column ow * stride - padding + kj
+/// falls inside the image: the rest read the zero padding.
 inline void valid_range(Index out_w, Index width, Index stride, Index padding, Index kj, Index& lo, Index& hi) {
   // iw = ow * stride - padding + kj must satisfy 0 <= iw < width.
   const Index first = padding - kj;  // ow * stride >= first
@@ -44,7 +45,7 @@ inline void valid_range(Index out_w, Index width, Index stride, Index padding, I
   lo = std::min(lo, hi);
 }
 
-// cols [rows, cols] = im2col(image [N, C, H, W]).
+/// cols [rows, cols] = im2col(image [N, C, H, W]).
 template <class T>
 void im2col(const T* image, const ConvGeometry& g, T* cols) {
   const Index taps = g.kernel_h * g.kernel_w;
@@ -75,9 +76,9 @@ void im2col(const T* image, const ConvGeometry& g, T* cols) {
   }
 }
 
-// image [N, C, H, W] += col2im(cols): every column entry is added back to the
-// pixel it was taken from. Each thread owns whole channels, so the sums run
-// in a fixed order whatever the thread count.
+/// image [N, C, H, W] += col2im(cols): every column entry is added back to the
+/// pixel it was taken from. Each thread owns whole channels, so the sums run
+/// in a fixed order whatever the thread count.
 template <class T>
 void col2im_add(const T* cols, const ConvGeometry& g, T* image) {
   const Index taps = g.kernel_h * g.kernel_w;
@@ -107,7 +108,7 @@ void col2im_add(const T* cols, const ConvGeometry& g, T* image) {
   }
 }
 
-// [N, C, S] <-> [C, N*S]: GEMMs over the whole batch want channels outermost.
+/// [N, C, S] <-> [C, N*S]: GEMMs over the whole batch want channels outermost.
 template <class T>
 void batch_to_channel_major(const T* src, Index batch, Index channels, Index plane, T* dst) {
 #pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)
@@ -136,7 +137,7 @@ void channel_major_to_batch(const T* src, Index batch, Index channels, Index pla
       std::copy_n(src + (c * batch + n) * plane, plane, dst + (n * channels + c) * plane);
 }
 
-// bias_grad[c] += sum over n, s of grad[n, c, s]; one thread per channel.
+/// bias_grad[c] += sum over n, s of grad[n, c, s]; one thread per channel.
 template <class T>
 void add_channel_sums(const T* grad, Index batch, Index channels, Index plane, T* bias_grad) {
 #pragma omp parallel for schedule(static) if (batch * channels * plane > kParallelGrain)

@@ -1,4 +1,5 @@
-// linear(x, W, b) = x W^T + b, with x [N, in], W [out, in] (PyTorch's layout), b [out].
+/// \file
+/// linear(x, W, b) = x W^T + b, with x [N, in], W [out, in] (PyTorch's layout), b [out].
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
@@ -6,7 +7,7 @@
 
 namespace tinygan {
 
-// bias may be an undefined Var (no bias).
+/// bias may be an undefined Var (no bias).
 template <class T>
 Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}) {
   check(x.shape().rank() == 2, "linear: expected input [batch, features], found ", x.shape());

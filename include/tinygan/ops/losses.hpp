@@ -1,8 +1,9 @@
-// Losses, each the mean over all elements, returned as a scalar (rank 0).
-//
-// BCE follows PyTorch's BCELoss (each log clamped at -100, the gradient's
-// denominator at 1e-12); MSLE clamps its inputs as Keras does (epsilon 1e-7).
-// Both stay finite for probabilities of exactly 0 or 1 and predictions <= -1.
+/// \file
+/// Losses, each the mean over all elements, returned as a scalar (rank 0).
+///
+/// BCE follows PyTorch's BCELoss (each log clamped at -100, the gradient's
+/// denominator at 1e-12); MSLE clamps its inputs as Keras does (epsilon 1e-7).
+/// Both stay finite for probabilities of exactly 0 or 1 and predictions <= -1.
 #pragma once
 
 #include <algorithm>
@@ -22,7 +23,7 @@ void check_loss_shapes(const char* op, const Var<T>& input, const Tensor<T>& tar
   check(input.numel() > 0, op, ": the prediction is empty");
 }
 
-// A scalar loss node whose backward sends grad[0] * elementwise(i) / count to the input.
+/// A scalar loss node whose backward sends grad[0] * elementwise(i) / count to the input.
 template <class T, class Value, class Derivative>
 Var<T> mean_loss(const char* op, const Var<T>& input, const Tensor<T>& target, Value value,
                  Derivative derivative) {
@@ -42,10 +43,10 @@ Var<T> mean_loss(const char* op, const Var<T>& input, const Tensor<T>& target, V
 }
 }  // namespace detail
 
-// Binary cross-entropy on probabilities, as PyTorch's BCELoss computes it.
-// The gradient (p - y) / (p (1 - p)) is exact down to p (1 - p) = 1e-12, so
-// that behind a sigmoid it is p - y even for a confidently rejected fake: a
-// clamp at Keras's 1e-7 would shrink G's gradient there by p / 1e-7.
+/// Binary cross-entropy on probabilities, as PyTorch's BCELoss computes it.
+/// The gradient (p - y) / (p (1 - p)) is exact down to p (1 - p) = 1e-12, so
+/// that behind a sigmoid it is p - y even for a confidently rejected fake: a
+/// clamp at Keras's 1e-7 would shrink G's gradient there by p / 1e-7.
 template <class T>
 Var<T> bce(const Var<T>& probability, const Tensor<T>& target) {
   return detail::mean_loss(
@@ -58,7 +59,7 @@ Var<T> bce(const Var<T>& probability, const Tensor<T>& target) {
       [](T p, T y) { return (p - y) / std::max(p * (1 - p), T(1e-12)); });
 }
 
-// Binary cross-entropy on logits: max(x, 0) - x y + log(1 + exp(-|x|)), exact for any x.
+/// Binary cross-entropy on logits: max(x, 0) - x y + log(1 + exp(-|x|)), exact for any x.
 template <class T>
 Var<T> bce_with_logits(const Var<T>& logits, const Tensor<T>& target) {
   return detail::mean_loss(
@@ -70,7 +71,7 @@ Var<T> bce_with_logits(const Var<T>& logits, const Tensor<T>& target) {
       [](T x, T y) { return T(1) / (T(1) + std::exp(-x)) - y; });
 }
 
-// Mean squared logarithmic error: (log(1 + max(p, eps)) - log(1 + max(y, eps)))^2.
+/// Mean squared logarithmic error: (log(1 + max(p, eps)) - log(1 + max(y, eps)))^2.
 template <class T>
 Var<T> msle(const Var<T>& prediction, const Tensor<T>& target) {
   const auto log1p_clamped = [](T v) { return std::log1p(std::max<T>(v, T(kLossEpsilon))); };
@@ -87,9 +88,9 @@ Var<T> msle(const Var<T>& prediction, const Tensor<T>& target) {
       });
 }
 
-// Softmax cross-entropy of logits [N, C] against class indices [N] (stored
-// as T, 0..C-1), mean over the batch; computed through log-sum-exp with the
-// row's maximum removed, so any logit is safe. PyTorch's CrossEntropyLoss.
+/// Softmax cross-entropy of logits [N, C] against class indices [N] (stored
+/// as T, 0..C-1), mean over the batch; computed through log-sum-exp with the
+/// row's maximum removed, so any logit is safe. PyTorch's CrossEntropyLoss.
 template <class T>
 Var<T> cross_entropy(const Var<T>& logits, const Tensor<T>& classes) {
   const Shape& s = logits.shape();

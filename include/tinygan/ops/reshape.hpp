@@ -1,4 +1,5 @@
-// reshape and flatten: the same values under new dimensions.
+/// \file
+/// reshape and flatten: the same values under new dimensions.
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
@@ -14,7 +15,7 @@ Var<T> reshape(const Var<T>& x, const Shape& shape) {
   });
 }
 
-// [N, ...] -> [N, product of the rest].
+/// [N, ...] -> [N, product of the rest].
 template <class T>
 Var<T> flatten(const Var<T>& x) {
   check(x.shape().rank() >= 1, "flatten: expected a batch dimension, found a scalar");

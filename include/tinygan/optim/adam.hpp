@@ -1,6 +1,7 @@
-// Adam, exactly as PyTorch computes it: eps added outside the square root,
-// bias correction from each parameter's own step count (advanced once per
-// step() in which the parameter is updated), weight decay as L2 on the grad.
+/// \file
+/// Adam, exactly as PyTorch computes it: eps added outside the square root,
+/// bias correction from each parameter's own step count (advanced once per
+/// step() in which the parameter is updated), weight decay as L2 on the grad.
 #pragma once
 
 #include <cmath>
@@ -65,8 +66,8 @@ class Adam : public Optimizer<T> {
   }
 
   const AdamOptions& options() const { return options_; }
-  // A learning-rate schedule's hook; the moments are kept (PyTorch's
-  // param_groups[0]["lr"] = lr).
+  /// A learning-rate schedule's hook; the moments are kept (PyTorch's
+  /// param_groups[0]["lr"] = lr).
   void set_lr(double lr) {
     check(lr > 0, "Adam: expected lr > 0, found ", lr);
     options_.lr(lr);

@@ -1,6 +1,7 @@
-// Optimizer: owns the list of parameters it was given and updates them in
-// place. A parameter that does not require a gradient (frozen) or that
-// received none is skipped, and its state is left as it was.
+/// \file
+/// Optimizer: owns the list of parameters it was given and updates them in
+/// place. A parameter that does not require a gradient (frozen) or that
+/// received none is skipped, and its state is left as it was.
 #pragma once
 
 #include <cstdint>

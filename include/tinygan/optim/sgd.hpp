@@ -1,5 +1,6 @@
-// SGD with momentum, as PyTorch computes it (no dampening): the buffer starts
-// as the first gradient, then b = momentum * b + g; w -= lr * b.
+/// \file
+/// SGD with momentum, as PyTorch computes it (no dampening): the buffer starts
+/// as the first gradient, then b = momentum * b + g; w -= lr * b.
 #pragma once
 
 #include "tinygan/nn/options.hpp"
