@@ -45,7 +45,8 @@ class History {
                         io::Series{"G loss", columns_[0], columns_[3], {31, 119, 180}}});
   }
 
-  /// Stored in a checkpoint as float64-exact columns.
+  /// Stored in a checkpoint as float32 columns (a checkpoint holds one dtype): a resumed
+  /// run's earlier rows keep about 7 significant digits; iterations are exact up to 2^24.
   void save(io::Checkpoint<float>& c) const {
     for (std::size_t k = 0; k < kColumns; ++k) {
       Tensor<float> t(Shape{static_cast<Index>(size())});
