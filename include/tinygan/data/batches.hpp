@@ -4,9 +4,14 @@
 ///  - sample_indices + gather: a fresh uniform index set each iteration, with
 ///    replacement (the "random 128 real images per step" of many GAN loops).
 /// The Rng is always the caller's, so a seed reproduces the batches.
+///
+/// Data-parallel runs shard them: every rank draws the same order (the same
+/// seed) and takes its own part of each joint batch, so the ranks together
+/// see what one process with their joint batch size would.
 #pragma once
 
 #include <algorithm>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -15,6 +20,11 @@
 #include "tinygan/core/tensor.hpp"
 
 namespace tinygan::data {
+
+/// This process's part of a data-parallel run: rank `index` of `count`.
+struct Shard {
+  Index index = 0, count = 1;
+};
 
 namespace batch_detail {
 inline Shape batch_shape(const Shape& samples, Index count) {
@@ -41,6 +51,10 @@ inline void copy_rows(const Tensor<float>& data, const Index* indices, Index cou
 /// so every batch has the same size. The samples tensor is referenced, not
 /// copied: it must outlive this object and keep its size.
 ///
+/// With a shard, the epoch is walked in joint batches of batch x shard.count
+/// samples and next() gives this shard's slice of each; the State counts
+/// joint positions, so a checkpoint resumes with any number of shards.
+///
 ///   for (int e = 0; e < epochs; ++e)
 ///     while (batches.next(x)) train_step(x);
 class Batches {
@@ -53,10 +67,14 @@ class Batches {
     Index epoch = 0;
   };
 
-  Batches(const Tensor<float>& data, Index batch, Rng& rng) : data_(&data), batch_(batch), rng_(&rng) {
+  Batches(const Tensor<float>& data, Index batch, Rng& rng, Shard shard = {})
+      : data_(&data), batch_(batch), rng_(&rng), shard_(shard) {
     check(data.rank() >= 1, "Batches: expected samples [N, ...], found shape ", data.shape());
     check(batch >= 1, "Batches: expected a batch size >= 1, found ", batch);
-    check(data.dim(0) >= batch, "Batches: batch size ", batch, " exceeds the ", data.dim(0), " samples");
+    check(shard.count >= 1 && shard.index >= 0 && shard.index < shard.count, "Batches: expected shard 0..",
+          shard.count - 1, ", found ", shard.index);
+    check(data.dim(0) >= joint(), "Batches: batch size ", batch, shard.count > 1 ? " on each of " : "",
+          shard.count > 1 ? std::to_string(shard.count) + " ranks" : "", " exceeds the ", data.dim(0), " samples");
     state_.order.resize(static_cast<std::size_t>(data.dim(0)));
     for (std::size_t i = 0; i < state_.order.size(); ++i) state_.order[i] = static_cast<Index>(i);
   }
@@ -67,19 +85,19 @@ class Batches {
     const Index n = size();
     check(data_->rank() >= 1 && data_->dim(0) == n, "Batches: the samples changed from ", n,
           " to shape ", data_->shape(), " while batching");
-    if (state_.position + batch_ > n) {
+    if (state_.position + joint() > n) {
       state_.position = 0;
       ++state_.epoch;
       return false;
     }
     if (state_.position == 0) shuffle();
-    batch_detail::copy_rows(*data_, state_.order.data() + state_.position, batch_, out);
-    state_.position += batch_;
+    batch_detail::copy_rows(*data_, state_.order.data() + state_.position + shard_.index * batch_, batch_, out);
+    state_.position += joint();
     return true;
   }
 
   Index epoch() const { return state_.epoch; }  // epochs completed
-  Index batches_per_epoch() const { return size() / batch_; }
+  Index batches_per_epoch() const { return size() / joint(); }
   Index batch_size() const { return batch_; }
   Index size() const { return static_cast<Index>(state_.order.size()); }
 
@@ -112,9 +130,12 @@ class Batches {
       std::swap(o[i], o[static_cast<std::size_t>(rng_->below(i + 1))]);
   }
 
+  Index joint() const { return batch_ * shard_.count; }  // samples per step over all shards
+
   const Tensor<float>* data_;
   Index batch_;
   Rng* rng_;
+  Shard shard_;
   State state_;
 };
 

@@ -47,6 +47,9 @@ struct CliOptions {
   std::optional<std::int64_t> fid_samples;  // per epoch; 0: no scoring
   std::string classifier;                   // --classifier (default: the committed one)
   std::string on_nan = "stop";              // --on-nan stop|skip: a step whose loss or gradient is not finite
+  bool distributed = false;                 // --distributed: data-parallel over the MPI job's ranks
+  bool sync_bn = false;                     // --sync-bn: BatchNorm statistics over all ranks' batches
+  std::optional<double> dist_timeout;       // --dist-timeout S: longest wait for the other ranks
 };
 
 /// What a program accepts beyond the common flags.
@@ -149,7 +152,7 @@ inline std::string usage(const CliSpec& spec) {
       << "  --on-nan WHAT          a step with a NaN or infinite loss or gradient: stop (saving nothing over\n"
       << "                         the last checkpoint) or skip it and count it [stop]\n"
       << "  --seed N               random seed [42]\n"
-      << "  --threads N            threads [all cores]\n"
+      << "  --threads N            threads [all cores; distributed: the cores / the ranks on the machine]\n"
       << "  --checkpoint-every N   also checkpoint every N iterations [every epoch]\n"
       << "  --summary              print the models' summaries and exit\n"
       << "  --resume FILE          continue a run from its checkpoint\n"
@@ -159,7 +162,12 @@ inline std::string usage(const CliSpec& spec) {
       << "  --export-samples FILE  write the samples: .npy float32 (N,28,28), else IDX3 ubyte\n";
   if (spec.has_input)
     out << "  --input FILE           with --load: an IDX3 file of digits to invert [the test set's 8s]\n";
-  out << "  --version              print the version and exit\n"
+  out << "  --distributed          train data-parallel over the ranks of an MPI job (mpirun -np N ...); --batch\n"
+      << "                         is per rank, so N ranks train as one process with N times the batch\n"
+      << "  --sync-bn              with --distributed: BatchNorm takes its statistics over all ranks' batches\n"
+      << "  --dist-timeout S       with --distributed: stop with an error after waiting S seconds for the\n"
+      << "                         other ranks [600]\n"
+      << "  --version              print the version and exit\n"
       << "  --help                 print this help and exit\n";
   return out.str();
 }
@@ -218,6 +226,9 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
       if (o.on_nan != "stop" && o.on_nan != "skip")
         throw UsageError(p + ": --on-nan expects stop or skip, found '" + o.on_nan + "'");
     }
+    else if (flag == "--distributed") o.distributed = true;
+    else if (flag == "--sync-bn") o.sync_bn = true;
+    else if (flag == "--dist-timeout") o.dist_timeout = detail::parse_real(p, flag, value(), 0.0, 1e6);
     else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(detail::parse_count(p, flag, value(), 0, INT64_MAX));
     else if (flag == "--threads") o.threads = static_cast<int>(detail::parse_count(p, flag, value(), 1, 1024));
     else if (flag == "--resume") o.resume = detail::existing_file(p, flag, value());
@@ -242,6 +253,10 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     throw UsageError(p + ": --generate, --latent and --input need --load FILE (the generator's weights)");
   if (o.fid_samples && *o.fid_samples == 1)
     throw UsageError(p + ": --fid-samples expects 0 (no scoring) or at least 2 samples, found 1");
+  if ((o.sync_bn || o.dist_timeout) && !o.distributed)
+    throw UsageError(p + ": --sync-bn and --dist-timeout need --distributed");
+  if (o.distributed && (o.summary || !o.load.empty()))
+    throw UsageError(p + ": --distributed is for training; --summary and --load run on one process");
   if (!o.resume.empty() && !o.load.empty())
     throw UsageError(p + ": --resume and --load cannot be combined");
   if (o.data_dir.empty()) {

@@ -12,14 +12,18 @@
 #include <filesystem>
 #include <functional>
 #include <iostream>
+#include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tinygan/core/threads.hpp"
 #include "tinygan/data/batches.hpp"
 #include "tinygan/data/idx.hpp"
 #include "tinygan/data/mnist.hpp"
+#include "tinygan/dist/communicator.hpp"
+#include "tinygan/dist/modules.hpp"
 #include "tinygan/gan/cli.hpp"
 #include "tinygan/gan/history.hpp"
 #include "tinygan/gan/progress.hpp"
@@ -72,6 +76,10 @@ struct Run {
   const ModelSpec& spec;
   const CliOptions& cli;
   std::string program;
+  dist::Communicator* comm = nullptr;  // --distributed
+  /// The process that writes files and prints: rank 0, or the only one.
+  bool root() const { return !comm || comm->is_root(); }
+  data::Shard shard() const { return comm ? data::Shard{comm->rank(), comm->size()} : data::Shard{}; }
   float lo() const { return spec.unit_range ? 0.0f : -1.0f; }
   float hi() const { return 1.0f; }
   std::string out(const std::string& name) const { return (std::filesystem::path(cli.out_dir) / name).string(); }
@@ -83,6 +91,17 @@ inline Tensor<float> as_samples(Tensor<float> images, const Shape& sample_shape)
   for (int i = 0; i < sample_shape.rank(); ++i) s.push_back(sample_shape[i]);
   images.reshape(s);
   return images;
+}
+
+/// A distributed run's ranks take rows [rank x n, (rank + 1) x n) of a joint
+/// batch that every rank draws alike; one process takes them all.
+inline Tensor<float> shard_rows(const Tensor<float>& joint, const Run& run) {
+  if (!run.comm) return joint;
+  Shape s = joint.shape();
+  s[0] /= run.comm->size();
+  Tensor<float> part = Tensor<float>::uninitialized(s);
+  std::copy_n(joint.data() + run.comm->rank() * part.numel(), part.numel(), part.data());
+  return part;
 }
 
 inline data::MnistSet load_split(const Run& run, data::Split split, bool allow_fetch) {
@@ -152,6 +171,10 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
   text += "  \"tinygan_version\": " + json::quote(TINYGAN_VERSION_STRING) + ",\n";
   text += "  \"seed\": " + std::to_string(run.cli.seed) + ",\n";
   text += "  \"threads\": " + std::to_string(num_threads()) + ",\n";
+  if (run.comm) {
+    text += "  \"ranks\": " + std::to_string(run.comm->size()) + ",\n";
+    text += "  \"sync_bn\": " + std::string(run.cli.sync_bn ? "true" : "false") + ",\n";
+  }
   text += "  \"flush_denormals\": true,\n";
   text += "  \"iterations\": " + std::to_string(iterations) + ",\n";
   text += "  \"iterations_per_epoch\": " + std::to_string(per_epoch) + ",\n";
@@ -282,7 +305,10 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
 inline int train(const Run& run) {
   const ModelSpec& spec = run.spec;
   const CliOptions& cli = run.cli;
+  // Rank 0 reads (and if need be fetches) MNIST first, so that ranks sharing a folder never fetch at once.
+  if (!run.root()) run.comm->barrier("waiting for rank 0 to read MNIST");
   Tensor<float> train_set = as_samples(load_split(run, data::Split::train, !cli.no_fetch).images, spec.sample_shape);
+  if (run.root() && run.comm) run.comm->barrier("waiting for rank 0 to read MNIST");
   Tensor<float> targets;  // the autoencoder's reals: the inverted digits
   if (spec.inverted) {
     targets = train_set;
@@ -291,8 +317,10 @@ inline int train(const Run& run) {
   const Index real_batch = cli.batch.value_or(spec.real_batch);
   const Index fake_batch = cli.batch ? *cli.batch * spec.fake_batch / spec.real_batch : spec.fake_batch;
   const Index g_batch = cli.batch ? *cli.batch * spec.g_batch / spec.real_batch : spec.g_batch;
-  check(spec.inverted || train_set.dim(0) >= real_batch, run.program, ": the training set has ", train_set.dim(0),
-        " samples, fewer than one batch of ", real_batch);
+  const Index ranks = run.comm ? run.comm->size() : 1;
+  check(spec.inverted || train_set.dim(0) >= real_batch * ranks, run.program, ": the training set has ",
+        train_set.dim(0), " samples, fewer than one batch of ", real_batch * ranks,
+        ranks > 1 ? " (" + std::to_string(real_batch) + " on each of " + std::to_string(ranks) + " ranks)" : "");
 
   Rng init_rng(cli.seed);
   const Recipe recipe = chosen_recipe(spec, cli);
@@ -302,15 +330,23 @@ inline int train(const Run& run) {
     nn::init::he_normal_hidden(*generator, init_rng);
     nn::init::he_normal_hidden(*discriminator, init_rng);
   }
+  if (run.comm) {
+    dist::broadcast_module(*run.comm, *generator);
+    dist::broadcast_module(*run.comm, *discriminator);
+    if (cli.sync_bn)
+      check(dist::synchronize_batch_norm(*run.comm, *generator) + dist::synchronize_batch_norm(*run.comm, *discriminator) > 0,
+            run.program, ": --sync-bn: the ", spec.name, " model has no BatchNorm layer");
+  }
   Trainer trainer(generator, discriminator, recipe);
+  if (run.comm) trainer.distribute(*run.comm);
   trainer.set_on_non_finite(cli.on_nan == "skip" ? OnNonFinite::skip : OnNonFinite::stop);
   if (recipe.ema_decay > 0) trainer.set_ema_generator(spec.make_generator(init_rng));
   Rng rng(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws
   // Noise GANs walk the data in shuffled epochs; the autoencoder draws index sets.
   std::optional<data::Batches> batches;
-  if (!spec.inverted) batches.emplace(train_set, real_batch, rng);
+  if (!spec.inverted) batches.emplace(train_set, real_batch, rng, run.shard());
   const std::int64_t per_epoch = batches ? batches->batches_per_epoch()
-                                         : std::max<Index>(train_set.dim(0) / real_batch, 1);
+                                         : std::max<Index>(train_set.dim(0) / (real_batch * ranks), 1);
   // --minutes without a length trains until the time is up.
   const bool until_time_up = cli.minutes && !cli.iters && !cli.epochs;
   const std::int64_t total = cli.iters ? *cli.iters
@@ -321,12 +357,13 @@ inline int train(const Run& run) {
   const std::int64_t score_every = spec.score_every ? spec.score_every : per_epoch;
   const std::int64_t checkpoint_every = cli.checkpoint_every.value_or(per_epoch);
 
-  std::optional<QualityTracker> quality = make_quality_tracker(run);
+  std::optional<QualityTracker> quality;
+  if (run.root()) quality = make_quality_tracker(run);
   History history;
   double seconds_before = 0;
   const std::string checkpoint_path = run.out("checkpoint.safetensors");
   std::int64_t checkpoint_iteration = -1;  // of the last checkpoint written or resumed from; -1: none
-  std::filesystem::create_directories(cli.out_dir);
+  if (run.root()) std::filesystem::create_directories(cli.out_dir);
   if (!cli.resume.empty()) {
     const auto c = io::Checkpoint<float>::load(cli.resume);
     check(c.meta("model") == spec.name, cli.resume, ": a checkpoint of model '", c.meta("model"),
@@ -357,9 +394,11 @@ inline int train(const Run& run) {
     std::cout << "Resuming " << spec.name << " from " << cli.resume << " at iteration " << trainer.iteration()
               << "\n";
   }
-  write_config(run, recipe, total, per_epoch, real_batch, fake_batch, g_batch);
+  if (run.root()) write_config(run, recipe, total, per_epoch, real_batch, fake_batch, g_batch);
 
+  // Only rank 0 writes files: the ranks' weights are the same.
   const auto save_checkpoint = [&]() {
+    if (!run.root()) return;
     io::Checkpoint<float> c;
     c.put_text("model", spec.name);
     c.put_module("generator", trainer.generator());
@@ -393,6 +432,7 @@ inline int train(const Run& run) {
     std::copy_n(train_set.data(), fixed_inputs.numel(), fixed_inputs.data());
   }
   const auto write_samples = [&](const std::string& name) {
+    if (!run.root()) return;
     NoGrad no_grad;
     auto& g = trainer.sampling_generator();
     g.eval();
@@ -410,15 +450,19 @@ inline int train(const Run& run) {
     if (spec.inverted) {
       // MODELS.md: one random index set per iteration; D's reals are the
       // inverted digits, G's input is the same digits as they are.
-      data::sample_indices(train_set.dim(0), real_batch, rng, picks);
+      data::sample_indices(train_set.dim(0), real_batch * ranks, rng, picks);
+      if (run.comm) {
+        std::copy_n(picks.begin() + run.comm->rank() * real_batch, real_batch, picks.begin());
+        picks.resize(static_cast<std::size_t>(real_batch));
+      }
       data::gather(targets, picks, real);
       data::gather(train_set, picks, fake_input);
       g_input = fake_input;
       return;
     }
     if (!batches->next(real)) batches->next(real);  // an epoch ended: start the next
-    fake_input = Tensor<float>::randn({fake_batch, spec.latent}, rng);
-    g_input = Tensor<float>::randn({g_batch, spec.latent}, rng);
+    fake_input = shard_rows(Tensor<float>::randn({fake_batch * ranks, spec.latent}, rng), run);
+    g_input = shard_rows(Tensor<float>::randn({g_batch * ranks, spec.latent}, rng), run);
   };
 
   const Shape g_in = spec.latent ? Shape{spec.latent} : spec.sample_shape;
@@ -426,12 +470,18 @@ inline int train(const Run& run) {
             << nn::summary(trainer.discriminator(), spec.sample_shape, "discriminator") << '\n';
   char budget[64] = "";
   if (cli.minutes) std::snprintf(budget, sizeof budget, " in %g minutes", *cli.minutes);
+  const std::string ranks_text = run.comm ? " on each of " + std::to_string(ranks) + " ranks" +
+                                                (cli.sync_bn ? " (synchronized BatchNorm)" : "")
+                                          : "";
   std::cout << "Training " << spec.name << " for "
             << (until_time_up ? "as many iterations as fit" : std::to_string(total) + " iterations") << budget << " (" << per_epoch
-            << " per epoch) with " << num_threads() << " thread(s); outputs in " << cli.out_dir << std::endl;
+            << " per epoch) with " << num_threads() << " thread(s)" << ranks_text << "; outputs in " << cli.out_dir
+            << std::endl;
   interrupted() = 0;
   auto previous_handler = std::signal(SIGINT, on_interrupt);
-  Progress progress(until_time_up ? 0 : total, per_epoch, spec.log_every);
+  // The other ranks' progress would repeat rank 0's (the losses are averaged).
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> quiet(run.root() ? nullptr : std::fopen("/dev/null", "w"), std::fclose);
+  Progress progress(until_time_up ? 0 : total, per_epoch, spec.log_every, quiet ? quiet.get() : stderr);
   if (cli.minutes) progress.set_time_limit(*cli.minutes * 60 - seconds_before);
   progress.start_at(trainer.iteration());
   double scoring_seconds = 0;  // kept out of the training time that losses.csv and metrics.csv show
@@ -482,11 +532,18 @@ inline int train(const Run& run) {
       progress.note("skipped: " + trainer.last_skip_reason() +
                     (n == kReportedSkips ? " (further skips are only counted)" : ""));
   };
+  // A lost peer ends a distributed run with where it was and what is saved.
+  const auto peer_lost = [&](const dist::PeerLost& e) {
+    progress.finish();
+    return Error(tinygan::detail::concat("training stopped at iteration ", trainer.iteration() + 1, ": ", e.what(),
+                                         ". Last checkpoint: ", last_checkpoint()));
+  };
   DiscriminatorWinWatch d_wins;
   std::int64_t skipped_in_a_row = 0;
+  double seconds = training_seconds();  // the time (rank 0's) at the end of the last iteration
   while (trainer.iteration() < total) {
     if (recipe.lr_decay)
-      trainer.scale_learning_rates(lr_decay_factor(run_fraction(trainer.iteration(), total, training_seconds(),
+      trainer.scale_learning_rates(lr_decay_factor(run_fraction(trainer.iteration(), total, seconds,
                                                                  cli.minutes.value_or(0) * 60)));
     // recipe.d_steps D steps, each on fresh batches, then one G step.
     StepStats stats;
@@ -507,9 +564,23 @@ inline int train(const Run& run) {
       tell_skip(before);
     } catch (const NonFiniteError& e) {
       throw stopped(e);
+    } catch (const dist::PeerLost& e) {
+      throw peer_lost(e);
     }
     const std::int64_t it = trainer.iteration();
-    const double seconds = training_seconds();
+    seconds = training_seconds();
+    // Every rank must stop at the same iteration: they follow rank 0's clock and Ctrl-C.
+    bool stop_now = interrupted();
+    if (run.comm) {
+      double shared[2] = {seconds, stop_now ? 1.0 : 0.0};
+      try {
+        run.comm->broadcast(shared, 2, "the end-of-iteration broadcast");
+      } catch (const dist::PeerLost& e) {
+        throw peer_lost(e);
+      }
+      seconds = shared[0];
+      stop_now = shared[1] != 0;
+    }
     if (trainer.skipped_steps() > skipped_before) {
       // --on-nan skip: the weights stay as they were; the losses stay out of the history.
       skipped_in_a_row += 1;
@@ -537,7 +608,7 @@ inline int train(const Run& run) {
     const bool time_up = cli.minutes && seconds >= *cli.minutes * 60;
     if (quality && (it % score_every == 0 || it == total || time_up)) score_epoch(it, seconds);
     if (it % checkpoint_every == 0 && it < total) save_checkpoint();
-    if (interrupted()) {
+    if (stop_now) {
       progress.finish();
       save_checkpoint();
       std::signal(SIGINT, previous_handler);
@@ -555,6 +626,7 @@ inline int train(const Run& run) {
   }
   progress.finish();
   std::signal(SIGINT, previous_handler);
+  if (!run.root()) return 0;  // rank 0 writes the outputs
 
   save_checkpoint();
   write_samples("samples_final.png");
@@ -597,6 +669,29 @@ inline int train(const Run& run) {
 
 }  // namespace detail
 
+namespace detail {
+/// --distributed: one rank of an MPI job. Only rank 0 prints and writes; an
+/// error on any rank is printed with its rank and stops the whole job, since
+/// the others would wait for it.
+inline int train_distributed(Run run, bool threads_given) {
+  dist::Communicator comm(run.cli.dist_timeout.value_or(600));
+  run.comm = &comm;
+  if (!threads_given) {
+    // The machine's cores shared among the ranks on it (mpirun may also bind each rank to its cores).
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    set_num_threads(std::max(1, std::min(num_threads(), cores / comm.local_size())));
+  }
+  if (!comm.is_root()) std::cout.setstate(std::ios::failbit);
+  try {
+    return train(run);
+  } catch (const std::exception& e) {
+    std::cerr << run.program << " (" << comm.name() << "): error: " << e.what() << std::endl;
+    comm.abort_on_exit(1);
+    return 1;
+  }
+}
+}  // namespace detail
+
 /// Runs an example program. Exit codes: 0 done, 1 error, 2 bad command line,
 /// 130 interrupted (after saving a checkpoint).
 inline int run_program(int argc, const char* const* argv, const std::string& program,
@@ -619,10 +714,13 @@ inline int run_program(int argc, const char* const* argv, const std::string& pro
       if (s.name == cli.model) spec = &s;
     if (cli.threads) set_num_threads(cli.threads);
     set_flush_denormals(true);  // see core/threads.hpp: a winning D otherwise slows training 2-5x
-    const detail::Run run{*spec, cli, program};
-    if (cli.summary) return detail::print_summaries(run);
-    if (!cli.load.empty()) return detail::generate(run);
-    return detail::train(run);
+    if (!cli.distributed) {
+      const detail::Run run{*spec, cli, program};
+      if (cli.summary) return detail::print_summaries(run);
+      if (!cli.load.empty()) return detail::generate(run);
+      return detail::train(run);
+    }
+    return detail::train_distributed(detail::Run{*spec, cli, program}, cli.threads != 0);
   });
 }
 

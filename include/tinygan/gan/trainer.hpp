@@ -3,15 +3,22 @@
 /// batch of fakes made without gradient, then a G step through the frozen D
 /// (nothing of D changes: weights, BatchNorm statistics, optimizer state),
 /// with real label 1 and fake label 0.
+///
+/// Data-parallel (distribute()): every rank runs the same steps on its own
+/// shard of the batch, and each step's gradients, BatchNorm running
+/// statistics and reported losses are averaged over the ranks before the
+/// optimizer uses them, so all ranks keep identical weights.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "tinygan/autograd/backward.hpp"
+#include "tinygan/dist/gradient_average.hpp"
 #include "tinygan/gan/divergence.hpp"
 #include "tinygan/gan/models.hpp"
 #include "tinygan/ops/activations.hpp"
@@ -109,6 +116,15 @@ class Trainer {
     pair_up(g_->named_buffers(), ema_->named_buffers(), ema_buffers_);
   }
 
+  /// Trains data-parallel over comm's ranks from now on (see the file's
+  /// comment); comm must outlive the trainer. The ranks must start from the
+  /// same weights (dist::broadcast_module).
+  void distribute(dist::Communicator& comm) {
+    g_average_.emplace(comm, *g_);
+    d_average_.emplace(comm, *d_);
+  }
+  bool distributed() const { return d_average_.has_value(); }
+
   /// One D step: real samples against fakes made from fake_input without gradient.
   StepStats d_step(const Tensor<float>& real, const Tensor<float>& fake_input) {
     StepStats stats;
@@ -126,14 +142,15 @@ class Trainer {
               0.5f);
     backward(d_loss);
     stats.d_loss = d_loss.value()[0];
+    const float middle = recipe_.d_logits ? 0.0f : 0.5f;  // D's "undecided" output
+    stats.d_acc_real = share(d_real.value(), [middle](float p) { return p > middle; });
+    stats.d_acc_fake = share(d_fake.value(), [middle](float p) { return p < middle; });
+    if (d_average_) d_average_->average({&stats.d_loss, &stats.d_acc_real, &stats.d_acc_fake});
     if (!finite_step("D", stats.d_loss, d_watch_)) {
       stats.skipped = true;
       return stats;
     }
     opt_d_.step();
-    const float middle = recipe_.d_logits ? 0.0f : 0.5f;  // D's "undecided" output
-    stats.d_acc_real = share(d_real.value(), [middle](float p) { return p > middle; });
-    stats.d_acc_fake = share(d_fake.value(), [middle](float p) { return p < middle; });
     return stats;
   }
 
@@ -154,7 +171,8 @@ class Trainer {
     if (recipe_.pixel_loss > 0) g_loss = add(g_loss, scale(mse(fake, *paired), static_cast<float>(recipe_.pixel_loss)));
     backward(g_loss);
     d_->set_trainable(true);
-    const double loss = g_loss.value()[0];
+    double loss = g_loss.value()[0];
+    if (g_average_) g_average_->average({&loss});
     if (finite_step("G", loss, g_watch_)) {
       opt_g_.step();
       if (ema_) update_ema();
@@ -260,6 +278,7 @@ class Trainer {
   }
 
   Model g_, d_, ema_;
+  std::optional<dist::GradientAverager<float>> g_average_, d_average_;  // when distributed
   std::vector<std::pair<Var<float>, Var<float>>> ema_parameters_, ema_buffers_;  // (G's, the average's)
   Recipe recipe_;
   optim::Adam<float> opt_g_, opt_d_;

@@ -5,6 +5,9 @@
 /// Training mode normalizes with the batch's statistics. A frozen layer
 /// (set_trainable(false)) still does, but leaves its running statistics alone,
 /// so a discriminator frozen for a generator step changes in nothing.
+///
+/// Synchronized across data-parallel processes (set_cross_replica_sum, which
+/// dist::synchronize_batch_norm sets): training statistics over the joint batch.
 #pragma once
 
 #include "tinygan/nn/module.hpp"
@@ -48,6 +51,7 @@ class BatchNorm : public Module<T> {
     if (config.training && config.update_running) batches_tracked_.value()[0] += T(1);
     config.momentum = options_.momentum();
     config.eps = options_.eps();
+    config.cross_replica_sum = cross_replica_sum_ ? &cross_replica_sum_ : nullptr;
     return batch_norm(x, weight_, bias_, &running_mean_.value(), &running_var_.value(), config);
   }
   std::string type_name() const override { return "BatchNorm"; }
@@ -66,9 +70,13 @@ class BatchNorm : public Module<T> {
   Tensor<T>& running_mean() { return running_mean_.value(); }
   Tensor<T>& running_var() { return running_var_.value(); }
   const BatchNormOptions& options() const { return options_; }
+  /// Training statistics summed over the replicas by `sum` (an empty function: this batch's own).
+  void set_cross_replica_sum(CrossReplicaSum sum) { cross_replica_sum_ = std::move(sum); }
+  bool synchronized() const { return static_cast<bool>(cross_replica_sum_); }
 
  private:
   BatchNormOptions options_;
+  CrossReplicaSum cross_replica_sum_;
   Var<T> weight_, bias_, running_mean_, running_var_, batches_tracked_;
 };
 

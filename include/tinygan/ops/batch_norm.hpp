@@ -4,21 +4,34 @@
 /// Conventions follow PyTorch: training normalizes with the batch's biased
 /// variance and updates running = (1 - momentum) * running + momentum * batch
 /// with the unbiased variance; eval normalizes with the running statistics.
+///
+/// Synchronized (PyTorch's SyncBatchNorm): given a cross-replica sum, training
+/// takes its statistics over the batches of all replicas (data-parallel
+/// processes) together, and the backward pass sums its per-channel terms
+/// likewise, so that the replicas together compute what one process would on
+/// their joint batch.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "tinygan/autograd/var.hpp"
 #include "tinygan/core/threads.hpp"
 
 namespace tinygan {
 
+/// Sums `count` values over the replicas, in place, on every replica.
+using CrossReplicaSum = std::function<void(double* values, Index count)>;
+
 struct BatchNormConfig {
   bool training = true;
   bool update_running = true;  // off for a frozen layer: it still normalizes with batch stats
   double momentum = 0.1;
   double eps = 1e-5;
+  /// Synchronized statistics in training (null: this batch's own). Must
+  /// outlive the backward pass; every replica must run the same layers.
+  const CrossReplicaSum* cross_replica_sum = nullptr;
 };
 
 namespace detail {
@@ -84,7 +97,7 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
   check(xs.rank() == 2 || xs.rank() == 4, "batch_norm: expected input [N, C] or [N, C, H, W], found ",
         xs);
   const Index batch = xs[0], channels = xs[1], plane = xs.rank() == 4 ? xs[2] * xs[3] : 1;
-  const Index count = batch * plane;  // values per channel
+  const Index local_count = batch * plane;  // values per channel
   check(gamma.shape() == Shape{channels} && beta.shape() == Shape{channels},
         "batch_norm: expected weight and bias [", channels, "] for input ", xs, ", found ",
         gamma.shape(), " and ", beta.shape());
@@ -93,21 +106,30 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
           channels, "], found ", stat ? stat->shape() : Shape{});
   check(config.training || (running_mean && running_var),
         "batch_norm: eval mode needs running statistics");
-  check(!config.training || count > 1, "batch_norm: training needs more than one value per "
-                                       "channel, found input ", xs);
+  check(!config.training || local_count > 1 || config.cross_replica_sum,
+        "batch_norm: training needs more than one value per channel, found input ", xs);
+  const CrossReplicaSum* sync = config.training ? config.cross_replica_sum : nullptr;
 
   // Per channel: the mean and 1/sqrt(var + eps) that normalize it.
   const T* in = x.value().data();
+  Index count = local_count;  // values per channel over all replicas
   Tensor<T> mean = Tensor<T>::uninitialized(Shape{channels}), inv_std = Tensor<T>::uninitialized(Shape{channels});
   if (config.training) {
-    memory::PooledVector<double> sum(static_cast<std::size_t>(channels)), sq(sum.size());
+    // sum holds the count last, so that one message also sums the counts.
+    memory::PooledVector<double> sum(static_cast<std::size_t>(channels) + 1), sq(static_cast<std::size_t>(channels));
     detail::sum_per_channel(batch, channels, plane, sum.data(), [in](Index i, Index) { return in[i]; });
+    sum[static_cast<std::size_t>(channels)] = static_cast<double>(local_count);
+    if (sync) (*sync)(sum.data(), channels + 1);
+    count = static_cast<Index>(sum[static_cast<std::size_t>(channels)]);
+    check(count > 1, "batch_norm: training needs more than one value per channel, found ", count,
+          " over all replicas");
     for (Index c = 0; c < channels; ++c) mean[c] = static_cast<T>(sum[static_cast<std::size_t>(c)] / static_cast<double>(count));
     const T* mu = mean.data();
     detail::sum_per_channel(batch, channels, plane, sq.data(), [in, mu](Index i, Index c) {
       const T d = in[i] - mu[c];
       return d * d;
     });
+    if (sync) (*sync)(sq.data(), channels);
     for (Index c = 0; c < channels; ++c) {
       const auto ci = static_cast<std::size_t>(c);
       const double var = sq[ci] / static_cast<double>(count);
@@ -149,11 +171,23 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
         Tensor<T>* gx = self.input_grad(0);
         Tensor<T>* gg = self.input_grad(1);
         Tensor<T>* gb = self.input_grad(2);
-        // Double sums: long sums of small differences.
-        memory::PooledVector<double> sum_dy(static_cast<std::size_t>(channels)), sum_dy_xc(sum_dy.size());
-        detail::sum_per_channel(batch, channels, plane, sum_dy.data(), [dy](Index i, Index) { return dy[i]; });
-        detail::sum_per_channel(batch, channels, plane, sum_dy_xc.data(),
+        // Double sums: long sums of small differences. sums = [sum dy, sum dy (x - mu)].
+        const auto nc = static_cast<std::size_t>(channels);
+        memory::PooledVector<double> sums(2 * nc);
+        double* sum_dy = sums.data();
+        double* sum_dy_xc = sums.data() + nc;
+        detail::sum_per_channel(batch, channels, plane, sum_dy, [dy](Index i, Index) { return dy[i]; });
+        detail::sum_per_channel(batch, channels, plane, sum_dy_xc,
                                 [dy, xv, mu](Index i, Index c) { return dy[i] * (xv[i] - mu[c]); });
+        // gamma's and beta's gradients are this replica's share (the replicas'
+        // gradients are averaged later); x's gradient needs the joint sums.
+        for (Index c = 0; c < channels; ++c) {
+          const auto ci = static_cast<std::size_t>(c);
+          if (gg) (*gg)[c] += static_cast<T>(sum_dy_xc[ci] * is[c]);
+          if (gb) (*gb)[c] += static_cast<T>(sum_dy[ci]);
+        }
+        if (!gx) return;
+        if (sync) (*sync)(sums.data(), 2 * channels);
         // Per channel: gx = k * dy - a * xhat - b (training; the batch
         // statistics depend on x too), or k * dy (eval: a fixed affine map).
         Tensor<T> k = Tensor<T>::uninitialized(Shape{channels}), a = k, b = k;
@@ -161,13 +195,10 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
         for (Index c = 0; c < channels; ++c) {
           const auto ci = static_cast<std::size_t>(c);
           const T sdy = static_cast<T>(sum_dy[ci]), sdx = static_cast<T>(sum_dy_xc[ci] * is[c]);
-          if (gg) (*gg)[c] += sdx;
-          if (gb) (*gb)[c] += sdy;
           k[c] = gm[c] * is[c];
           a[c] = training ? k[c] * inv_count * sdx * is[c] : T(0);  // times (x - mu)
           b[c] = training ? k[c] * inv_count * sdy : T(0);
         }
-        if (!gx) return;
         detail::for_each_element(batch, channels, plane,
                                  [g = gx->data(), dy, xv, mu, k = k.data(), a = a.data(), b = b.data()](Index i, Index c) {
                                    g[i] += k[c] * dy[i] - a[c] * (xv[i] - mu[c]) - b[c];

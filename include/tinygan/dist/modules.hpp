@@ -1,0 +1,39 @@
+/// \file
+/// Whole modules across the ranks of a data-parallel run: one set of starting
+/// weights for all, and BatchNorm synchronized over the joint batch.
+#pragma once
+
+#include <type_traits>
+
+#include "tinygan/dist/communicator.hpp"
+#include "tinygan/nn/batch_norm.hpp"
+#include "tinygan/nn/module.hpp"
+
+namespace tinygan::dist {
+
+/// Copies root's parameters and buffers into every rank's module, so that
+/// all ranks start from the same weights whatever their seeds. One message
+/// per tensor: this runs once, before training.
+template <class T>
+void broadcast_module(Communicator& comm, nn::Module<T>& module, int root = 0) {
+  static_assert(std::is_same_v<T, float>, "broadcast_module: float modules only");
+  for (auto named : {module.named_parameters(), module.named_buffers()})
+    for (auto& [name, v] : named) comm.broadcast(v.value().data(), v.numel(), "the weight broadcast", root);
+}
+
+/// Makes every BatchNorm in module take its training statistics over the
+/// joint batch of all ranks (PyTorch's SyncBatchNorm); returns how many.
+/// comm must outlive the module's use.
+template <class T>
+int synchronize_batch_norm(Communicator& comm, nn::Module<T>& module) {
+  int count = 0;
+  module.visit([&](nn::Module<T>& m) {
+    if (auto* bn = dynamic_cast<nn::BatchNorm<T>*>(&m)) {
+      bn->set_cross_replica_sum([&comm](double* values, Index n) { comm.sum(values, n, "synchronized BatchNorm"); });
+      ++count;
+    }
+  });
+  return count;
+}
+
+}  // namespace tinygan::dist
