@@ -16,59 +16,20 @@
 
 #include <tinygan/gan.hpp>
 
+#include "bench_models.hpp"
 #include "harness.hpp"
 
 using namespace tinygan;
 
 namespace {
 
-// MODELS.md's five models as the examples train them (examples/mnist_*.cpp).
-struct BenchModel {
-  std::string name;
-  models::Model<float> (*generator)(Rng&);
-  models::Model<float> (*discriminator)(Rng&);
-  Shape sample;      // one real sample as D takes it
-  Index latent;      // 0: G takes an image (the autoencoder)
-  Index real_batch, fake_batch, g_batch;
-  double lr, beta1;
-  gan::GeneratorLoss g_loss;
-  int repeats;       // timed iterations by default
-};
-
-const std::vector<BenchModel>& bench_models() {
-  using gan::GeneratorLoss;
-  static const std::vector<BenchModel> all = {
-      {"dcgan", models::dcgan_generator<float>, models::dcgan_discriminator<float>, Shape{1, 28, 28}, 100, 64, 64, 64,
-       2e-4, 0.5, GeneratorLoss::bce, 30},
-      {"dense", models::dense_generator<float>, models::dense_discriminator<float>, Shape{784}, 100, 64, 64, 64, 2e-4,
-       0.5, GeneratorLoss::bce, 300},
-      {"dense-bn", models::dense_bn_generator<float>, models::dense_bn_discriminator<float>, Shape{784}, 100, 32, 32,
-       64, 2e-4, 0.5, GeneratorLoss::bce, 300},
-      {"minimal", models::minimal_generator<float>, models::minimal_discriminator<float>, Shape{28, 28}, 100, 32, 32,
-       32, 1e-3, 0.9, GeneratorLoss::bce, 2000},
-      {"inverted", models::inverted_generator<float>, models::inverted_discriminator<float>, Shape{784}, 0, 128, 128,
-       128, 2e-4, 0.9, GeneratorLoss::msle, 300},
-  };
-  return all;
-}
-
-Shape batch_of(Index n, const Shape& sample) {
-  Shape s{n};
-  for (int i = 0; i < sample.rank(); ++i) s.push_back(sample[i]);
-  return s;
-}
-
-void run_model(const BenchModel& m, int threads, int warmup, int repeats, bool json) {
+void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats, bool json) {
   set_num_threads(threads);
   set_flush_denormals(true);  // as the example programs run
   Rng rng(42);
-  gan::Recipe recipe;
-  recipe.lr_g = recipe.lr_d = m.lr;
-  recipe.beta1 = m.beta1;
-  recipe.g_loss = m.g_loss;
-  gan::Trainer trainer(m.generator(rng), m.discriminator(rng), recipe);
+  gan::Trainer trainer = bench::make_trainer(m, rng);
   // Real batches: uniform pixels in the generator's range (timing does not depend on them).
-  Tensor<float> real = Tensor<float>::rand(batch_of(m.real_batch, m.sample), rng, -1, 1);
+  Tensor<float> real = Tensor<float>::rand(bench::batch_of(m.real_batch, m.sample), rng, -1, 1);
   Tensor<float> fake_input, g_input;
   if (m.latent == 0) {  // the autoencoder maps images in [0, 1]
     fake_input = Tensor<float>::rand({m.fake_batch, 784}, rng);
@@ -129,16 +90,16 @@ int main(int argc, char** argv) {
     else if (arg == "--json") json = true;
     else usage_error("unknown option '" + arg + "'");
   }
-  std::vector<const BenchModel*> chosen;
-  for (const auto& m : bench_models())
+  std::vector<const bench::BenchModel*> chosen;
+  for (const auto& m : bench::bench_models())
     if (names.empty() || std::find(names.begin(), names.end(), m.name) != names.end()) chosen.push_back(&m);
   for (const auto& n : names) {
     bool known = false;
-    for (const auto& m : bench_models()) known = known || m.name == n;
+    for (const auto& m : bench::bench_models()) known = known || m.name == n;
     if (!known) usage_error("unknown model '" + n + "' (dcgan, dense, dense-bn, minimal, inverted)");
   }
   // One child per measurement; the parent never starts OpenMP threads, so fork is safe.
-  for (const BenchModel* m : chosen)
+  for (const bench::BenchModel* m : chosen)
     for (int threads : thread_counts) {
       std::fflush(stdout);
       const pid_t child = fork();

@@ -38,7 +38,8 @@ double max_difference(const nn::Module<float>& a, const nn::Module<float>& b) {
   return worst;
 }
 
-// The small GAN of tests/small_gan.hpp, but G's first Dense has no bias: a
+// The small GAN of tests/small_gan.hpp, with a Dropout in D, and G's first
+// Dense without bias: a
 // bias before BatchNorm has a gradient of exactly zero, so what it gets is
 // rounding noise, which Adam (dividing by its root mean square) turns into
 // full-size steps of any sign. Such a weight could match nothing.
@@ -48,7 +49,11 @@ gan::Trainer small_gan(const gan::Recipe& recipe, std::uint64_t seed) {
   g->add(nn::Dense<float>(nn::DenseOptions(6, 16).bias(false))).add(nn::BatchNorm<float>(16));
   g->add(nn::LeakyReLU<float>(0.2)).add(nn::Dense<float>(16, 9)).add(nn::Tanh<float>());
   g->initialize(rng);
-  return gan::Trainer(g, testing::discriminator(rng), recipe);
+  auto d = std::make_shared<nn::Sequential<float>>();
+  d->add(nn::Dense<float>(9, 8)).add(nn::LeakyReLU<float>(0.2)).add(nn::Dropout<float>(0.3));
+  d->add(nn::Dense<float>(8, 1)).add(nn::Sigmoid<float>());
+  d->initialize(rng);
+  return gan::Trainer(g, d, recipe);
 }
 
 // Trains that GAN for `steps` iterations on a joint batch of 2b, on this rank
@@ -145,6 +150,25 @@ TEST_CASE("synchronized BatchNorm on shards equals BatchNorm on the joint batch,
   }
 }
 
+TEST_CASE("sharded dropout keeps this rank's slice of the joint batch's mask") {
+  const Index b = 5, joint = b * world->size();  // odd: one 64-bit draw decides elements of two ranks
+  Rng rng(9);
+  const Tensor<float> x = Tensor<float>::rand({joint, 3}, rng, 1, 2);
+  nn::Dropout<float> whole(0.5), part(0.5);
+  whole.rng().seed(11);
+  part.rng().seed(world->rank() == 0 ? 11 : 12);  // shard_dropout gives every rank rank 0's stream
+  CHECK(dist::shard_dropout(*world, part) == 1);
+  const Tensor<float> expected = rows(whole(Var<float>(x)).value(), world->rank() * b, b);
+  const Tensor<float> got = part(Var<float>(rows(x, world->rank() * b, b))).value();
+  Index dropped = 0;
+  for (Index i = 0; i < got.numel(); ++i) {
+    REQUIRE(got[i] == expected[i]);
+    dropped += got[i] == 0;
+  }
+  CHECK(dropped > 0);
+  CHECK(dropped < got.numel());
+}
+
 TEST_CASE("ranks with batch b train as one process with the joint batch") {
   // Float sums over the ranks come in another order than one process's: the
   // weights agree to float rounding, not bit for bit (docs/distributed.md).
@@ -167,7 +191,8 @@ TEST_CASE("a rank that does not answer ends the wait with an error naming the co
   } catch (const dist::PeerLost& e) {
     message = e.what();
   }
-  if (world->rank() == 0 && world->size() > 1) {
+  if (world->rank() == 0 && world->size() > 1) CHECK(!message.empty());
+  if (!message.empty()) {
     CHECK(message.find("no answer from the other ranks for 0.3 s in the late sum") != std::string::npos);
     world->set_timeout(30);
     world->wait("the late sum, again");  // the late rank does answer: the same sum completes

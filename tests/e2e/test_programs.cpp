@@ -28,35 +28,14 @@
 
 #include "tinygan/gan.hpp"
 #include "../test_util.hpp"
+#include "processes.hpp"
 
 namespace fs = std::filesystem;
 using tinygan::testing::contains;
 using tinygan::testing::read_bytes;
+using namespace tinygan::testing::processes;
 
 namespace {
-struct Result {
-  int code = -1;
-  std::string output;  // stdout and stderr together
-};
-
-Result run(const std::string& program, const std::string& args) {
-  const std::string command = program + " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe != nullptr);
-  std::array<char, 4096> buf{};
-  while (std::fgets(buf.data(), buf.size(), pipe)) r.output += buf.data();
-  const int status = pclose(pipe);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string fresh_dir(const std::string& name) {
-  const fs::path dir = fs::temp_directory_path() / ("tinygan_e2e_" + name);
-  fs::remove_all(dir);
-  return dir.string();
-}
-
 // Scoring 64 samples per epoch keeps the runs short and still exercises it.
 const std::string kData = std::string(" --data ") + TINYGAN_FIXTURE_DIR + "/mnist --no-fetch --threads 2 --fid-samples 64";
 
@@ -348,7 +327,9 @@ TEST_CASE("e2e bad combinations and choices get one line and exit code 2") {
   const std::pair<std::string, std::string> cases[] = {
       {"--frobnicate", "unknown option"}, {"--generate 5", "--load"}, {"--fid-samples 1", "--fid-samples"},
       {"--pixel-loss 10", "unknown option"}, {"--lr 5", "--lr"}, {"--ema 1", "--ema"},
-      {"--label-smoothing 0.7", "--label-smoothing"}, {"--threads 100000", "--threads"}, {"--minutes 0", "--minutes"}};
+      {"--label-smoothing 0.7", "--label-smoothing"}, {"--threads 100000", "--threads"}, {"--minutes 0", "--minutes"},
+      {"--sync-bn", "need --distributed"}, {"--dist-timeout 5", "need --distributed"},
+      {"--distributed --summary", "--distributed is for training"}};
   for (const auto& args_and_expected : cases) {
     const std::string& args = args_and_expected.first;  // named, not bound: INFO captures it (clang 14)
     const std::string& expected = args_and_expected.second;
@@ -361,6 +342,13 @@ TEST_CASE("e2e bad combinations and choices get one line and exit code 2") {
   const Result model = run(MNIST_DENSE, "--model huge");
   CHECK(model.code == 2);
   CHECK(contains(model.output, "dense, dense-bn, minimal"));
+}
+
+TEST_CASE("e2e --distributed in a build without MPI says how to get one") {
+  if (tinygan::dist::available()) return;  // an MPI build runs it (tests/dist)
+  const Result r = run(MNIST_DENSE, "--model minimal --distributed --iters 1" + kData + " --out " + fresh_dir("nompi"));
+  CHECK(r.code == 1);
+  CHECK(contains(r.output, "distributed training needs tinygan built with MPI: configure with -DTINYGAN_WITH_MPI=ON"));
 }
 
 // A checkpoint of `from` with one weight of the discriminator's first Dense (minimal's layer 1) set to NaN.
@@ -432,22 +420,6 @@ TEST_CASE("e2e missing data without fetching says how to provide it") {
   CHECK(r.code == 1);
   CHECK(contains(r.output, "npm"));
   CHECK(contains(r.output, "train-images-idx3-ubyte"));
-}
-
-// Starts `command` (with its output redirected) as a child process: the
-// shell execs it, so the pid is the program's own and waitpid reaps it.
-pid_t start_in_background(const std::string& command) {
-  const std::string line = "exec " + command;
-  const char* argv[] = {"sh", "-c", line.c_str(), nullptr};
-  pid_t pid = 0;
-  REQUIRE(posix_spawn(&pid, "/bin/sh", nullptr, nullptr, const_cast<char* const*>(argv), environ) == 0);
-  return pid;
-}
-
-// Waits up to 20 s for the child to end.
-void wait_until_gone(pid_t pid) {
-  int status = 0;
-  for (int i = 0; i < 800 && waitpid(pid, &status, WNOHANG) == 0; ++i) usleep(25000);
 }
 
 TEST_CASE("e2e Ctrl-C saves a checkpoint that resumes") {

@@ -17,14 +17,10 @@
 
 #include "tinygan/core/error.hpp"
 #include "tinygan/core/rng.hpp"
+#include "tinygan/core/shard.hpp"
 #include "tinygan/core/tensor.hpp"
 
 namespace tinygan::data {
-
-/// This process's part of a data-parallel run: rank `index` of `count`.
-struct Shard {
-  Index index = 0, count = 1;
-};
 
 namespace batch_detail {
 inline Shape batch_shape(const Shape& samples, Index count) {

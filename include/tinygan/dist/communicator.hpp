@@ -120,6 +120,8 @@ class Communicator {
   void sum(double* data, Index n, const char* what) {
 #if TINYGAN_WITH_MPI
     post([&](MPI_Request* r) { MPI_Iallreduce(MPI_IN_PLACE, data, to_int(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, r); });
+#else
+    (void)data, (void)n;
 #endif
     wait(what);
   }
@@ -149,6 +151,14 @@ class Communicator {
 #endif
     wait(what);
   }
+  void broadcast(std::uint64_t* data, Index n, const char* what, int root = 0) {
+#if TINYGAN_WITH_MPI
+    post([&](MPI_Request* r) { MPI_Ibcast(data, to_int(n), MPI_UINT64_T, root, MPI_COMM_WORLD, r); });
+#else
+    (void)data, (void)n, (void)root;
+#endif
+    wait(what);
+  }
   /// Returns once every rank has arrived.
   void barrier(const char* what) {
 #if TINYGAN_WITH_MPI
@@ -170,7 +180,7 @@ class Communicator {
       if (done) break;
       if (detail::terminated())
         throw PeerLost(std::string("terminated by the launcher while waiting for the other ranks in ") + what +
-                       " (another rank has probably failed: see its message)");
+                       " (another rank has probably failed or been killed)");
       const double waited = std::chrono::duration<double>(Clock::now() - started).count();
       if (waited > timeout_)
         throw PeerLost(tinygan::detail::concat("no answer from the other ranks for ", timeout_, " s in ", what,

@@ -7,6 +7,7 @@
 
 #include "tinygan/dist/communicator.hpp"
 #include "tinygan/nn/batch_norm.hpp"
+#include "tinygan/nn/dropout.hpp"
 #include "tinygan/nn/module.hpp"
 
 namespace tinygan::dist {
@@ -19,6 +20,24 @@ void broadcast_module(Communicator& comm, nn::Module<T>& module, int root = 0) {
   static_assert(std::is_same_v<T, float>, "broadcast_module: float modules only");
   for (auto named : {module.named_parameters(), module.named_buffers()})
     for (auto& [name, v] : named) comm.broadcast(v.value().data(), v.numel(), "the weight broadcast", root);
+}
+
+/// Gives every Dropout in module rank 0's mask stream and this rank's slice
+/// of the joint batch's masks: the ranks' masks then differ as one process's
+/// would over the joint batch. Returns how many.
+template <class T>
+int shard_dropout(Communicator& comm, nn::Module<T>& module) {
+  int count = 0;
+  module.visit([&](nn::Module<T>& m) {
+    if (auto* dropout = dynamic_cast<nn::Dropout<T>*>(&m)) {
+      auto state = dropout->rng().state();
+      comm.broadcast(state.data(), static_cast<Index>(state.size()), "the dropout stream broadcast");
+      dropout->rng().set_state(state);
+      dropout->set_shard(Shard{comm.rank(), comm.size()});
+      ++count;
+    }
+  });
+  return count;
 }
 
 /// Makes every BatchNorm in module take its training statistics over the

@@ -79,7 +79,7 @@ struct Run {
   dist::Communicator* comm = nullptr;  // --distributed
   /// The process that writes files and prints: rank 0, or the only one.
   bool root() const { return !comm || comm->is_root(); }
-  data::Shard shard() const { return comm ? data::Shard{comm->rank(), comm->size()} : data::Shard{}; }
+  Shard shard() const { return comm ? Shard{comm->rank(), comm->size()} : Shard{}; }
   float lo() const { return spec.unit_range ? 0.0f : -1.0f; }
   float hi() const { return 1.0f; }
   std::string out(const std::string& name) const { return (std::filesystem::path(cli.out_dir) / name).string(); }

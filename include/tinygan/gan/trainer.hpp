@@ -19,6 +19,7 @@
 
 #include "tinygan/autograd/backward.hpp"
 #include "tinygan/dist/gradient_average.hpp"
+#include "tinygan/dist/modules.hpp"
 #include "tinygan/gan/divergence.hpp"
 #include "tinygan/gan/models.hpp"
 #include "tinygan/ops/activations.hpp"
@@ -120,6 +121,8 @@ class Trainer {
   /// comment); comm must outlive the trainer. The ranks must start from the
   /// same weights (dist::broadcast_module).
   void distribute(dist::Communicator& comm) {
+    dist::shard_dropout(comm, *g_);
+    dist::shard_dropout(comm, *d_);
     g_average_.emplace(comm, *g_);
     d_average_.emplace(comm, *d_);
   }

@@ -1,0 +1,64 @@
+// MODELS.md's five models as the benchmarks train them, with their batch
+// sizes and optimizer settings (shared by bench_iterations and bench_distributed).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <tinygan/gan.hpp>
+
+namespace tinygan::bench {
+
+// MODELS.md's five models as the examples train them (examples/mnist_*.cpp).
+struct BenchModel {
+  std::string name;
+  models::Model<float> (*generator)(Rng&);
+  models::Model<float> (*discriminator)(Rng&);
+  Shape sample;      // one real sample as D takes it
+  Index latent;      // 0: G takes an image (the autoencoder)
+  Index real_batch, fake_batch, g_batch;
+  double lr, beta1;
+  gan::GeneratorLoss g_loss;
+  int repeats;       // timed iterations by default
+};
+
+inline const std::vector<BenchModel>& bench_models() {
+  using gan::GeneratorLoss;
+  static const std::vector<BenchModel> all = {
+      {"dcgan", models::dcgan_generator<float>, models::dcgan_discriminator<float>, Shape{1, 28, 28}, 100, 64, 64, 64,
+       2e-4, 0.5, GeneratorLoss::bce, 30},
+      {"dense", models::dense_generator<float>, models::dense_discriminator<float>, Shape{784}, 100, 64, 64, 64, 2e-4,
+       0.5, GeneratorLoss::bce, 300},
+      {"dense-bn", models::dense_bn_generator<float>, models::dense_bn_discriminator<float>, Shape{784}, 100, 32, 32,
+       64, 2e-4, 0.5, GeneratorLoss::bce, 300},
+      {"minimal", models::minimal_generator<float>, models::minimal_discriminator<float>, Shape{28, 28}, 100, 32, 32,
+       32, 1e-3, 0.9, GeneratorLoss::bce, 2000},
+      {"inverted", models::inverted_generator<float>, models::inverted_discriminator<float>, Shape{784}, 0, 128, 128,
+       128, 2e-4, 0.9, GeneratorLoss::msle, 300},
+  };
+  return all;
+}
+
+inline Shape batch_of(Index n, const Shape& sample) {
+  Shape s{n};
+  for (int i = 0; i < sample.rank(); ++i) s.push_back(sample[i]);
+  return s;
+}
+
+/// The model of this name, or nullptr.
+inline const BenchModel* find_model(const std::string& name) {
+  for (const auto& m : bench_models())
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+/// An untrained Trainer for m with its MODELS.md settings.
+inline gan::Trainer make_trainer(const BenchModel& m, Rng& rng) {
+  gan::Recipe recipe;
+  recipe.lr_g = recipe.lr_d = m.lr;
+  recipe.beta1 = m.beta1;
+  recipe.g_loss = m.g_loss;
+  return gan::Trainer(m.generator(rng), m.discriminator(rng), recipe);
+}
+
+}  // namespace tinygan::bench
