@@ -3,7 +3,8 @@
 // communication; the other ranks wait), then on all ranks together, each
 // rank with MODELS.md's batch, so N ranks train on N times the samples per
 // iteration. Also the time of the gradient all-reduce alone (G's and D's
-// per iteration) and the samples per second.
+// per iteration), the samples per second, and heap allocations per
+// iteration (operator new calls; MPI's own allocations are not counted).
 //
 //   mpirun -np 2 tinygan_bench_distributed [--models dcgan,...] [--threads 1] [--repeats N] [--warmup N]
 #include <cstdio>
@@ -96,8 +97,8 @@ int main(int argc, char** argv) {
     set_flush_denormals(true);
     if (comm.is_root())
       std::printf("%d rank(s) of %d thread(s); each rank trains the model's batch. Medians (p10-p90).\n"
-                  "%-9s %22s %22s %9s %12s %14s\n", comm.size(), threads, "model", "1 rank ms/it",
-                  "all ranks ms/it", "speed-up", "samples/s", "all-reduce ms");
+                  "%-9s %22s %22s %9s %12s %14s %10s\n", comm.size(), threads, "model", "1 rank ms/it",
+                  "all ranks ms/it", "speed-up", "samples/s", "all-reduce ms", "allocs/it");
     for (const bench::BenchModel* m : chosen) {
       const int n = repeats ? repeats : std::max(10, m->repeats / 3);
       Measured alone;
@@ -112,8 +113,9 @@ int main(int argc, char** argv) {
       std::snprintf(all, sizeof all, "%.2f (%.2f-%.2f)", together.iteration.median_ms, together.iteration.low_ms,
                     together.iteration.high_ms);
       std::snprintf(reduce, sizeof reduce, "%.2f", together.all_reduce.median_ms);
-      std::printf("%-9s %22s %22s %8.2fx %12.0f %14s\n", m->name.c_str(), one, all, speedup,
-                  1000.0 * static_cast<double>(comm.size() * m->real_batch) / together.iteration.median_ms, reduce);
+      std::printf("%-9s %22s %22s %8.2fx %12.0f %14s %10.1f\n", m->name.c_str(), one, all, speedup,
+                  1000.0 * static_cast<double>(comm.size() * m->real_batch) / together.iteration.median_ms, reduce,
+                  together.iteration.allocations_per_call);
       std::fflush(stdout);
     }
   } catch (const std::exception& e) {

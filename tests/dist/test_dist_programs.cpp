@@ -119,6 +119,20 @@ TEST_CASE("mpirun: a checkpoint resumes on another number of ranks") {
   CHECK(contains(again.output, "Done: 9 iterations"));
 }
 
+TEST_CASE("mpirun: the inverted autoencoder and the dense GAN train on 2 ranks, rank 0 writing the outputs") {
+  for (const auto& [program, model] : {std::pair{std::string(MNIST_INVERTED), std::string()},
+                                       std::pair{std::string(MNIST_DENSE), std::string(" --model dense-bn --sync-bn")}}) {
+    const std::string out = fresh_dir("dist_program");
+    const Result r = run(kMpirun + " " + program, model + kData + " --fid-samples 0 --batch 16 --iters 3 --distributed --out " + out);
+    INFO(r.output);
+    CHECK(r.code == 0);
+    CHECK(contains(r.output, "on each of 2 ranks"));
+    CHECK(count_of(r.output, "Done: 3 iterations") == 1);
+    CHECK(fs::exists(out + "/generator.safetensors"));
+    CHECK(fs::exists(out + "/checkpoint.safetensors"));
+  }
+}
+
 TEST_CASE("mpirun: an error on the ranks names the rank and ends the job") {
   const Result r = run(kMpirun + " " + MNIST_DENSE,
                        " --model minimal" + kData + " --fid-samples 0 --iters 2 --distributed --sync-bn --out " +

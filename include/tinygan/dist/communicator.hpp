@@ -174,20 +174,21 @@ class Communicator {
 #if TINYGAN_WITH_MPI
     using Clock = std::chrono::steady_clock;
     const auto started = Clock::now();
-    for (long polls = 0;; ++polls) {
+    for (;;) {
       int done = 0;
       MPI_Testall(static_cast<int>(pending_.size()), pending_.data(), &done, MPI_STATUSES_IGNORE);
       if (done) break;
       if (detail::terminated())
         throw PeerLost(std::string("terminated by the launcher while waiting for the other ranks in ") + what +
-                       " (another rank has probably failed or been killed)");
+                       " (the job was interrupted, or another rank failed or was killed)");
       const double waited = std::chrono::duration<double>(Clock::now() - started).count();
       if (waited > timeout_)
         throw PeerLost(tinygan::detail::concat("no answer from the other ranks for ", timeout_, " s in ", what,
                                                "; a rank has died or stalled"));
-      // Spin briefly (the common case: a peer a little behind), then poll
-      // gently so that a waiting rank leaves the cores to working ones.
-      if (polls > 2000) std::this_thread::sleep_for(std::chrono::microseconds(50));
+      // Spin for the first milliseconds (the common case: a peer a little
+      // behind, where a sleep's wake-up latency would be the cost), then poll
+      // gently so that a long-waiting rank leaves the cores to working ones.
+      if (waited > kSpinSeconds) std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
     pending_.clear();
 #else
@@ -206,6 +207,7 @@ class Communicator {
     check(n >= 0 && n <= INT32_MAX, "dist::Communicator: ", n, " values exceed one MPI message");
     return static_cast<int>(n);
   }
+  static constexpr double kSpinSeconds = 0.005;
   std::vector<MPI_Request> pending_;
   void (*previous_term_)(int) = SIG_DFL;
 #else

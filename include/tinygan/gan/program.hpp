@@ -396,9 +396,13 @@ inline int train(const Run& run) {
   }
   if (run.root()) write_config(run, recipe, total, per_epoch, real_batch, fake_batch, g_batch);
 
-  // Only rank 0 writes files: the ranks' weights are the same.
+  // Only rank 0 writes files: the ranks' weights are the same. The others
+  // still note the iteration, so that their messages name rank 0's file.
   const auto save_checkpoint = [&]() {
-    if (!run.root()) return;
+    if (!run.root()) {
+      checkpoint_iteration = trainer.iteration();
+      return;
+    }
     io::Checkpoint<float> c;
     c.put_text("model", spec.name);
     c.put_module("generator", trainer.generator());
