@@ -54,40 +54,28 @@ Measured measure_model(const bench::BenchModel& m, dist::Communicator* comm, int
   return out;
 }
 
-[[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr,
-               "tinygan_bench_distributed: %s\nUsage: mpirun -np N tinygan_bench_distributed [--models "
-               "dcgan,dense,dense-bn,minimal,inverted] [--threads N] [--repeats N] [--warmup N]\n",
-               message.c_str());
-  std::exit(2);
-}
-
-int positive(const std::string& flag, const std::string& text) {
-  if (const auto v = bench::parse_count(text)) return *v;
-  usage_error(flag + " expects a count from 1 to 100000, found '" + text + "'");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bench::CommandLine cli("tinygan_bench_distributed", "[--models dcgan,dense,dense-bn,minimal,inverted] [--threads N] [--repeats N] [--warmup N] (under mpirun -np N)");
   std::vector<const bench::BenchModel*> chosen;
   int threads = 1, repeats = 0, warmup = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&] {
-      if (i + 1 >= argc) usage_error(arg + " needs a value");
+      if (i + 1 >= argc) cli.fail(arg + " needs a value");
       return std::string(argv[++i]);
     };
     if (arg == "--models") {
       for (const auto& name : bench::split_commas(value())) {
         const bench::BenchModel* m = bench::find_model(name);
-        if (!m) usage_error("unknown model '" + name + "'");
+        if (!m) cli.fail("unknown model '" + name + "'");
         chosen.push_back(m);
       }
-    } else if (arg == "--threads") threads = positive(arg, value());
-    else if (arg == "--repeats") repeats = positive(arg, value());
-    else if (arg == "--warmup") warmup = positive(arg, value());
-    else usage_error("unknown option '" + arg + "'");
+    } else if (arg == "--threads") threads = cli.count(arg, value());
+    else if (arg == "--repeats") repeats = cli.count(arg, value());
+    else if (arg == "--warmup") warmup = cli.count(arg, value());
+    else cli.fail("unknown option '" + arg + "'");
   }
   if (chosen.empty())
     for (const auto& m : bench::bench_models()) chosen.push_back(&m);

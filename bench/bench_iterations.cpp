@@ -58,19 +58,10 @@ void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats,
   }
 }
 
-[[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "tinygan_bench_iterations: %s\nUsage: tinygan_bench_iterations [--models dcgan,dense,dense-bn,minimal,inverted] [--threads 1,2] [--repeats N] [--warmup N] [--json]\n", message.c_str());
-  std::exit(2);
-}
-
-int positive(const std::string& flag, const std::string& text) {
-  if (const auto v = bench::parse_count(text)) return *v;
-  usage_error(flag + " expects a count from 1 to 100000, found '" + text + "'");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bench::CommandLine cli("tinygan_bench_iterations", "[--models dcgan,dense,dense-bn,minimal,inverted] [--threads 1,2] [--repeats N] [--warmup N] [--json]");
   std::vector<std::string> names;
   std::vector<int> thread_counts = {1, 2};
   int repeats = 0, warmup = 5;
@@ -78,25 +69,23 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&] {
-      if (i + 1 >= argc) usage_error(arg + " needs a value");
+      if (i + 1 >= argc) cli.fail(arg + " needs a value");
       return std::string(argv[++i]);
     };
     if (arg == "--models") names = bench::split_commas(value());
     else if (arg == "--threads") {
       thread_counts.clear();
-      for (const auto& t : bench::split_commas(value())) thread_counts.push_back(positive("--threads", t));
-    } else if (arg == "--repeats") repeats = positive(arg, value());
-    else if (arg == "--warmup") warmup = positive(arg, value());
+      for (const auto& t : bench::split_commas(value())) thread_counts.push_back(cli.count("--threads", t));
+    } else if (arg == "--repeats") repeats = cli.count(arg, value());
+    else if (arg == "--warmup") warmup = cli.count(arg, value());
     else if (arg == "--json") json = true;
-    else usage_error("unknown option '" + arg + "'");
+    else cli.fail("unknown option '" + arg + "'");
   }
   std::vector<const bench::BenchModel*> chosen;
   for (const auto& m : bench::bench_models())
     if (names.empty() || std::find(names.begin(), names.end(), m.name) != names.end()) chosen.push_back(&m);
   for (const auto& n : names) {
-    bool known = false;
-    for (const auto& m : bench::bench_models()) known = known || m.name == n;
-    if (!known) usage_error("unknown model '" + n + "' (dcgan, dense, dense-bn, minimal, inverted)");
+    if (!bench::find_model(n)) cli.fail("unknown model '" + n + "' (dcgan, dense, dense-bn, minimal, inverted)");
   }
   // One child per measurement; the parent never starts OpenMP threads, so fork is safe.
   for (const bench::BenchModel* m : chosen)

@@ -173,40 +173,31 @@ void run_layer(const LayerCase& layer, int threads, double peak, const Options& 
   report(layer, threads, "forward+backward", time_calls(forward_backward, o), layer.both_work(), peak, o);
 }
 
-[[noreturn]] void usage_error(const std::string& message) {
-  std::fprintf(stderr, "tinygan_bench_layers: %s (usage: tinygan_bench_layers [--threads 1,2] [--repeats N] [--warmup N] [--layers SUBSTRING] [--json])\n", message.c_str());
-  std::exit(2);
-}
-
-int positive(const std::string& flag, const std::string& text) {
-  if (const auto v = bench::parse_count(text)) return *v;
-  usage_error(flag + " expects a count from 1 to 100000, found '" + text + "'");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  const bench::CommandLine cli("tinygan_bench_layers", "[--threads 1,2] [--repeats N] [--warmup N] [--layers SUBSTRING] [--json]");
   Options o;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     const auto value = [&] {
-      if (i + 1 >= argc) usage_error(arg + " needs a value");
+      if (i + 1 >= argc) cli.fail(arg + " needs a value");
       return std::string(argv[++i]);
     };
     if (arg == "--threads") {
       o.threads.clear();
-      for (const auto& t : bench::split_commas(value())) o.threads.push_back(positive(arg, t));
-      if (o.threads.empty()) usage_error("--threads needs at least one count");
-    } else if (arg == "--repeats") o.repeats = positive(arg, value());
-    else if (arg == "--warmup") o.warmup = positive(arg, value());
+      for (const auto& t : bench::split_commas(value())) o.threads.push_back(cli.count(arg, t));
+      if (o.threads.empty()) cli.fail("--threads needs at least one count");
+    } else if (arg == "--repeats") o.repeats = cli.count(arg, value());
+    else if (arg == "--warmup") o.warmup = cli.count(arg, value());
     else if (arg == "--layers") o.layers = value();
     else if (arg == "--json") o.json = true;
-    else usage_error("unknown option '" + arg + "'");
+    else cli.fail("unknown option '" + arg + "'");
   }
   std::vector<LayerCase> chosen;
   for (auto& layer : layer_cases())
     if (layer.name.find(o.layers) != std::string::npos) chosen.push_back(std::move(layer));
-  if (chosen.empty()) usage_error("--layers '" + o.layers + "' matches no layer name");
+  if (chosen.empty()) cli.fail("--layers '" + o.layers + "' matches no layer name");
 
   try {
     for (int threads : o.threads) {

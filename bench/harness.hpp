@@ -68,6 +68,26 @@ inline std::optional<int> parse_count(const std::string& text) {
   return static_cast<int>(v);
 }
 
+// A benchmark's command line: a bad one gets one line naming the problem,
+// the usage, and exit code 2.
+class CommandLine {
+ public:
+  CommandLine(const char* program, const char* options) : program_(program), options_(options) {}
+  [[noreturn]] void fail(const std::string& message) const {
+    std::fprintf(stderr, "%s: %s\nUsage: %s %s\n", program_, message.c_str(), program_, options_);
+    std::exit(2);
+  }
+  // A flag's count from 1 to 100000.
+  int count(const std::string& flag, const std::string& text) const {
+    if (const auto v = parse_count(text)) return *v;
+    fail(flag + " expects a count from 1 to 100000, found '" + text + "'");
+  }
+
+ private:
+  const char* program_;
+  const char* options_;
+};
+
 // A JSON object on one line, built field by field.
 class JsonLine {
  public:

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "tinygan/core/error.hpp"
@@ -112,48 +113,28 @@ class Communicator {
   /// fails alone must not leave the others waiting for it.
   void abort_on_exit(int code) { abort_code_ = code; }
 
-  /// Sums data over the ranks, in place, on every rank.
-  void sum(float* data, Index n, const char* what) {
+  /// Sums data over the ranks, in place, on every rank. T: float, double
+  /// or std::uint64_t, here and below.
+  template <class T>
+  void sum(T* data, Index n, const char* what) {
     start_sum(data, n);
-    wait(what);
-  }
-  void sum(double* data, Index n, const char* what) {
-#if TINYGAN_WITH_MPI
-    post([&](MPI_Request* r) { MPI_Iallreduce(MPI_IN_PLACE, data, to_int(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD, r); });
-#else
-    (void)data, (void)n;
-#endif
     wait(what);
   }
   /// Starts a sum of data over the ranks; it completes at the next wait().
   /// data must stay untouched until then.
-  void start_sum(float* data, Index n) {
+  template <class T>
+  void start_sum(T* data, Index n) {
 #if TINYGAN_WITH_MPI
-    post([&](MPI_Request* r) { MPI_Iallreduce(MPI_IN_PLACE, data, to_int(n), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD, r); });
+    post([&](MPI_Request* r) { MPI_Iallreduce(MPI_IN_PLACE, data, to_int(n), mpi_type<T>(), MPI_SUM, MPI_COMM_WORLD, r); });
 #else
     (void)data, (void)n;
 #endif
   }
   /// Copies root's data to every rank.
-  void broadcast(float* data, Index n, const char* what, int root = 0) {
+  template <class T>
+  void broadcast(T* data, Index n, const char* what, int root = 0) {
 #if TINYGAN_WITH_MPI
-    post([&](MPI_Request* r) { MPI_Ibcast(data, to_int(n), MPI_FLOAT, root, MPI_COMM_WORLD, r); });
-#else
-    (void)data, (void)n, (void)root;
-#endif
-    wait(what);
-  }
-  void broadcast(double* data, Index n, const char* what, int root = 0) {
-#if TINYGAN_WITH_MPI
-    post([&](MPI_Request* r) { MPI_Ibcast(data, to_int(n), MPI_DOUBLE, root, MPI_COMM_WORLD, r); });
-#else
-    (void)data, (void)n, (void)root;
-#endif
-    wait(what);
-  }
-  void broadcast(std::uint64_t* data, Index n, const char* what, int root = 0) {
-#if TINYGAN_WITH_MPI
-    post([&](MPI_Request* r) { MPI_Ibcast(data, to_int(n), MPI_UINT64_T, root, MPI_COMM_WORLD, r); });
+    post([&](MPI_Request* r) { MPI_Ibcast(data, to_int(n), mpi_type<T>(), root, MPI_COMM_WORLD, r); });
 #else
     (void)data, (void)n, (void)root;
 #endif
@@ -202,6 +183,15 @@ class Communicator {
   void post(Start start) {
     pending_.emplace_back();
     start(&pending_.back());
+  }
+  template <class T>
+  static MPI_Datatype mpi_type() {
+    if constexpr (std::is_same_v<T, float>) return MPI_FLOAT;
+    else if constexpr (std::is_same_v<T, double>) return MPI_DOUBLE;
+    else {
+      static_assert(std::is_same_v<T, std::uint64_t>, "dist::Communicator: float, double or std::uint64_t values");
+      return MPI_UINT64_T;
+    }
   }
   static int to_int(Index n) {
     check(n >= 0 && n <= INT32_MAX, "dist::Communicator: ", n, " values exceed one MPI message");
