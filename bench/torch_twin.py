@@ -15,7 +15,6 @@ blas_env.py then picks OpenBLAS's kernels for this CPU. Writes OUT/samples.npy
 
 import argparse
 import os
-import struct
 import time
 
 import numpy as np
@@ -23,16 +22,7 @@ import numpy as np
 import blas_env  # noqa: F401  (before torch: picks OpenBLAS's kernels for this CPU)
 import torch
 from torch import nn
-
-
-def read_idx(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    zero, dtype, rank = struct.unpack(">HBB", data[:4])
-    if zero != 0 or dtype != 0x08:
-        raise SystemExit(f"{path}: not an unsigned-byte IDX file")
-    dims = struct.unpack(">" + "I" * rank, data[4:4 + 4 * rank])
-    return np.frombuffer(data, np.uint8, offset=4 + 4 * rank).reshape(dims)
+from torch_common import dcgan_discriminator, dcgan_generator, inverted_autoencoder, minimal_generator, read_idx
 
 
 class FastConvTranspose2d(nn.ConvTranspose2d):
@@ -67,18 +57,8 @@ class FastConvTranspose2d(nn.ConvTranspose2d):
 
 
 def dcgan(fast=True):
-    deconv = FastConvTranspose2d if fast else nn.ConvTranspose2d
-    g = nn.Sequential(
-        nn.Linear(100, 12544, bias=False), nn.BatchNorm1d(12544), nn.LeakyReLU(0.2),
-        nn.Unflatten(1, (256, 7, 7)),
-        deconv(256, 128, 5, 1, 2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-        deconv(128, 64, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(64),
-        nn.LeakyReLU(0.2),
-        deconv(64, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh())
-    d = nn.Sequential(
-        nn.Conv2d(1, 64, 5, 2, 2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-        nn.Conv2d(64, 128, 5, 2, 2), nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-        nn.Flatten(), nn.Linear(6272, 1), nn.Sigmoid())
+    g = dcgan_generator(FastConvTranspose2d if fast else nn.ConvTranspose2d)
+    d = dcgan_discriminator()
 
     def init(m):  # DCGAN's normal(0, 0.02), as tinygan's dcgan_normal
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
@@ -113,17 +93,13 @@ def dense_bn():
 
 
 def minimal():
-    g = nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 784), nn.Sigmoid())
+    g = minimal_generator()
     d = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 1), nn.Sigmoid())
     return g, d
 
 
 def inverted():
-    widths = [784, 512, 256, 128, 64, 32, 64, 128, 256, 512]
-    layers = []
-    for a, b in zip(widths, widths[1:]):
-        layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)] + ([nn.Dropout(0.3)] if b != 32 else [])
-    g = nn.Sequential(*layers, nn.Linear(512, 784), nn.Sigmoid())
+    g = inverted_autoencoder()
     d = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256), nn.LeakyReLU(0.2),
                       nn.Linear(256, 1), nn.Sigmoid())
     return g, d
@@ -189,9 +165,10 @@ def main():
     os.makedirs(args.out, exist_ok=True)
 
     def load(split):
-        images = read_idx(os.path.join(args.data, split + "-images-idx3-ubyte")).astype(np.float32) / 255.0
+        _, images = read_idx(os.path.join(args.data, split + "-images-idx3-ubyte"))
+        images = images.astype(np.float32) / 255.0
         if autoencoder:  # MODELS.md: the 8s only; G maps x to the inverted 1 - x
-            labels = read_idx(os.path.join(args.data, split + "-labels-idx1-ubyte"))
+            _, labels = read_idx(os.path.join(args.data, split + "-labels-idx1-ubyte"))
             images = images[labels == 8]
         elif not unit:
             images = images * 2 - 1

@@ -23,9 +23,9 @@ autoencoder (shared/MODELS.md's models 1 and 5) it checks:
 
 and for mnist_dense --export-samples, that the .npy file opens in NumPy and
 equals PyTorch's output of the same generator on the same latent vectors,
-and that the .idx file, read by the IDX parser below, holds the same images
-as bytes. Each check prints one line with its max abs difference; any
-failure exits 1.
+and that the .idx file, read by the IDX parser in bench/torch_common.py,
+holds the same images as bytes. Each check prints one line with its max abs
+difference; any failure exits 1.
 
 The names and layouts are PyTorch's state_dict ones on both sides ("0.weight",
 "1.running_mean", Linear [out, in], Conv2d [out, in, k, k], ConvTranspose2d
@@ -35,130 +35,29 @@ as it is; the other way it is converted here. See docs/pytorch.md.
 """
 
 import argparse
-import json
 import os
-import struct
 import subprocess
 import sys
 import tempfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "bench"))  # torch_common.py, shared with the twin and the golden files
 
 try:
     import numpy as np
     import torch
     from torch import nn
+    from torch_common import (dcgan_discriminator, dcgan_generator, inverted_autoencoder, minimal_generator,
+                              read_idx, read_safetensors, write_safetensors)
 except ImportError as e:
     sys.exit(f"torch_interop.py: {e}. It needs Debian's PyTorch and NumPy:\n"
              "    apt-get install python3-torch python3-numpy\n"
              "then run it with the system Python: /usr/bin/python3 scripts/torch_interop.py")
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURE = os.path.join(REPO, "tests", "fixtures", "mnist")
 TOLERANCE = 1e-5  # max abs difference of outputs (all in [-1, 1] or [0, 1])
 BATCH = 16        # inputs per check
 SEED = 7
-
-
-# ---------------------------------------------------------------------------
-# File formats, written from their specifications (no safetensors package)
-# ---------------------------------------------------------------------------
-
-ST_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8")}
-
-
-def write_safetensors(path, arrays):
-    """name -> numpy array, as safetensors: an 8-byte little-endian header
-    length, the JSON header (dtype, shape, byte range of each tensor; padded
-    with spaces to a multiple of 8), then the raw little-endian data."""
-    header, blobs, offset = {}, [], 0
-    for name, a in sorted(arrays.items()):
-        dtype = {("f", 4): "F32", ("f", 8): "F64", ("i", 8): "I64"}.get((a.dtype.kind, a.dtype.itemsize))
-        if dtype is None:
-            raise ValueError(f"{path}: tensor '{name}' has dtype {a.dtype}; this writer knows F32, F64 and I64")
-        blob = np.ascontiguousarray(a, dtype=ST_DTYPES[dtype]).tobytes()
-        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
-def read_safetensors(path):
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 8:
-        raise ValueError(f"{path}: not a safetensors file ({len(data)} bytes)")
-    (n,) = struct.unpack("<Q", data[:8])
-    if n > len(data) - 8:
-        raise ValueError(f"{path}: header claims {n} bytes, the file has {len(data) - 8}")
-    header = json.loads(data[8:8 + n])
-    body = data[8 + n:]
-    out = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = ST_DTYPES.get(entry["dtype"])
-        if dtype is None:
-            raise ValueError(f"{path}: tensor '{name}' has dtype {entry['dtype']}, expected one of {list(ST_DTYPES)}")
-        begin, end = entry["data_offsets"]
-        count = int(np.prod(entry["shape"], dtype=np.int64))
-        if not 0 <= begin <= end <= len(body) or end - begin != count * dtype.itemsize:
-            raise ValueError(f"{path}: tensor '{name}': byte range [{begin}, {end}) does not hold "
-                             f"shape {entry['shape']} of {entry['dtype']}")
-        out[name] = np.frombuffer(body[begin:end], dtype).reshape(entry["shape"]).copy()
-    return out
-
-
-def read_idx(path):
-    """An IDX file of unsigned bytes: magic 0x0000 08 RANK (big-endian), RANK
-    big-endian uint32 dimensions, then the bytes in C order."""
-    with open(path, "rb") as f:
-        data = f.read()
-    if len(data) < 4:
-        raise ValueError(f"{path}: not an IDX file ({len(data)} bytes)")
-    (magic,) = struct.unpack(">I", data[:4])
-    if magic >> 8 != 0x000008:
-        raise ValueError(f"{path}: magic 0x{magic:08x} is not an unsigned-byte IDX file's 0x000008NN")
-    rank = magic & 0xFF
-    dims = struct.unpack(f">{rank}I", data[4:4 + 4 * rank])
-    body = data[4 + 4 * rank:]
-    if len(body) != int(np.prod(dims)):
-        raise ValueError(f"{path}: dimensions {dims} need {int(np.prod(dims))} bytes, found {len(body)}")
-    return magic, np.frombuffer(body, np.uint8).reshape(dims)
-
-
-# ---------------------------------------------------------------------------
-# The networks, as shared/MODELS.md and include/tinygan/gan/models.hpp build
-# them; index for index, so the state_dict names are the same
-# ---------------------------------------------------------------------------
-
-def dcgan_generator():
-    return nn.Sequential(
-        nn.Linear(100, 256 * 7 * 7, bias=False), nn.BatchNorm1d(256 * 7 * 7), nn.LeakyReLU(0.2),
-        nn.Unflatten(1, (256, 7, 7)),
-        nn.ConvTranspose2d(256, 128, 5, 1, 2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
-        nn.ConvTranspose2d(128, 64, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
-        nn.ConvTranspose2d(64, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh())
-
-
-def dcgan_discriminator():
-    return nn.Sequential(
-        nn.Conv2d(1, 64, 5, 2, 2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-        nn.Conv2d(64, 128, 5, 2, 2), nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-        nn.Flatten(), nn.Linear(128 * 7 * 7, 1), nn.Sigmoid())
-
-
-def inverted_autoencoder():
-    widths = [784, 512, 256, 128, 64, 32, 64, 128, 256, 512]
-    layers = []
-    for a, b in zip(widths, widths[1:]):
-        layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)] + ([nn.Dropout(0.3)] if b != 32 else [])
-    return nn.Sequential(*layers, nn.Linear(512, 784), nn.Sigmoid())
-
-
-def minimal_generator():  # mnist_dense --model minimal; its Reshape to 28x28 has no weights
-    return nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 784), nn.Sigmoid())
 
 
 NETWORKS = {"dcgan-generator": dcgan_generator, "dcgan-discriminator": dcgan_discriminator,
@@ -183,8 +82,9 @@ def to_torch_state(arrays):
 
 def from_torch_state(state):
     """A state_dict's tensors as PyTorch keeps them: float32, and int64 for
-    num_batches_tracked (written as I64, which tinygan reads)."""
-    return {name: t.detach().cpu().numpy() for name, t in state.items()}
+    num_batches_tracked (written as I64, which tinygan reads); sorted by name,
+    so a file's header lists them alphabetically."""
+    return {name: t.detach().cpu().numpy() for name, t in sorted(state.items())}
 
 
 def randomize(model, gen):

@@ -19,46 +19,19 @@ numbers are then the exact answer to within float32's last bit, and a parity
 test measures tinygan's own rounding, not the sum of both libraries'.
 """
 
-import json
 import os
-import struct
 import sys
 
-import numpy as np
 import torch
 from torch import nn
 
 OUT_DIR = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(OUT_DIR, "..", "..", "bench"))  # torch_common.py, shared with scripts/torch_interop.py
+from torch_common import write_safetensors  # noqa: E402
 
 # Soft and hard labels mixed, as used for label smoothing in GAN training.
 BCE_TARGET = [1.0, 0.0, 0.9, 1.0, 0.0, 0.0, 1.0, 0.9,
               1.0, 0.0, 1.0, 0.0, 0.9, 1.0, 0.0, 1.0]
-
-
-# --------------------------------------------------------------------------
-# safetensors writer (hand-rolled so no extra package is needed)
-# --------------------------------------------------------------------------
-
-def write_safetensors(path, tensors, metadata):
-    """Write float32 `tensors` (name -> torch.Tensor) plus string metadata."""
-    header = {"__metadata__": {k: str(v) for k, v in metadata.items()}}
-    blobs = []
-    offset = 0
-    for name, t in tensors.items():
-        arr = np.ascontiguousarray(t.detach().cpu().numpy(), dtype="<f4")
-        blob = arr.tobytes()
-        header[name] = {"dtype": "F32", "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        blobs.append(blob)
-        offset += len(blob)
-    header_bytes = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    # Pad so the data section starts 8-byte aligned.
-    header_bytes += b" " * (-len(header_bytes) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(header_bytes)))
-        f.write(header_bytes)
-        for blob in blobs:
-            f.write(blob)
 
 
 def flag(b):
@@ -328,7 +301,8 @@ def main(names):
                     reference="float64 from float32 inputs, stored as float32",
                     torch_version=torch.__version__)
         path = os.path.join(OUT_DIR, name + ".safetensors")
-        write_safetensors(path, tensors, meta)
+        # Every tensor as float32, the float64 references rounded (see the docstring).
+        write_safetensors(path, {k: t.detach().cpu().numpy().astype("<f4") for k, t in tensors.items()}, meta)
         print("%-14s %9d bytes" % (name, os.path.getsize(path)))
 
 

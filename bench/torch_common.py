@@ -1,0 +1,116 @@
+"""The PyTorch side that bench/torch_twin.py, scripts/torch_interop.py and
+tests/golden/make_golden.py share: the networks of shared/MODELS.md that
+more than one of them builds, and the IDX and safetensors formats, written
+from their specifications (no safetensors package)."""
+
+import json
+import struct
+
+import numpy as np
+from torch import nn
+
+
+# ---------------------------------------------------------------------------
+# The networks, as shared/MODELS.md and include/tinygan/gan/models.hpp build
+# them; index for index, so the state_dict names are the same
+# ---------------------------------------------------------------------------
+
+def dcgan_generator(deconv=nn.ConvTranspose2d):  # torch_twin.py passes its FastConvTranspose2d
+    return nn.Sequential(
+        nn.Linear(100, 256 * 7 * 7, bias=False), nn.BatchNorm1d(256 * 7 * 7), nn.LeakyReLU(0.2),
+        nn.Unflatten(1, (256, 7, 7)),
+        deconv(256, 128, 5, 1, 2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
+        deconv(128, 64, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
+        deconv(64, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh())
+
+
+def dcgan_discriminator():
+    return nn.Sequential(
+        nn.Conv2d(1, 64, 5, 2, 2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+        nn.Conv2d(64, 128, 5, 2, 2), nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+        nn.Flatten(), nn.Linear(128 * 7 * 7, 1), nn.Sigmoid())
+
+
+def inverted_autoencoder():
+    widths = [784, 512, 256, 128, 64, 32, 64, 128, 256, 512]
+    layers = []
+    for a, b in zip(widths, widths[1:]):
+        layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)] + ([nn.Dropout(0.3)] if b != 32 else [])
+    return nn.Sequential(*layers, nn.Linear(512, 784), nn.Sigmoid())
+
+
+def minimal_generator():  # mnist_dense --model minimal; its Reshape to 28x28 has no weights
+    return nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 784), nn.Sigmoid())
+
+
+# ---------------------------------------------------------------------------
+# File formats
+# ---------------------------------------------------------------------------
+
+ST_DTYPES = {"F32": np.dtype("<f4"), "F64": np.dtype("<f8"), "I64": np.dtype("<i8")}
+
+
+def write_safetensors(path, arrays, metadata=None):
+    """name -> numpy array, in the dict's order, as safetensors: an 8-byte
+    little-endian header length, the JSON header (the metadata as strings,
+    if any, then dtype, shape and byte range of each tensor; padded with
+    spaces to a multiple of 8), then the raw little-endian data."""
+    header = {"__metadata__": {k: str(v) for k, v in metadata.items()}} if metadata else {}
+    blobs, offset = [], 0
+    for name, a in arrays.items():
+        dtype = {("f", 4): "F32", ("f", 8): "F64", ("i", 8): "I64"}.get((a.dtype.kind, a.dtype.itemsize))
+        if dtype is None:
+            raise ValueError(f"{path}: tensor '{name}' has dtype {a.dtype}; this writer knows F32, F64 and I64")
+        blob = np.ascontiguousarray(a, dtype=ST_DTYPES[dtype]).tobytes()
+        header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def read_safetensors(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 8:
+        raise ValueError(f"{path}: not a safetensors file ({len(data)} bytes)")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > len(data) - 8:
+        raise ValueError(f"{path}: header claims {n} bytes, the file has {len(data) - 8}")
+    header = json.loads(data[8:8 + n])
+    body = data[8 + n:]
+    out = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = ST_DTYPES.get(entry["dtype"])
+        if dtype is None:
+            raise ValueError(f"{path}: tensor '{name}' has dtype {entry['dtype']}, expected one of {list(ST_DTYPES)}")
+        begin, end = entry["data_offsets"]
+        count = int(np.prod(entry["shape"], dtype=np.int64))
+        if not 0 <= begin <= end <= len(body) or end - begin != count * dtype.itemsize:
+            raise ValueError(f"{path}: tensor '{name}': byte range [{begin}, {end}) does not hold "
+                             f"shape {entry['shape']} of {entry['dtype']}")
+        out[name] = np.frombuffer(body[begin:end], dtype).reshape(entry["shape"]).copy()
+    return out
+
+
+def read_idx(path):
+    """An IDX file of unsigned bytes: magic 0x0000 08 RANK (big-endian), RANK
+    big-endian uint32 dimensions, then the bytes in C order. Returns the
+    magic and the array."""
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) < 4:
+        raise ValueError(f"{path}: not an IDX file ({len(data)} bytes)")
+    (magic,) = struct.unpack(">I", data[:4])
+    if magic >> 8 != 0x000008:
+        raise ValueError(f"{path}: magic 0x{magic:08x} is not an unsigned-byte IDX file's 0x000008NN")
+    rank = magic & 0xFF
+    dims = struct.unpack(f">{rank}I", data[4:4 + 4 * rank])
+    body = data[4 + 4 * rank:]
+    if len(body) != int(np.prod(dims)):
+        raise ValueError(f"{path}: dimensions {dims} need {int(np.prod(dims))} bytes, found {len(body)}")
+    return magic, np.frombuffer(body, np.uint8).reshape(dims)
