@@ -124,6 +124,23 @@ TEST_CASE("the gradient average: every tensor and scalar, in several buckets, fr
   if (world->size() == 2) CHECK(loss == doctest::Approx(2.0));
 }
 
+TEST_CASE("the gradient average: a parameter no rank gave a gradient keeps none, one some ranks did is averaged") {
+  Rng rng(1);
+  testing::Model g = testing::generator(rng);
+  auto named = g->named_parameters();
+  for (auto& [name, p] : named) p.zero_grad();
+  named[1].second.grad().fill(1.0f);                      // every rank
+  if (world->is_root()) named[2].second.grad().fill(4.0f);  // rank 0 only
+  dist::GradientAverager<float> average(*world, *g);
+  average.average();
+  CHECK(named[1].second.has_grad());
+  CHECK(named[1].second.grad()[0] == doctest::Approx(1.0));
+  CHECK(named[2].second.has_grad());
+  CHECK(named[2].second.grad()[0] == doctest::Approx(4.0 / world->size()));
+  CHECK_FALSE(named[0].second.has_grad());  // no rank: the optimizer skips it, as in one process
+  CHECK_FALSE(named[3].second.has_grad());
+}
+
 TEST_CASE("synchronized BatchNorm on shards equals BatchNorm on the joint batch, forward and backward") {
   const Index b = 3, joint = b * world->size();
   Rng rng(5);

@@ -23,7 +23,8 @@
 
 namespace tinygan::dist {
 
-/// What one bucket holds: tensors [first, last) of the list, then scalars.
+/// What one bucket holds: tensors [first, last) of the list; the first
+/// bucket then a flag per parameter (did it get a gradient) and the scalars.
 struct Bucket {
   std::size_t first = 0, last = 0;
   std::vector<float> values;
@@ -55,21 +56,27 @@ class GradientAverager {
     for (auto& b : buckets_) {
       Index n = 0;
       for (std::size_t i = b.first; i < b.last; ++i) n += tensors_[i].var.numel();
-      b.values.resize(static_cast<std::size_t>(n) + (&b == &buckets_.front() ? kMaxScalars : 0));
+      b.values.resize(static_cast<std::size_t>(n) + (&b == &buckets_.front() ? tensors_.size() + kMaxScalars : 0));
     }
   }
 
   /// Averages the gradients of the parameters that require one (a frozen
-  /// part of the module is left out on every rank alike; a parameter that got
-  /// no gradient counts as zero), the buffers, and each scalar in place.
+  /// part of the module is left out on every rank alike), the buffers, and
+  /// each scalar in place. A parameter that got no gradient on some rank
+  /// counts as zero there; one that got none on any rank keeps none, so that
+  /// the optimizer skips it as it would in one process.
   void average(std::initializer_list<double*> scalars = {}) {
     check(scalars.size() <= kMaxScalars, "GradientAverager: at most ", kMaxScalars, " scalars, found ",
           scalars.size());
+    for (auto& e : tensors_) e.had_grad = e.parameter && e.var.has_grad();  // before packing fills the gaps
     for (auto& b : buckets_) {
       float* out = b.values.data();
       for (std::size_t i = b.first; i < b.last; ++i) out = pack(tensors_[i], out);
-      if (&b == &buckets_.front())
+      if (&b == &buckets_.front()) {
+        for (const auto& e : tensors_)
+          if (e.parameter && takes_part(e)) *out++ = e.had_grad ? 1.0f : 0.0f;
         for (double* s : scalars) *out++ = static_cast<float>(*s);
+      }
       comm_->start_sum(b.values.data(), static_cast<Index>(out - b.values.data()));
     }
     comm_->wait("the gradient all-reduce");
@@ -77,8 +84,11 @@ class GradientAverager {
     for (auto& b : buckets_) {
       const float* in = b.values.data();
       for (std::size_t i = b.first; i < b.last; ++i) in = unpack(tensors_[i], in, inverse);
-      if (&b == &buckets_.front())
+      if (&b == &buckets_.front()) {
+        for (auto& e : tensors_)
+          if (e.parameter && takes_part(e) && *in++ == 0.0f) e.var.zero_grad();  // no rank had one
         for (double* s : scalars) *s = static_cast<double>(*in++) * static_cast<double>(inverse);
+      }
     }
   }
 
@@ -88,7 +98,8 @@ class GradientAverager {
  private:
   struct Entry {
     Var<T> var;
-    bool parameter;  // else a buffer
+    bool parameter;          // else a buffer
+    bool had_grad = false;   // a parameter's gradient arrived before this average()
   };
   bool takes_part(const Entry& e) const { return !e.parameter || e.var.requires_grad(); }
   /// The gradient of a parameter, the value of a buffer.
