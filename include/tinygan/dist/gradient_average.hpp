@@ -69,10 +69,12 @@ class GradientAverager {
     check(scalars.size() <= kMaxScalars, "GradientAverager: at most ", kMaxScalars, " scalars, found ",
           scalars.size());
     for (auto& e : tensors_) e.had_grad = e.parameter && e.var.has_grad();  // before packing fills the gaps
+    std::size_t flags_at = 0;  // where the first bucket's flags start
     for (auto& b : buckets_) {
       float* out = b.values.data();
       for (std::size_t i = b.first; i < b.last; ++i) out = pack(tensors_[i], out);
       if (&b == &buckets_.front()) {
+        flags_at = static_cast<std::size_t>(out - b.values.data());
         for (const auto& e : tensors_)
           if (e.parameter && takes_part(e)) *out++ = e.had_grad ? 1.0f : 0.0f;
         for (double* s : scalars) *out++ = static_cast<float>(*s);
@@ -84,12 +86,12 @@ class GradientAverager {
     for (auto& b : buckets_) {
       const float* in = b.values.data();
       for (std::size_t i = b.first; i < b.last; ++i) in = unpack(tensors_[i], in, inverse);
-      if (&b == &buckets_.front()) {
-        for (auto& e : tensors_)
-          if (e.parameter && takes_part(e) && *in++ == 0.0f) e.var.zero_grad();  // no rank had one
-        for (double* s : scalars) *s = static_cast<double>(*in++) * static_cast<double>(inverse);
-      }
     }
+    // Only now: unpacking reads each gradient, which would revive one dropped before.
+    const float* in = buckets_.front().values.data() + flags_at;
+    for (auto& e : tensors_)
+      if (e.parameter && takes_part(e) && *in++ == 0.0f) e.var.zero_grad();  // no rank had one
+    for (double* s : scalars) *s = static_cast<double>(*in++) * static_cast<double>(inverse);
   }
 
   /// Messages per average(): one per bucket.
