@@ -3,8 +3,6 @@
 /// weights for all, and BatchNorm synchronized over the joint batch.
 #pragma once
 
-#include <type_traits>
-
 #include "tinygan/dist/communicator.hpp"
 #include "tinygan/nn/batch_norm.hpp"
 #include "tinygan/nn/dropout.hpp"
@@ -17,7 +15,6 @@ namespace tinygan::dist {
 /// per tensor: this runs once, before training.
 template <class T>
 void broadcast_module(Communicator& comm, nn::Module<T>& module, int root = 0) {
-  static_assert(std::is_same_v<T, float>, "broadcast_module: float modules only");
   for (auto named : {module.named_parameters(), module.named_buffers()})
     for (auto& [name, v] : named) comm.broadcast(v.value().data(), v.numel(), "the weight broadcast", root);
 }
