@@ -81,6 +81,17 @@ TEST_CASE("convolutions cut over the batch give one thread's results") {
   expect_same(t1.out, t2.out, "conv_transpose2d output");
   expect_same(t1.dx, t2.dx, "conv_transpose2d input gradient");
   expect_same(t1.dw, t2.dw, "conv_transpose2d weight gradient");
+  // One input (output) channel: sample_conv.hpp's per-sample lowering, 64x64 so the work is shared out.
+  const ConvResult n1 = run_conv(1, {5, 1, 64, 64}, {64, 1, 5, 5}, conv);
+  const ConvResult n2 = run_conv(2, {5, 1, 64, 64}, {64, 1, 5, 5}, conv);
+  expect_same(n1.out, n2.out, "1-channel conv2d output");
+  expect_same(n1.dx, n2.dx, "1-channel conv2d input gradient");
+  expect_same(n1.dw, n2.dw, "1-channel conv2d weight gradient");
+  const ConvResult m1 = run_conv(1, {5, 64, 32, 32}, {64, 1, 5, 5}, convt);
+  const ConvResult m2 = run_conv(2, {5, 64, 32, 32}, {64, 1, 5, 5}, convt);
+  expect_same(m1.out, m2.out, "1-channel conv_transpose2d output");
+  expect_same(m1.dx, m2.dx, "1-channel conv_transpose2d input gradient");
+  expect_same(m1.dw, m2.dw, "1-channel conv_transpose2d weight gradient");
   set_num_threads(before);
 }
 

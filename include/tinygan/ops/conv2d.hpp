@@ -4,8 +4,7 @@
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
-#include "tinygan/core/gemm.hpp"
-#include "tinygan/ops/im2col.hpp"
+#include "tinygan/ops/sample_conv.hpp"
 #include "tinygan/ops/tap_conv.hpp"
 
 namespace tinygan {
@@ -75,28 +74,14 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}, In
   const TapGeometry t = TapGeometry::of(g, out_channels);
   if (t.worthwhile()) return detail::conv2d_by_taps(x, weight, bias, t);
 
-  Tensor<T> cols = Tensor<T>::uninitialized(Shape{g.rows(), g.cols()});
-  im2col(x.value().data(), g, cols.data());
-  Tensor<T> out_cm = Tensor<T>::uninitialized(Shape{out_channels, g.cols()});
-  gemm(out_cm.matrix(), weight.value().matrix(out_channels, g.rows()), cols.matrix());
   Tensor<T> out = Tensor<T>::uninitialized(Shape{g.batch, out_channels, g.out_h, g.out_w});
-  channel_major_to_batch(out_cm.data(), g.batch, out_channels, g.out_plane(), out.data());
-  if (bias.defined())
-    add_channel_bias(out.data(), bias.value().data(), g.batch, out_channels, g.out_plane());
+  sample_conv_forward(x.value().data(), weight.value().data(), bias.defined() ? bias.value().data() : nullptr,
+                      g, out_channels, out.data(), Accumulate::no);
 
-  return make_result<T>(std::move(out), "conv2d", {x, weight, bias},
-                        [g, out_channels, cols = std::move(cols)](Node<T>& self) {
-    Tensor<T> dy_cm = Tensor<T>::uninitialized(Shape{out_channels, g.cols()});
-    batch_to_channel_major(self.grad.data(), g.batch, out_channels, g.out_plane(), dy_cm.data());
-    if (auto* gw = self.input_grad(1))
-      gemm(gw->matrix(out_channels, g.rows()), dy_cm.matrix(), cols.matrix().transpose(), Accumulate::yes);
-    if (auto* gb = self.input_grad(2))
-      add_channel_sums(self.grad.data(), g.batch, out_channels, g.out_plane(), gb->data());
-    if (auto* gx = self.input_grad(0)) {
-      Tensor<T> dcols = Tensor<T>::uninitialized(Shape{g.rows(), g.cols()});
-      gemm(dcols.matrix(), self.input_value(1).matrix(out_channels, g.rows()).transpose(), dy_cm.matrix());
-      col2im_add(dcols.data(), g, gx->data());
-    }
+  return make_result<T>(std::move(out), "conv2d", {x, weight, bias}, [g, out_channels](Node<T>& self) {
+    const auto data = [](Tensor<T>* t) { return t ? t->data() : nullptr; };
+    sample_conv_backward(self.input_value(0).data(), self.input_value(1).data(), self.grad.data(), g, out_channels,
+                         data(self.input_grad(1)), data(self.input_grad(2)), data(self.input_grad(0)));
   });
 }
 

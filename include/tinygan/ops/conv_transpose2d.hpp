@@ -6,7 +6,7 @@
 
 #include "tinygan/autograd/var.hpp"
 #include "tinygan/ops/conv2d.hpp"
-#include "tinygan/ops/im2col.hpp"
+#include "tinygan/ops/sample_conv.hpp"
 
 namespace tinygan {
 
@@ -67,7 +67,6 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
         out_channels, "], found ", bias.defined() ? bias.shape() : Shape{});
   // The columns are those of a conv2d over the output that would give back x.
   const auto g = ConvGeometry::of(xs[0], out_channels, out_h, out_w, kh, kw, stride, padding);
-  const Index plane = xs[2] * xs[3];
   check(g.out_h == xs[2] && g.out_w == xs[3], "conv_transpose2d: internal geometry mismatch for ",
         xs);
 
@@ -75,28 +74,17 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
   const TapGeometry t = TapGeometry::of(g, in_channels);
   if (t.worthwhile()) return detail::conv_transpose2d_by_taps(x, weight, bias, t);
 
-  Tensor<T> x_cm = Tensor<T>::uninitialized(Shape{in_channels, g.cols()});
-  batch_to_channel_major(x.value().data(), g.batch, in_channels, plane, x_cm.data());
-  Tensor<T> cols = Tensor<T>::uninitialized(Shape{g.rows(), g.cols()});
-  gemm(cols.matrix(), weight.value().matrix(in_channels, g.rows()).transpose(), x_cm.matrix());
   Tensor<T> out(Shape{g.batch, out_channels, out_h, out_w});
-  col2im_add(cols.data(), g, out.data());
+  sample_conv_input_grad(x.value().data(), weight.value().data(), g, in_channels, out.data());
   if (bias.defined())
     add_channel_bias(out.data(), bias.value().data(), g.batch, out_channels, g.plane());
 
-  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
-                        [g, in_channels, plane, x_cm = std::move(x_cm)](Node<T>& self) {
-    Tensor<T> dcols = Tensor<T>::uninitialized(Shape{g.rows(), g.cols()});
-    im2col(self.grad.data(), g, dcols.data());
-    if (auto* gw = self.input_grad(1))
-      gemm(gw->matrix(in_channels, g.rows()), x_cm.matrix(), dcols.matrix().transpose(), Accumulate::yes);
+  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias}, [g, in_channels](Node<T>& self) {
+    const auto data = [](Tensor<T>* t) { return t ? t->data() : nullptr; };
+    sample_conv_transpose_backward(self.input_value(0).data(), self.input_value(1).data(), self.grad.data(), g,
+                                   in_channels, data(self.input_grad(1)), data(self.input_grad(0)));
     if (auto* gb = self.input_grad(2))
       add_channel_sums(self.grad.data(), g.batch, g.channels, g.plane(), gb->data());
-    if (auto* gx = self.input_grad(0)) {
-      Tensor<T> dx_cm = Tensor<T>::uninitialized(Shape{in_channels, g.cols()});
-      gemm(dx_cm.matrix(), self.input_value(1).matrix(in_channels, g.rows()), dcols.matrix());
-      channel_major_to_batch_add(dx_cm.data(), g.batch, in_channels, plane, gx->data());
-    }
   });
 }
 
