@@ -61,7 +61,8 @@ void for_each_sample(const ConvGeometry& g, Index out_channels, T* weight_grad, 
 }  // namespace detail
 
 /// out [N, OC, OH, OW] = (or += with accumulate) the convolution of image
-/// [N, C, H, W] with weight [OC, C*kh*kw], plus bias [OC] when not null.
+/// [N, C, H, W] with weight [OC, C*kh*kw], plus bias [OC] when not null (only
+/// without accumulate).
 template <class T>
 void sample_conv_forward(const T* image, const T* weight, const T* bias, const ConvGeometry& g,
                          Index out_channels, T* out, Accumulate accumulate) {
@@ -71,11 +72,13 @@ void sample_conv_forward(const T* image, const T* weight, const T* bias, const C
     im2col(image + n * g.channels * g.plane(), g, cols);
     const detail::ConstSampleMatrix<T> x(cols, rows, pixels);
     detail::SampleMatrix<T> y(out + n * out_channels * pixels, out_channels, pixels);
-    if (accumulate == Accumulate::yes)
-      y.noalias() += w * x;
-    else
-      y.noalias() = w * x;
-    if (bias) y.colwise() += Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(bias, out_channels);
+    // Eigen's "=" zeroes y before it accumulates: starting from the bias
+    // instead saves a pass over y.
+    if (bias)
+      y.colwise() = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, 1>>(bias, out_channels);
+    else if (accumulate == Accumulate::no)
+      y.setZero();
+    y.noalias() += w * x;
   });
 }
 
