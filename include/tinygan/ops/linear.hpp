@@ -20,8 +20,13 @@ Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}) {
 
   Tensor<T> out = Tensor<T>::uninitialized(Shape{batch, out_features});
   auto y = out.matrix();
-  gemm(y, x.value().matrix(), weight.value().matrix().transpose());
-  if (bias.defined()) y.rowwise() += bias.value().matrix(1, out_features).row(0);
+  if (bias.defined()) {
+    // Eigen's "=" zeroes y before it accumulates: starting from the bias saves a pass over y.
+    y.rowwise() = bias.value().matrix(1, out_features).row(0);
+    gemm(y, x.value().matrix(), weight.value().matrix().transpose(), Accumulate::yes);
+  } else {
+    gemm(y, x.value().matrix(), weight.value().matrix().transpose());
+  }
 
   return make_result<T>(std::move(out), "linear", {x, weight, bias},
                         [batch, in, out_features](Node<T>& self) {
