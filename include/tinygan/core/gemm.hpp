@@ -11,8 +11,10 @@
 #pragma once
 
 #include <algorithm>
+#include <type_traits>
 
 #include "tinygan/core/shape.hpp"
+#include "tinygan/core/tensor.hpp"
 #include "tinygan/core/threads.hpp"
 
 namespace tinygan {
@@ -41,6 +43,33 @@ void gemm(Dst&& dst, const A& a, const B& b, Accumulate accumulate = Accumulate:
   const double work = static_cast<double>(rows) * static_cast<double>(cols) * static_cast<double>(a.cols());
   if (threads == 1 || work < kParallelGemmWork) {
     product(dst, a, b);
+    return;
+  }
+  const Index depth = a.cols(), longer = std::max(rows, cols);
+  if (longer < 64 * threads && depth >= 8 * longer) {
+    // A small product over a long inner size (a Dense layer's input gradient:
+    // 64 x 100, summed over 12,544) cuts badly along its output: each thread
+    // sums its share of the inner size, and the shares are added in order.
+    using Scalar = typename std::decay_t<Dst>::Scalar;
+    Tensor<Scalar> partials = Tensor<Scalar>::uninitialized(Shape{(threads - 1) * rows * cols});
+    const Index share = (depth / threads + 15) / 16 * 16;
+#pragma omp parallel for schedule(static) num_threads(threads)
+    for (int t = 0; t < threads; ++t) {
+      const Index begin = std::min(depth, t * share), end = t + 1 == threads ? depth : std::min(depth, begin + share);
+      if (t == 0) {
+        product(dst, a.middleCols(begin, end - begin), b.middleRows(begin, end - begin));
+        continue;
+      }
+      Eigen::Map<Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>> part(
+          partials.data() + (t - 1) * rows * cols, rows, cols);
+      if (begin < end)
+        part.noalias() = a.middleCols(begin, end - begin) * b.middleRows(begin, end - begin);
+      else
+        part.setZero();
+    }
+    for (int t = 1; t < threads; ++t)
+      dst += Eigen::Map<const Eigen::Matrix<Scalar, Eigen::Dynamic, Eigen::Dynamic>>(
+          partials.data() + (t - 1) * rows * cols, rows, cols);
     return;
   }
   // Cut the longer side, in multiples of 16 so each block keeps whole SIMD panels.
