@@ -12,9 +12,10 @@
 /// With several threads each thread takes one contiguous group of samples;
 /// the weight gradient is summed over the groups in a fixed order.
 ///
-/// The three kernels are the three products of a convolution; a transposed
-/// convolution is the input gradient of the convolution it transposes, so they
-/// serve both ops.
+/// A transposed convolution is the input gradient of the convolution it
+/// transposes: sample_conv_forward and sample_conv_input_grad serve both ops
+/// (forward one way, input gradient the other), and each op's backward has
+/// its own kernel that makes all its gradients in one pass.
 #pragma once
 
 #include <algorithm>
@@ -55,8 +56,8 @@ void for_each_sample(const ConvGeometry& g, Index out_channels, T* weight_grad, 
     if (weight_grad) dw.setZero();
     for (Index n = g.batch * k / groups; n < g.batch * (k + 1) / groups; ++n) body(n, cols, dw);
   }
-  if (weight_grad)
-    for (int k = 0; k < groups; ++k) SampleMatrix<T>(weight_grad, out_channels, rows) += SampleMatrix<T>(sums.data() + k * size, out_channels, rows);
+  SampleMatrix<T> total(weight_grad, out_channels, rows);
+  for (int k = 0; weight_grad && k < groups; ++k) total += SampleMatrix<T>(sums.data() + k * size, out_channels, rows);
 }
 }  // namespace detail
 
@@ -113,7 +114,8 @@ void sample_conv_backward(const T* image, const T* weight, const T* dy, const Co
       dw.noalias() += dy_n * x.transpose();
     }
     if (bias_grad)
-      Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(bias_sums.data() + n * out_channels, out_channels) = dy_n.rowwise().sum();
+      Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(bias_sums.data() + n * out_channels, out_channels) =
+          dy_n.rowwise().sum();
     if (image_grad) {
       x.noalias() = w.transpose() * dy_n;
       col2im_add(cols, g, image_grad + n * g.channels * g.plane());
@@ -137,8 +139,10 @@ void sample_conv_transpose_backward(const T* x, const T* weight, const T* image_
     im2col(image_grad_in + n * g.channels * g.plane(), g, cols);
     const detail::ConstSampleMatrix<T> d(cols, rows, pixels);
     if (weight_grad)
-      dw.noalias() += detail::ConstSampleMatrix<T>(x + n * out_channels * pixels, out_channels, pixels) * d.transpose();
-    if (x_grad) detail::SampleMatrix<T>(x_grad + n * out_channels * pixels, out_channels, pixels).noalias() += w * d;
+      dw.noalias() += detail::ConstSampleMatrix<T>(x + n * out_channels * pixels, out_channels, pixels) *
+                      d.transpose();
+    if (x_grad)
+      detail::SampleMatrix<T>(x_grad + n * out_channels * pixels, out_channels, pixels).noalias() += w * d;
   });
 }
 
