@@ -71,27 +71,26 @@ TEST_CASE("convolutions cut over the batch give one thread's results") {
   const auto convt = [](const Var<double>& x, const Var<double>& w) {
     return conv_transpose2d(x, w, {}, 2, 2, 1);
   };
-  const ConvResult c1 = run_conv(1, {5, 32, 14, 13}, {48, 32, 5, 5}, conv);
-  const ConvResult c2 = run_conv(2, {5, 32, 14, 13}, {48, 32, 5, 5}, conv);
-  expect_same(c1.out, c2.out, "conv2d output");
-  expect_same(c1.dx, c2.dx, "conv2d input gradient");
-  expect_same(c1.dw, c2.dw, "conv2d weight gradient");
-  const ConvResult t1 = run_conv(1, {5, 48, 7, 7}, {48, 32, 5, 5}, convt);
-  const ConvResult t2 = run_conv(2, {5, 48, 7, 7}, {48, 32, 5, 5}, convt);
-  expect_same(t1.out, t2.out, "conv_transpose2d output");
-  expect_same(t1.dx, t2.dx, "conv_transpose2d input gradient");
-  expect_same(t1.dw, t2.dw, "conv_transpose2d weight gradient");
-  // One input (output) channel: sample_conv.hpp's per-sample lowering, 64x64 so the work is shared out.
-  const ConvResult n1 = run_conv(1, {5, 1, 64, 64}, {64, 1, 5, 5}, conv);
-  const ConvResult n2 = run_conv(2, {5, 1, 64, 64}, {64, 1, 5, 5}, conv);
-  expect_same(n1.out, n2.out, "1-channel conv2d output");
-  expect_same(n1.dx, n2.dx, "1-channel conv2d input gradient");
-  expect_same(n1.dw, n2.dw, "1-channel conv2d weight gradient");
-  const ConvResult m1 = run_conv(1, {5, 64, 32, 32}, {64, 1, 5, 5}, convt);
-  const ConvResult m2 = run_conv(2, {5, 64, 32, 32}, {64, 1, 5, 5}, convt);
-  expect_same(m1.out, m2.out, "1-channel conv_transpose2d output");
-  expect_same(m1.dx, m2.dx, "1-channel conv_transpose2d input gradient");
-  expect_same(m1.dw, m2.dw, "1-channel conv_transpose2d weight gradient");
+  struct Case {
+    const char* name;
+    Shape x, w;
+    bool transposed;
+  };
+  const Case cases[] = {
+      {"conv2d", {5, 32, 14, 13}, {48, 32, 5, 5}, false},
+      {"conv_transpose2d", {5, 48, 7, 7}, {48, 32, 5, 5}, true},
+      // One input (output) channel: sample_conv.hpp's per-sample lowering, 64x64 so the work is shared out.
+      {"1-channel conv2d", {5, 1, 64, 64}, {64, 1, 5, 5}, false},
+      {"1-channel conv_transpose2d", {5, 64, 32, 32}, {64, 1, 5, 5}, true},
+  };
+  for (const Case& c : cases) {
+    INFO(c.name);
+    const ConvResult one = c.transposed ? run_conv(1, c.x, c.w, convt) : run_conv(1, c.x, c.w, conv);
+    const ConvResult two = c.transposed ? run_conv(2, c.x, c.w, convt) : run_conv(2, c.x, c.w, conv);
+    expect_same(one.out, two.out, "output");
+    expect_same(one.dx, two.dx, "input gradient");
+    expect_same(one.dw, two.dw, "weight gradient");
+  }
   set_num_threads(before);
 }
 
