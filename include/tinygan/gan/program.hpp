@@ -689,7 +689,11 @@ inline int train_distributed(Run run, bool threads_given) {
   try {
     return train(run);
   } catch (const std::exception& e) {
-    std::cerr << run.program << " (" << comm.name() << "): error: " << e.what() << std::endl;
+    // One write for the whole line: every rank may fail at once, and mpirun
+    // merges their streams, so piecewise writes would interleave mid-line.
+    const std::string line = run.program + " (" + comm.name() + "): error: " + e.what() + "\n";
+    std::cerr.write(line.data(), static_cast<std::streamsize>(line.size()));
+    std::cerr.flush();
     comm.abort_on_exit(1);
     return 1;
   }
