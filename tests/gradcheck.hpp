@@ -69,8 +69,8 @@ inline GradcheckResult gradcheck(const Function& f, const Vars& inputs, double s
 
 // Runs the checker and reports the worst element when it fails.
 inline void expect_gradients(const std::string& what, const Function& f, const Vars& inputs,
-                             double tolerance = 1e-6) {
-  const GradcheckResult r = gradcheck(f, inputs);
+                             double tolerance = 1e-6, double step = 1e-6) {
+  const GradcheckResult r = gradcheck(f, inputs, step);
   INFO(what << ": worst at " << r.worst_at);
   CHECK(r.checked > 0);
   CHECK(r.worst_error < tolerance);

@@ -67,14 +67,11 @@ void expect_same(const Tensor<double>& a, const Tensor<double>& b, const char* w
 TEST_CASE("convolutions cut over the batch give one thread's results") {
   // Batch 5: the two threads' groups hold 2 and 3 samples.
   const int before = num_threads();
-  const auto conv = [](const Var<double>& x, const Var<double>& w) { return conv2d(x, w, {}, 2, 2); };
-  const auto convt = [](const Var<double>& x, const Var<double>& w) {
-    return conv_transpose2d(x, w, {}, 2, 2, 1);
-  };
   struct Case {
     const char* name;
     Shape x, w;
     bool transposed;
+    Index stride = 2;
   };
   const Case cases[] = {
       {"conv2d", {5, 32, 14, 13}, {48, 32, 5, 5}, false},
@@ -82,11 +79,17 @@ TEST_CASE("convolutions cut over the batch give one thread's results") {
       // One input (output) channel: sample_conv.hpp's per-sample lowering, 64x64 so the work is shared out.
       {"1-channel conv2d", {5, 1, 64, 64}, {64, 1, 5, 5}, false},
       {"1-channel conv_transpose2d", {5, 64, 32, 32}, {64, 1, 5, 5}, true},
+      // Stride 1: winograd_conv.hpp, tiles shared out by sample, transform points by thread.
+      {"Winograd conv_transpose2d", {5, 48, 7, 7}, {48, 32, 5, 5}, true, 1},
   };
   for (const Case& c : cases) {
     INFO(c.name);
-    const ConvResult one = c.transposed ? run_conv(1, c.x, c.w, convt) : run_conv(1, c.x, c.w, conv);
-    const ConvResult two = c.transposed ? run_conv(2, c.x, c.w, convt) : run_conv(2, c.x, c.w, conv);
+    const Index s = c.stride, output_padding = s - 1;
+    const auto op = [&](const Var<double>& x, const Var<double>& w) {
+      return c.transposed ? conv_transpose2d(x, w, {}, s, 2, output_padding) : conv2d(x, w, {}, s, 2);
+    };
+    const ConvResult one = run_conv(1, c.x, c.w, op);
+    const ConvResult two = run_conv(2, c.x, c.w, op);
     expect_same(one.out, two.out, "output");
     expect_same(one.dx, two.dx, "input gradient");
     expect_same(one.dw, two.dw, "weight gradient");

@@ -7,6 +7,7 @@
 #include "tinygan/autograd/var.hpp"
 #include "tinygan/ops/conv2d.hpp"
 #include "tinygan/ops/sample_conv.hpp"
+#include "tinygan/ops/winograd_conv.hpp"
 
 namespace tinygan {
 
@@ -47,6 +48,39 @@ Var<T> conv_transpose2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var
     }
   });
 }
+
+/// conv_transpose2d through winograd_conv.hpp: with stride 1 it is a
+/// correlation of x with the flipped kernel and padding k - 1 - p.
+template <class T>
+Var<T> conv_transpose2d_by_winograd(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
+                                    const WinogradGeometry& w) {
+  Tensor<T> pixels = Tensor<T>::uninitialized(Shape{w.input().size()});
+  to_pixels(x.value().data(), w.input(), pixels.data());
+  Tensor<T> u = Tensor<T>::uninitialized(Shape{w.kernel_size()});
+  winograd_kernels_of_transposed(weight.value().data(), w, u.data());
+  Tensor<T> v = Tensor<T>::uninitialized(Shape{w.input_tiles_size()});
+  Tensor<T> image = Tensor<T>::uninitialized(Shape{w.output().size()});
+  winograd_forward(pixels.data(), u.data(), w, v.data(), image.data());
+  Tensor<T> out = Tensor<T>::uninitialized(Shape{w.batch, w.out_channels, w.out_h(), w.out_w()});
+  from_pixels(image.data(), w.output(), out.data(), false);
+  if (bias.defined())
+    add_channel_bias(out.data(), bias.value().data(), w.batch, w.out_channels, w.out_h() * w.out_w());
+
+  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
+                        [w, u = std::move(u), v = std::move(v)](Node<T>& self) {
+    Tensor<T> dout = Tensor<T>::uninitialized(Shape{w.output().size()});
+    to_pixels(self.grad.data(), w.output(), dout.data());
+    Tensor<T>* gw = self.input_grad(1);
+    Tensor<T>* gx = self.input_grad(0);
+    Tensor<T> du = Tensor<T>::uninitialized(Shape{gw ? w.kernel_size() : 0});
+    Tensor<T> dx = Tensor<T>::uninitialized(Shape{gx ? w.input().size() : 0});
+    winograd_backward(dout.data(), u.data(), v.data(), w, gw ? du.data() : nullptr, gx ? dx.data() : nullptr);
+    if (gw) winograd_kernel_grad_of_transposed(du.data(), w, gw->data());
+    if (auto* gb = self.input_grad(2))
+      add_channel_sums(self.grad.data(), w.batch, w.out_channels, w.out_h() * w.out_w(), gb->data());
+    if (gx) from_pixels(dx.data(), w.input(), gx->data(), true);
+  });
+}
 }  // namespace detail
 
 template <class T>
@@ -69,6 +103,11 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
   const auto g = ConvGeometry::of(xs[0], out_channels, out_h, out_w, kh, kw, stride, padding);
   check(g.out_h == xs[2] && g.out_w == xs[3], "conv_transpose2d: internal geometry mismatch for ",
         xs);
+
+  const Index flipped_padding = kh - 1 - padding;
+  if (WinogradGeometry::applies(kh, kw, stride, in_channels, out_channels) && flipped_padding >= 0)
+    return detail::conv_transpose2d_by_winograd(
+        x, weight, bias, WinogradGeometry{xs[0], in_channels, out_channels, xs[2], xs[3], flipped_padding});
 
   // As a convolution it runs from the output (OC channels) back to x (IC channels).
   const TapGeometry t = TapGeometry::of(g, in_channels);
