@@ -1,8 +1,11 @@
 """Import before torch: Debian's torch does its matrix products in the system
-OpenBLAS, which on this machine's virtual CPU ("Intel Xeon Processor", no
-model number) falls back to its generic Prescott kernels, 3-6x slower than
-the AVX-512 ones. Naming the core type makes PyTorch as fast as it can be
-here; an explicit OPENBLAS_CORETYPE in the environment is left alone."""
+OpenBLAS, which on a virtual CPU that hides its model (the project's VMs
+have reported "Intel Xeon Processor" and "AMD EPYC" with no model number)
+can fall back to its generic Prescott kernels, 3-6x slower than the AVX-512
+ones. Naming the core type from the CPU's flags makes PyTorch as fast as it
+can be; an explicit OPENBLAS_CORETYPE in the environment is left alone.
+(Without Debian's libopenblas0-pthread torch uses the reference BLAS, and
+compare_torch.py warns.)"""
 
 import os
 

@@ -110,6 +110,11 @@ struct Node {
     Node* in = inputs[i].get();
     return in && in->requires_grad ? &in->grad_buffer() : nullptr;
   }
+  /// The same, as the gradient's first element (kernels that take raw pointers).
+  T* input_grad_data(std::size_t i) {
+    Tensor<T>* g = input_grad(i);
+    return g ? g->data() : nullptr;
+  }
   const Tensor<T>& input_value(std::size_t i) const { return inputs[i]->value; }
 };
 

@@ -79,9 +79,8 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}, In
                       g, out_channels, out.data(), Accumulate::no);
 
   return make_result<T>(std::move(out), "conv2d", {x, weight, bias}, [g, out_channels](Node<T>& self) {
-    const auto data = [](Tensor<T>* t) { return t ? t->data() : nullptr; };
     sample_conv_backward(self.input_value(0).data(), self.input_value(1).data(), self.grad.data(), g, out_channels,
-                         data(self.input_grad(1)), data(self.input_grad(2)), data(self.input_grad(0)));
+                         self.input_grad_data(1), self.input_grad_data(2), self.input_grad_data(0));
   });
 }
 

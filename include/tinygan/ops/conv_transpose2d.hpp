@@ -70,15 +70,15 @@ Var<T> conv_transpose2d_by_winograd(const Var<T>& x, const Var<T>& weight, const
                         [w, u = std::move(u), v = std::move(v)](Node<T>& self) {
     Tensor<T> dout = Tensor<T>::uninitialized(Shape{w.output().size()});
     to_pixels(self.grad.data(), w.output(), dout.data());
-    Tensor<T>* gw = self.input_grad(1);
-    Tensor<T>* gx = self.input_grad(0);
+    T* gw = self.input_grad_data(1);
+    T* gx = self.input_grad_data(0);
     Tensor<T> du = Tensor<T>::uninitialized(Shape{gw ? w.kernel_size() : 0});
     Tensor<T> dx = Tensor<T>::uninitialized(Shape{gx ? w.input().size() : 0});
     winograd_backward(dout.data(), u.data(), v.data(), w, gw ? du.data() : nullptr, gx ? dx.data() : nullptr);
-    if (gw) winograd_kernel_grad_of_transposed(du.data(), w, gw->data());
-    if (auto* gb = self.input_grad(2))
-      add_channel_sums(self.grad.data(), w.batch, w.out_channels, w.out_h() * w.out_w(), gb->data());
-    if (gx) from_pixels(dx.data(), w.input(), gx->data(), true);
+    if (gw) winograd_kernel_grad_of_transposed(du.data(), w, gw);
+    if (T* gb = self.input_grad_data(2))
+      add_channel_sums(self.grad.data(), w.batch, w.out_channels, w.out_h() * w.out_w(), gb);
+    if (gx) from_pixels(dx.data(), w.input(), gx, true);
   });
 }
 }  // namespace detail
@@ -119,9 +119,8 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
     add_channel_bias(out.data(), bias.value().data(), g.batch, out_channels, g.plane());
 
   return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias}, [g, in_channels](Node<T>& self) {
-    const auto data = [](Tensor<T>* t) { return t ? t->data() : nullptr; };
     sample_conv_transpose_backward(self.input_value(0).data(), self.input_value(1).data(), self.grad.data(), g,
-                                   in_channels, data(self.input_grad(1)), data(self.input_grad(0)));
+                                   in_channels, self.input_grad_data(1), self.input_grad_data(0));
     if (auto* gb = self.input_grad(2))
       add_channel_sums(self.grad.data(), g.batch, g.channels, g.plane(), gb->data());
   });
