@@ -266,7 +266,7 @@ void winograd_backward(const T* dout, const T* u, const T* v, const WinogradGeom
   });
   if (!dinput) return;
   // Tiles overlap by 4 pixels: each thread adds only into its own samples.
-  std::fill_n(dinput, in.size(), T(0));
+  for_each_share(in.size(), [&](Index begin, Index length) { std::fill_n(dinput + begin, length, T(0)); });
   detail::for_each_tile(g, [&](Index n, Index t, Index ty, Index tx) {
     separable(
         b, c_count, [&](int p, int q) -> const T* { return dv.data() + ((p * kTile + q) * tiles + t) * c_count; },
