@@ -28,20 +28,32 @@ namespace {
 const std::string kMpirun = TINYGAN_MPIRUN;  // "mpiexec -n 2 --oversubscribe --allow-run-as-root"
 const std::string kData = std::string(" --data ") + TINYGAN_FIXTURE_DIR + "/mnist --no-fetch --threads 1";
 
-// Largest difference between the same-named tensors of two safetensors files,
-// those named in `skip` left out.
-double max_difference(const std::string& a, const std::string& b, const std::set<std::string>& skip = {}) {
+// How the same-named tensors of two safetensors files differ (those named in
+// `skip` left out): the largest difference, and the share of elements that
+// differ by more than `tolerance`.
+struct Difference {
+  double largest = 0, share_above = 0;
+};
+Difference difference(const std::string& a, const std::string& b, double tolerance,
+                      const std::set<std::string>& skip = {}) {
   const auto ours = io::load_safetensors<float>(a), theirs = io::load_safetensors<float>(b);
   REQUIRE(ours.tensors.size() == theirs.tensors.size());
-  double worst = 0;
+  Difference result;
+  Index above = 0, count = 0;
   for (const auto& [name, t] : ours.tensors) {
     if (skip.count(name)) continue;
     const auto it = theirs.tensors.find(name);
     REQUIRE(it != theirs.tensors.end());
     REQUIRE(it->second.shape() == t.shape());
-    for (Index i = 0; i < t.numel(); ++i) worst = std::max(worst, static_cast<double>(std::abs(t[i] - it->second[i])));
+    for (Index i = 0; i < t.numel(); ++i) {
+      const double gap = std::abs(static_cast<double>(t[i]) - it->second[i]);
+      result.largest = std::max(result.largest, gap);
+      above += gap > tolerance;
+    }
+    count += t.numel();
   }
-  return worst;
+  result.share_above = count ? static_cast<double>(above) / static_cast<double>(count) : 0;
+  return result;
 }
 
 int count_of(const std::string& text, const std::string& part) {
@@ -82,21 +94,30 @@ TEST_CASE("mpirun: 2 ranks of batch 8 end with the weights of 1 process of batch
   CHECK(count_of(distributed.output, "Training dcgan") == 1);
   CHECK(contains(distributed.output, "on each of 2 ranks (synchronized BatchNorm)"));
   CHECK(contains(read_bytes(two + "/config.json"), "\"ranks\": 2"));
-  // Float sums in another order: equal to rounding, amplified a little by four Adam steps.
-  const double g = max_difference(two + "/generator.safetensors", one + "/generator.safetensors");
+  // Float sums in another order differ by rounding. Adam's first steps divide
+  // each gradient by its own size, so on the few weights whose gradient is
+  // near zero rounding becomes a full step (lr 2e-4) of either sign; with the
+  // Winograd layer's rounding (about 1e-5 of the largest value,
+  // ops/winograd_conv.hpp) a few hundred of G's 2.3 million weights do that
+  // in four steps. So the check is that nearly all weights agree to 1e-4
+  // (found: all but 0.05% of G's and 0.01% of D's); without synchronized
+  // BatchNorm most do not (73% and 35%).
+  const Difference g = difference(two + "/generator.safetensors", one + "/generator.safetensors", 1e-4);
   // D's second convolution has a bias and feeds a BatchNorm, which removes it:
-  // its exact gradient is zero, so it gets rounding noise, which Adam (dividing
-  // by the noise's own size) turns into full steps of any sign; the BatchNorm's
-  // running mean follows that bias. Neither can match, so both are left out.
-  const double d = max_difference(two + "/discriminator.safetensors", one + "/discriminator.safetensors",
+  // its exact gradient is zero, so it gets rounding noise, which Adam turns
+  // into full steps of any sign; the BatchNorm's running mean follows that
+  // bias. Neither can match, so both are left out.
+  const Difference d = difference(two + "/discriminator.safetensors", one + "/discriminator.safetensors", 1e-4,
                                   {"3.bias", "4.running_mean"});
-  MESSAGE("largest weight difference: generator " << g << ", discriminator " << d);
-  CHECK(g < 1e-4);
-  CHECK(d < 1e-4);
+  MESSAGE("weights differing by more than 1e-4: generator " << g.share_above << " (largest " << g.largest
+                                                            << "), discriminator " << d.share_above << " (largest "
+                                                            << d.largest << ")");
+  CHECK(g.share_above < 5e-3);
+  CHECK(d.share_above < 5e-3);
   // And the check can fail: without synchronized BatchNorm the model is another one.
   const std::string unsynced = fresh_dir("dist_unsynced");
   REQUIRE(run(kMpirun + " " + MNIST_DCGAN, args + " --distributed --batch 8 --out " + unsynced).code == 0);
-  CHECK(max_difference(unsynced + "/generator.safetensors", one + "/generator.safetensors") > 1e-3);
+  CHECK(difference(unsynced + "/generator.safetensors", one + "/generator.safetensors", 1e-4).share_above > 0.1);
 }
 
 TEST_CASE("mpirun: a checkpoint resumes on another number of ranks") {
