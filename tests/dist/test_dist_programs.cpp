@@ -98,10 +98,10 @@ TEST_CASE("mpirun: 2 ranks of batch 8 end with the weights of 1 process of batch
   // each gradient by its own size, so on the few weights whose gradient is
   // near zero rounding becomes a full step (lr 2e-4) of either sign; with the
   // Winograd layer's rounding (about 1e-5 of the largest value,
-  // ops/winograd_conv.hpp) a few hundred of G's 2.3 million weights do that
-  // in four steps. So the check is that nearly all weights agree to 1e-4
-  // (found: all but 0.05% of G's and 0.01% of D's); without synchronized
-  // BatchNorm most do not (73% and 35%).
+  // ops/winograd_conv.hpp) a thousand or so of G's 2.3 million weights do
+  // that in four steps. So the check is that nearly all weights agree to
+  // 1e-4 (found: all but 0.05-0.12% of G's and 0.01-0.02% of D's); without
+  // synchronized BatchNorm most do not (73% and 35%).
   const Difference g = difference(two + "/generator.safetensors", one + "/generator.safetensors", 1e-4);
   // D's second convolution has a bias and feeds a BatchNorm, which removes it:
   // its exact gradient is zero, so it gets rounding noise, which Adam turns
@@ -112,8 +112,8 @@ TEST_CASE("mpirun: 2 ranks of batch 8 end with the weights of 1 process of batch
   MESSAGE("weights differing by more than 1e-4: generator " << g.share_above << " (largest " << g.largest
                                                             << "), discriminator " << d.share_above << " (largest "
                                                             << d.largest << ")");
-  CHECK(g.share_above < 5e-3);
-  CHECK(d.share_above < 5e-3);
+  CHECK(g.share_above < 1e-2);
+  CHECK(d.share_above < 1e-2);
   // And the check can fail: without synchronized BatchNorm the model is another one.
   const std::string unsynced = fresh_dir("dist_unsynced");
   REQUIRE(run(kMpirun + " " + MNIST_DCGAN, args + " --distributed --batch 8 --out " + unsynced).code == 0);
