@@ -42,9 +42,13 @@ inline int sample_groups(const ConvGeometry& g, Index out_channels) {
 /// Calls body(n, columns buffer, dw) for every sample n, each group of samples
 /// on its own thread with its own column buffer [C*kh*kw, OH*OW] and, when
 /// weight_grad is not null, its own zeroed weight-gradient sum dw [OC,
-/// C*kh*kw]; then weight_grad += the groups' sums, in group order.
+/// C*kh*kw]; then weight_grad += the groups' sums, in group order. The sums
+/// are column-major: Eigen vectorizes a product along its destination's
+/// columns, and these have OC (64) rows where a row-major one would give it
+/// kh*kw (25).
 template <class T, class Body>
 void for_each_sample(const ConvGeometry& g, Index out_channels, T* weight_grad, Body body) {
+  using Sums = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>;
   const Index rows = g.rows(), pixels = g.out_plane(), size = out_channels * rows;
   const int groups = sample_groups(g, out_channels);
   Tensor<T> buffers = Tensor<T>::uninitialized(Shape{groups * rows * pixels});
@@ -52,12 +56,12 @@ void for_each_sample(const ConvGeometry& g, Index out_channels, T* weight_grad, 
 #pragma omp parallel for schedule(static) num_threads(groups) if (groups > 1)
   for (int k = 0; k < groups; ++k) {
     T* cols = buffers.data() + k * rows * pixels;
-    SampleMatrix<T> dw(weight_grad ? sums.data() + k * size : nullptr, out_channels, rows);
+    Sums dw(weight_grad ? sums.data() + k * size : nullptr, out_channels, rows);
     if (weight_grad) dw.setZero();
     for (Index n = g.batch * k / groups; n < g.batch * (k + 1) / groups; ++n) body(n, cols, dw);
   }
   SampleMatrix<T> total(weight_grad, out_channels, rows);
-  for (int k = 0; weight_grad && k < groups; ++k) total += SampleMatrix<T>(sums.data() + k * size, out_channels, rows);
+  for (int k = 0; weight_grad && k < groups; ++k) total += Sums(sums.data() + k * size, out_channels, rows);
 }
 }  // namespace detail
 
