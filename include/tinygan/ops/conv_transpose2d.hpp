@@ -105,7 +105,7 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
         xs);
 
   const Index flipped_padding = kh - 1 - padding;
-  if (WinogradGeometry::applies(kh, kw, stride, in_channels, out_channels) && flipped_padding >= 0)
+  if (WinogradGeometry::applies(kh, kw, stride, flipped_padding, in_channels, out_channels))
     return detail::conv_transpose2d_by_winograd(
         x, weight, bias, WinogradGeometry{xs[0], in_channels, out_channels, xs[2], xs[3], flipped_padding});
 

@@ -139,11 +139,14 @@ const Eigen::Matrix<T, kKernel * kKernel, kPoints>& flipped_kernel_transform() {
 struct WinogradGeometry {
   Index batch = 0, channels = 0, out_channels = 0, height = 0, width = 0, padding = 0;
 
-  /// Worth it with enough channels on both sides for the products to
-  /// outweigh the transforms.
-  static bool applies(Index kernel_h, Index kernel_w, Index stride, Index channels, Index out_channels) {
-    return kernel_h == winograd::kKernel && kernel_w == winograd::kKernel && stride == 1 && channels >= 16 &&
-           out_channels >= 16;
+  /// For a 5x5 stride-1 correlation padded by 0 to 4 (the transforms
+  /// assume each tile's input starts at most 4 before the image), worth it
+  /// with enough channels on both sides for the products to outweigh the
+  /// transforms.
+  static bool applies(Index kernel_h, Index kernel_w, Index stride, Index padding, Index channels,
+                      Index out_channels) {
+    return kernel_h == winograd::kKernel && kernel_w == winograd::kKernel && stride == 1 && padding >= 0 &&
+           padding < winograd::kKernel && channels >= 16 && out_channels >= 16;
   }
   Index out_h() const { return height + 2 * padding - (winograd::kKernel - 1); }
   Index out_w() const { return width + 2 * padding - (winograd::kKernel - 1); }
@@ -195,9 +198,8 @@ T* pixel_at(T* image, const PixelLayout& layout, Index n, Index y, Index x) {
 template <class T>
 void winograd_kernels_of_transposed(const T* weight, const WinogradGeometry& g, T* u) {
   const Index pairs = g.channels * g.out_channels;
-  using Rows = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-  using Columns = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>;
-  gemm(Columns(u, pairs, winograd::kPoints), Rows(weight, pairs, winograd::kKernel * winograd::kKernel),
+  gemm(Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>(u, pairs, winograd::kPoints),
+       detail::ConstPointMatrix<T>(weight, pairs, winograd::kKernel * winograd::kKernel),
        winograd::flipped_kernel_transform<T>());
 }
 
@@ -205,9 +207,8 @@ void winograd_kernels_of_transposed(const T* weight, const WinogradGeometry& g, 
 template <class T>
 void winograd_kernel_grad_of_transposed(const T* du, const WinogradGeometry& g, T* weight) {
   const Index pairs = g.channels * g.out_channels;
-  using Rows = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>>;
-  using Columns = Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>;
-  gemm(Rows(weight, pairs, winograd::kKernel * winograd::kKernel), Columns(du, pairs, winograd::kPoints),
+  gemm(detail::PointMatrix<T>(weight, pairs, winograd::kKernel * winograd::kKernel),
+       Eigen::Map<const Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>>(du, pairs, winograd::kPoints),
        winograd::flipped_kernel_transform<T>().transpose(), Accumulate::yes);
 }
 
