@@ -1,10 +1,13 @@
 // Forward and forward+backward time of every layer shape of the MNIST GANs at
 // batch 64, each beside the machine's single-precision GEMM peak at the same
 // thread count, so that a layer's GFLOP/s read as a share of the best Eigen
-// can do. bench/compare_torch.py matches the layer names with PyTorch's.
+// can do. For the dense layers and the 1-channel convolutions, whose cost is
+// Eigen's products, a third row times those products alone. bench/compare_torch.py
+// matches the layer names with PyTorch's.
 //
 //   tinygan_bench_layers [--threads 1,2] [--repeats N] [--warmup N] [--layers SUBSTRING] [--json]
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
@@ -39,8 +42,61 @@ struct LayerCase {
   // 8 per element; the backward reads dy and x and writes dx, so
   // forward+backward is 20 per element. Per-feature vectors are not counted.
   double forward_work;
+  // For the layers whose cost is Eigen's products: the same products alone,
+  // at the same shapes and layouts (a callable doing one forward+backward's
+  // worth), so the table shows what Eigen's kernel itself reaches on them.
+  std::function<std::function<void()>()> eigen_products;
   double both_work() const { return rate == Rate::gflops ? 3 * forward_work : 2.5 * forward_work; }
 };
+
+using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Dense's three products (linear.hpp's order and layouts) after zeroing the
+// gradients they add to; no bias.
+std::function<std::function<void()>()> dense_products(Index in, Index out) {
+  return [=] {
+    auto m = std::make_shared<std::array<RowMajor, 6>>(std::array<RowMajor, 6>{
+        RowMajor::Random(kBatch, in), RowMajor::Random(out, in), RowMajor(kBatch, out),
+        RowMajor::Random(kBatch, out), RowMajor(kBatch, in), RowMajor(out, in)});
+    return [m] {
+      auto& [x, w, y, dy, dx, dw] = *m;
+      dx.setZero();
+      dw.setZero();
+      gemm(y, x, w.transpose());
+      gemm(dx, dy, w, Accumulate::yes);
+      gemm(dw, dy.transpose(), x, Accumulate::yes);
+    };
+  };
+}
+
+// The 1-channel convolutions' per-sample products (sample_conv.hpp): weight
+// [64, 25] with each sample's columns [25, 196] and its 64-channel plane
+// [64, 196], three products per sample, with the columns already built (no
+// im2col or col2im).
+std::function<std::function<void()>()> one_channel_conv_products() {
+  return [] {
+    constexpr Index oc = 64, rows = 25, pixels = 196;
+    auto w = std::make_shared<RowMajor>(RowMajor::Random(oc, rows));
+    auto planes = std::make_shared<RowMajor>(RowMajor::Random(kBatch * oc, pixels));
+    auto cols = std::make_shared<RowMajor>(RowMajor::Random(kBatch * rows, pixels));
+    auto out = std::make_shared<RowMajor>(kBatch * oc, pixels);
+    auto dcols = std::make_shared<RowMajor>(kBatch * rows, pixels);
+    return [=] {
+#pragma omp parallel num_threads(num_threads())
+      {
+        Eigen::MatrixXf dw = Eigen::MatrixXf::Zero(oc, rows);
+#pragma omp for schedule(static)
+        for (Index n = 0; n < kBatch; ++n) {
+          const auto c = cols->middleRows(n * rows, rows);
+          const auto p = planes->middleRows(n * oc, oc);
+          out->middleRows(n * oc, oc).noalias() = *w * c;
+          dw.noalias() += p * c.transpose();
+          dcols->middleRows(n * rows, rows).noalias() = w->transpose() * p;
+        }
+      }
+    };
+  };
+}
 
 template <class M, class... Args>
 auto maker(Args... args) {
@@ -56,30 +112,31 @@ std::vector<LayerCase> layer_cases() {
   // input-gradient twin, OC*k*k per input value.
   return {
       {"dense 100->12544", {kBatch, 100}, maker<Dense<float>>(DenseOptions(100, 12544).bias(false)),
-       Rate::gflops, 2 * b * 100 * 12544},
+       Rate::gflops, 2 * b * 100 * 12544, dense_products(100, 12544)},
       {"dense 784->1024", {kBatch, 784}, maker<Dense<float>>(DenseOptions(784, 1024)), Rate::gflops,
-       2 * b * 784 * 1024},
+       2 * b * 784 * 1024, dense_products(784, 1024)},
       {"dense 1024->1024", {kBatch, 1024}, maker<Dense<float>>(DenseOptions(1024, 1024)), Rate::gflops,
-       2 * b * 1024 * 1024},
+       2 * b * 1024 * 1024, dense_products(1024, 1024)},
       {"dense 1024->784", {kBatch, 1024}, maker<Dense<float>>(DenseOptions(1024, 784)), Rate::gflops,
-       2 * b * 1024 * 784},
+       2 * b * 1024 * 784, dense_products(1024, 784)},
       {"conv2d 1->64 k5s2 28x28", {kBatch, 1, 28, 28}, maker<Conv2D<float>>(Conv(1, 64, 5).stride(2).padding(2)),
-       Rate::gflops, 2 * b * 64 * 14 * 14 * 1 * 25},
+       Rate::gflops, 2 * b * 64 * 14 * 14 * 1 * 25, one_channel_conv_products()},
       {"conv2d 64->128 k5s2 14x14", {kBatch, 64, 14, 14},
-       maker<Conv2D<float>>(Conv(64, 128, 5).stride(2).padding(2)), Rate::gflops, 2 * b * 128 * 7 * 7 * 64 * 25},
+       maker<Conv2D<float>>(Conv(64, 128, 5).stride(2).padding(2)), Rate::gflops,
+       2 * b * 128 * 7 * 7 * 64 * 25, {}},
       {"convT 256->128 k5s1 7x7", {kBatch, 256, 7, 7},
        maker<Conv2DTranspose<float>>(ConvT(256, 128, 5).padding(2).bias(false)), Rate::gflops,
-       2 * b * 256 * 7 * 7 * 128 * 25},
+       2 * b * 256 * 7 * 7 * 128 * 25, {}},
       {"convT 128->64 k5s2 7x7", {kBatch, 128, 7, 7},
        maker<Conv2DTranspose<float>>(ConvT(128, 64, 5).stride(2).padding(2).output_padding(1).bias(false)),
-       Rate::gflops, 2 * b * 128 * 7 * 7 * 64 * 25},
+       Rate::gflops, 2 * b * 128 * 7 * 7 * 64 * 25, {}},
       {"convT 64->1 k5s2 14x14", {kBatch, 64, 14, 14},
        maker<Conv2DTranspose<float>>(ConvT(64, 1, 5).stride(2).padding(2).output_padding(1).bias(false)),
-       Rate::gflops, 2 * b * 64 * 14 * 14 * 1 * 25},
-      {"batchnorm 12544", {kBatch, 12544}, maker<BatchNorm<float>>(Index{12544}), Rate::gbps, 8 * b * 12544},
+       Rate::gflops, 2 * b * 64 * 14 * 14 * 1 * 25, one_channel_conv_products()},
+      {"batchnorm 12544", {kBatch, 12544}, maker<BatchNorm<float>>(Index{12544}), Rate::gbps, 8 * b * 12544, {}},
       {"batchnorm2d 128 7x7", {kBatch, 128, 7, 7}, maker<BatchNorm<float>>(Index{128}), Rate::gbps,
-       8 * b * 128 * 7 * 7},
-      {"leakyrelu 64x12544", {kBatch, 12544}, maker<LeakyReLU<float>>(0.2), Rate::gbps, 8 * b * 12544},
+       8 * b * 128 * 7 * 7, {}},
+      {"leakyrelu 64x12544", {kBatch, 12544}, maker<LeakyReLU<float>>(0.2), Rate::gbps, 8 * b * 12544, {}},
   };
 }
 
@@ -171,6 +228,8 @@ void run_layer(const LayerCase& layer, int threads, double peak, const Options& 
   };
   report(layer, threads, "forward", time_calls(forward, o), layer.forward_work, peak, o);
   report(layer, threads, "forward+backward", time_calls(forward_backward, o), layer.both_work(), peak, o);
+  if (layer.eigen_products)
+    report(layer, threads, "Eigen's products", time_calls(layer.eigen_products(), o), layer.both_work(), peak, o);
 }
 
 }  // namespace

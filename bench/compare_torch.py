@@ -447,7 +447,8 @@ def build_tables(models, tiny_iters, torch_iters, tiny_layers, torch_layers, lay
     for threads in (1, 2):
         allowed = [s for s in SETTING_NAMES if SETTING_THREADS[s] == threads]
         header = ["layer", "pass", "tinygan ms (p10-p90)", "tinygan rate", "share of GEMM peak",
-                  "PyTorch best ms", "PyTorch best is", "ratio"] + [f"PyTorch {s}" for s in allowed]
+                  "Eigen's products alone", "PyTorch best ms", "PyTorch best is", "ratio"] + \
+                 [f"PyTorch {s}" for s in allowed]
         rows = []
         for name in names:
             for pass_name in ("forward", "forward+backward"):
@@ -464,11 +465,15 @@ def build_tables(models, tiny_iters, torch_iters, tiny_layers, torch_layers, lay
                 elif tiny and "gbps" in tiny:
                     rate = f"{tiny['gbps']:.1f} GB/s"
                 share = f"{100 * tiny['peak_share']:.0f}%" if tiny and tiny.get("peak_share") is not None else "-"
+                alone = next((r for r in tiny_layers if r.get("kind") == "layer" and r["layer"] == name
+                              and r["threads"] == threads and r["pass"] == "Eigen's products"), None)
+                alone = (f"{fmt_ms(alone['median_ms'])} ms, {100 * alone['peak_share']:.0f}%"
+                         if alone and pass_name == "forward+backward" else "-")
                 ratio = best["median_ms"] / tiny["median_ms"] if best and tiny else None
                 which = "-"
                 if best:
                     which = best["setting"] + (f", {best['formulation']}" if "formulation" in best else "")
-                row = [name, pass_name, fmt_spread(tiny), rate, share, fmt_ms(best["median_ms"]) if best else "-",
+                row = [name, pass_name, fmt_spread(tiny), rate, share, alone, fmt_ms(best["median_ms"]) if best else "-",
                        which, f"{ratio:.2f}" if ratio else "-"]
                 for s in allowed:
                     cells = [r for r in mine if r["setting"] == s]
@@ -489,7 +494,10 @@ def build_tables(models, tiny_iters, torch_iters, tiny_layers, torch_layers, lay
                      "gradients are set to None between calls, tinygan's zeroed. "
                      f"PyTorch's best is over its settings with {threads} thread{'s' if threads > 1 else ''} "
                      "and, for convT, over plain = nn.ConvTranspose2d and fast = FastConvTranspose2d. "
-                     "ratio = PyTorch's best / tinygan (above 1: tinygan is faster).")
+                     "ratio = PyTorch's best / tinygan (above 1: tinygan is faster). Eigen's products alone: "
+                     "the same matrix products as the layer's forward+backward, at its shapes and layouts, with "
+                     "nothing around them (the dense layers and the 1-channel convolutions, whose cost is "
+                     "those products): what Eigen's kernel itself reaches on them.")
         tables.append((f"Layers, {threads} thread{'s' if threads > 1 else ''} (ms per call, median (p10-p90))",
                        header, rows, notes))
     return tables
