@@ -31,6 +31,14 @@ TEST_CASE("gradcheck elementwise: add, sub, mul, scale, sum, mean") {
   expect_gradients("mul(x, x)", [](const Vars& v) { return mul(v[0], v[0]); }, in);
 }
 
+TEST_CASE("gradcheck matmul") {
+  const Vars in{random_leaf({3, 4}, 11), random_leaf({4, 5}, 12)};
+  expect_gradients("matmul", [](const Vars& v) { return matmul(v[0], v[1]); }, in);
+  // The R1 penalty's shape of use: a column of ones times a weight, twice over one weight.
+  const Vars square{random_leaf({4, 4}, 13)};
+  expect_gradients("matmul(w, w)", [](const Vars& v) { return matmul(v[0], v[0]); }, square);
+}
+
 TEST_CASE("gradcheck activations: relu, leaky_relu, tanh, sigmoid") {
   const Vars in{random_leaf({4, 5}, 3, 2.0)};
   expect_gradients("relu", [](const Vars& v) { return relu(v[0]); }, in);

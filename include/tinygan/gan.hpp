@@ -23,6 +23,7 @@
 #include "tinygan/ops/elementwise.hpp"
 #include "tinygan/ops/linear.hpp"
 #include "tinygan/ops/losses.hpp"
+#include "tinygan/ops/matmul.hpp"
 #include "tinygan/ops/reshape.hpp"
 
 #include "tinygan/nn/activations.hpp"

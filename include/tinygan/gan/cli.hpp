@@ -40,7 +40,7 @@ struct CliOptions {
   /// The training recipe: MODELS.md's ("models") or the measured best
   /// ("best"), then any switch given on its own (gan/trainer.hpp, Recipe).
   std::string recipe = "models";
-  std::optional<double> lr_g, lr_d, label_smoothing, ema, pixel_loss;
+  std::optional<double> lr_g, lr_d, label_smoothing, ema, pixel_loss, r1;
   std::optional<std::int64_t> d_steps;
   bool d_logits = false, reuse_fakes = false, he_init = false, lr_decay = false;
   std::string g_loss;                       // --g-loss bce|msle; empty: the recipe's
@@ -89,7 +89,7 @@ inline double parse_real(const std::string& program, const std::string& flag,
   return v;
 }
 
-/// A share in [0, hi): label smoothing, EMA decay.
+/// A number in [0, hi), where 0 turns a switch off: label smoothing, EMA decay, R1 weight.
 inline double parse_fraction(const std::string& program, const std::string& flag, const std::string& text,
                              double hi) {
   errno = 0;
@@ -144,6 +144,8 @@ inline std::string usage(const CliSpec& spec) {
       << "  --he-init              draw G's and D's hidden layers He-normal, biases 0 [the model's init]\n"
       << "  --lr-decay             both learning rates fall linearly to 0 over the run's second half\n"
       << "                         (of its iterations, or of --minutes if the time runs out first)\n"
+      << "  --r1 GAMMA             add the R1 gradient penalty, GAMMA/2 |d logit/dx|^2 on real samples, to\n"
+      << "                         D's loss (D of Dense and ReLU/LeakyReLU layers only) [0: off]\n"
       << "  --g-loss NAME          G's loss against \"real\": bce (non-saturating) or msle [the model's]\n";
   if (spec.has_input)
     out << "  --pixel-loss W         add W x the MSE between G(x) and x's inverted digit to G's loss [0]\n";
@@ -203,6 +205,7 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     else if (flag == "--lr-d") o.lr_d = detail::parse_real(p, flag, value(), 0.0, 1.0);
     else if (flag == "--label-smoothing") o.label_smoothing = detail::parse_fraction(p, flag, value(), 0.5);
     else if (flag == "--ema") o.ema = detail::parse_fraction(p, flag, value(), 1.0);
+    else if (flag == "--r1") o.r1 = detail::parse_fraction(p, flag, value(), 1000.0);
     else if (flag == "--d-steps") o.d_steps = detail::parse_count(p, flag, value(), 1, 100);
     else if (flag == "--d-logits") o.d_logits = true;
     else if (flag == "--reuse-fakes") o.reuse_fakes = true;

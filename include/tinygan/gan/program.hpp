@@ -147,6 +147,7 @@ inline Recipe chosen_recipe(const ModelSpec& spec, const CliOptions& cli) {
   if (cli.he_init) r.he_init = true;
   if (cli.lr_decay) r.lr_decay = true;
   if (cli.pixel_loss) r.pixel_loss = *cli.pixel_loss;
+  if (cli.r1) r.r1_gamma = *cli.r1;
   if (!cli.g_loss.empty()) r.g_loss = cli.g_loss == "bce" ? GeneratorLoss::bce : GeneratorLoss::msle;
   return r;
 }
@@ -161,10 +162,10 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
   std::snprintf(lr, sizeof lr,
                 "\"recipe\": \"%s\",\n  \"lr_g\": %.6g,\n  \"lr_d\": %.6g,\n  \"beta1\": %.6g,\n  \"beta2\": %.6g,\n"
                 "  \"real_label\": %.6g,\n  \"d_logits\": %s,\n  \"ema_decay\": %.6g,\n  \"d_steps\": %d,\n"
-                "  \"reuse_fakes\": %s,\n  \"pixel_loss\": %.6g",
+                "  \"reuse_fakes\": %s,\n  \"pixel_loss\": %.6g,\n  \"r1_gamma\": %.6g",
                 run.cli.recipe.c_str(), recipe.lr_g, recipe.lr_d, recipe.beta1, recipe.beta2, recipe.real_label,
                 recipe.d_logits ? "true" : "false", recipe.ema_decay, recipe.d_steps,
-                recipe.reuse_fakes ? "true" : "false", recipe.pixel_loss);
+                recipe.reuse_fakes ? "true" : "false", recipe.pixel_loss, recipe.r1_gamma);
   std::string text = "{\n";
   text += "  \"program\": " + json::quote(run.program) + ",\n";
   text += "  \"model\": " + json::quote(s.name) + ",\n";

@@ -21,6 +21,7 @@
 #include "tinygan/dist/gradient_average.hpp"
 #include "tinygan/dist/modules.hpp"
 #include "tinygan/gan/divergence.hpp"
+#include "tinygan/gan/gradient_penalty.hpp"
 #include "tinygan/gan/models.hpp"
 #include "tinygan/ops/activations.hpp"
 #include "tinygan/ops/elementwise.hpp"
@@ -46,6 +47,7 @@ struct Recipe {
   double pixel_loss = 0;     // paired models: add this weight x MSE(G(x), x's real target), as pix2pix
   bool he_init = false;      // the programs redraw G's and D's hidden layers He-normal (nn::init::he_normal_hidden)
   bool lr_decay = false;     // both learning rates fall linearly to 0 over the run's second half
+  double r1_gamma = 0;       // above 0: add the R1 gradient penalty on real samples to D's loss (gradient_penalty.hpp)
 };
 
 /// How far a run is before its next step, in [0, 1): the larger of its share
@@ -69,7 +71,7 @@ inline double lr_decay_factor(double fraction) {
 }
 
 struct StepStats {
-  double d_loss = 0;      // mean BCE over the real and the fake batch
+  double d_loss = 0;      // mean BCE over the real and the fake batch, plus the R1 penalty when on
   double g_loss = 0;
   double d_acc_real = 0;  // share of real samples D scores above 0.5
   double d_acc_fake = 0;  // share of fakes D scores below 0.5
@@ -94,6 +96,8 @@ class Trainer {
           recipe.ema_decay);
     check(recipe.d_steps >= 1, "Trainer: expected at least one D step per G step, found ", recipe.d_steps);
     check(recipe.pixel_loss >= 0, "Trainer: expected a pixel-loss weight >= 0, found ", recipe.pixel_loss);
+    check(recipe.r1_gamma >= 0, "Trainer: expected an R1 weight >= 0, found ", recipe.r1_gamma);
+    if (recipe.r1_gamma > 0) check_r1_supported(*d_);
     check(!recipe.d_logits || (d_->size() >= 2 && (*d_)[d_->size() - 1].type_name() == "Sigmoid"),
           "Trainer: d_logits needs a discriminator that ends in a Sigmoid");
   }
@@ -139,10 +143,11 @@ class Trainer {
     opt_d_.zero_grad();
     const Var<float> d_real = discriminate(Var<float>(real));
     const Var<float> d_fake = discriminate(fake);
-    const Var<float> d_loss =
+    Var<float> d_loss =
         scale(add(d_loss_term(d_real, labels(real_labels_, real.dim(0), static_cast<float>(recipe_.real_label))),
                   d_loss_term(d_fake, labels(fake_zeros_, fake_input.dim(0), 0.0f))),
               0.5f);
+    if (recipe_.r1_gamma > 0) d_loss = add(d_loss, r1_penalty(*d_, real, static_cast<float>(recipe_.r1_gamma)));
     backward(d_loss);
     stats.d_loss = d_loss.value()[0];
     const float middle = recipe_.d_logits ? 0.0f : 0.5f;  // D's "undecided" output

@@ -1,0 +1,95 @@
+/// \file
+/// R1, the gradient penalty of Mescheder, Geiger and Nowozin (2018, "Which
+/// training methods for GANs do actually converge?"): gamma / 2 times the
+/// batch mean of |d logit(x) / dx|^2 over real samples, added to D's loss. It
+/// keeps D from turning steep around the data, the pull that makes a
+/// generator drop digits (docs/results.md measures it on the dense models).
+///
+/// The autograd has no double backward, so the input gradient is built as a
+/// graph of its own. For D made of Dense layers and piecewise-linear
+/// activations, d logit / dx = w_L M_{L-1} W_{L-1} ... M_1 W_1 (per sample,
+/// as a row vector), where M_k holds each unit's activation slope at this
+/// batch: constant almost everywhere, so its own derivative is zero. Made of
+/// matmul and mul, that graph's backward is the penalty's gradient with
+/// respect to the weights.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tinygan/autograd/grad_mode.hpp"
+#include "tinygan/nn/activations.hpp"
+#include "tinygan/nn/dense.hpp"
+#include "tinygan/nn/sequential.hpp"
+#include "tinygan/ops/elementwise.hpp"
+#include "tinygan/ops/matmul.hpp"
+
+namespace tinygan::gan {
+
+namespace detail {
+
+/// The layers R1 runs through: all of d but a final Sigmoid (the penalty is on the logit).
+template <class T>
+std::size_t r1_layer_count(const nn::Sequential<T>& d) {
+  std::size_t n = d.size();
+  if (n > 0 && d[n - 1].type_name() == "Sigmoid") --n;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string type = d[i].type_name();
+    check(type == "Dense" || type == "ReLU" || type == "LeakyReLU" || type == "Flatten" || type == "Reshape",
+          "R1 penalty: expected a discriminator of Dense, ReLU, LeakyReLU and Flatten/Reshape layers, ending in "
+          "one logit or a Sigmoid; layer ", i, " is ", type);
+  }
+  return n;
+}
+
+}  // namespace detail
+
+/// Throws unless the R1 penalty can run through d (checked when a recipe asks for it).
+template <class T>
+void check_r1_supported(const nn::Sequential<T>& d) {
+  detail::r1_layer_count(d);
+}
+
+/// gamma / 2 * mean over the batch of |d logit / dx|^2 at the real samples x.
+template <class T>
+Var<T> r1_penalty(nn::Sequential<T>& d, const Tensor<T>& real, T gamma) {
+  const std::size_t layers = detail::r1_layer_count(d);
+  check(real.shape().rank() >= 1 && real.dim(0) > 0, "R1 penalty: expected a batch of samples, found ", real.shape());
+  const Index batch = real.dim(0);
+
+  // The forward pass without a graph, keeping what the input gradient needs:
+  // each Dense layer's weight and each activation's slopes, flattened per
+  // sample (Flatten and Reshape leave the per-sample vector as it is).
+  struct Factor {
+    Var<T> value;
+    bool weight;  // a Dense weight (multiplied), else activation slopes (elementwise)
+  };
+  std::vector<Factor> factors;
+  Var<T> h(real);
+  {
+    NoGrad no_grad;
+    for (std::size_t i = 0; i < layers; ++i) {
+      nn::Module<T>& layer = d[i];
+      if (auto* dense = dynamic_cast<nn::Dense<T>*>(&layer)) {
+        factors.push_back({dense->weight(), true});
+      } else if (layer.type_name() == "ReLU" || layer.type_name() == "LeakyReLU") {
+        const auto* leaky = dynamic_cast<nn::LeakyReLU<T>*>(&layer);
+        const T below = leaky ? leaky->slope() : T(0);
+        Tensor<T> slopes = Tensor<T>::uninitialized(Shape{batch, h.numel() / batch});
+        slopes.array() = below + (T(1) - below) * (h.value().array() > T(0)).template cast<T>();
+        factors.push_back({Var<T>(std::move(slopes)), false});
+      }
+      h = layer(h);
+    }
+  }
+  check(h.shape() == Shape{batch, 1}, "R1 penalty: expected one logit per sample [", batch, ", 1], found ",
+        h.shape());
+
+  // Back from d logit / d logit = 1, through the recorded factors in reverse.
+  Var<T> grad(Tensor<T>::full(Shape{batch, 1}, T(1)));
+  for (auto f = factors.rbegin(); f != factors.rend(); ++f)
+    grad = f->weight ? matmul(grad, f->value) : mul(grad, f->value);
+  return scale(sum(mul(grad, grad)), gamma / (T(2) * static_cast<T>(batch)));
+}
+
+}  // namespace tinygan::gan
