@@ -90,3 +90,16 @@ TEST_CASE("a steady-state DCGAN training step makes no heap allocation") {
   CHECK(allocations == 0);
   CHECK(before > 0);  // the counter does count
 }
+
+TEST_CASE("a steady-state step with the R1 penalty makes no heap allocation") {
+  Rng rng(1);
+  gan::Recipe recipe;
+  recipe.r1_gamma = 1;
+  gan::Trainer trainer(models::minimal_generator<float>(rng), models::minimal_discriminator<float>(rng), recipe);
+  const Tensor<float> real = Tensor<float>::rand({8, 28, 28}, rng, 0, 1);
+  const Tensor<float> noise = Tensor<float>::randn({8, 100}, rng);
+  for (int i = 0; i < 2; ++i) trainer.step(real, noise, noise);  // fills the pool
+  const std::uint64_t before = bench::allocation_count();
+  trainer.step(real, noise, noise);
+  CHECK(bench::allocation_count() - before == 0);
+}

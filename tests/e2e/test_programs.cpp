@@ -198,8 +198,13 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
   const Result b = run(MNIST_DENSE, "--model minimal --recipe best" + kData + " --iters 2 --out " + best);
   INFO(b.output);
   REQUIRE(b.code == 0);
-  CHECK(tinygan::json::parse(read_bytes(best + "/config.json"), "config.json").object().at("recipe").string() ==
-        "best");
+  const auto best_config = tinygan::json::parse(read_bytes(best + "/config.json"), "config.json").object();
+  CHECK(best_config.at("recipe").string() == "best");
+  CHECK(best_config.at("r1_gamma").number() == 1);  // minimal's --recipe best
+  // R1 runs through Dense discriminators only: the DCGAN's is refused by name, before any training.
+  const Result conv = run(MNIST_DCGAN, "--r1 1" + kData + " --iters 2 --out " + fresh_dir("r1_conv"));
+  CHECK(conv.code != 0);
+  CHECK(contains(conv.output, "layer 0 is Conv2D"));
 }
 
 TEST_CASE("e2e --minutes ends a run when its time is up; --he-init, --lr-decay, --g-loss and --pixel-loss are recorded") {

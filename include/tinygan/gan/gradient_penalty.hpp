@@ -44,52 +44,64 @@ std::size_t r1_layer_count(const nn::Sequential<T>& d) {
 
 }  // namespace detail
 
-/// Throws unless the R1 penalty can run through d (checked when a recipe asks for it).
-template <class T>
-void check_r1_supported(const nn::Sequential<T>& d) {
-  detail::r1_layer_count(d);
-}
-
 /// gamma / 2 * mean over the batch of |d logit / dx|^2 at the real samples x.
+/// Constructed for one discriminator (it throws unless the penalty can run
+/// through it) and kept between steps, so a steady-state step allocates nothing.
 template <class T>
-Var<T> r1_penalty(nn::Sequential<T>& d, const Tensor<T>& real, T gamma) {
-  const std::size_t layers = detail::r1_layer_count(d);
-  check(real.shape().rank() >= 1 && real.dim(0) > 0, "R1 penalty: expected a batch of samples, found ", real.shape());
-  const Index batch = real.dim(0);
+class R1Penalty {
+ public:
+  explicit R1Penalty(const nn::Sequential<T>& d) { detail::r1_layer_count(d); }
 
-  // The forward pass without a graph, keeping what the input gradient needs:
-  // each Dense layer's weight and each activation's slopes, flattened per
-  // sample (Flatten and Reshape leave the per-sample vector as it is).
+  Var<T> operator()(nn::Sequential<T>& d, const Tensor<T>& real, T gamma) {
+    const std::size_t layers = detail::r1_layer_count(d);
+    check(real.shape().rank() >= 1 && real.dim(0) > 0, "R1 penalty: expected a batch of samples, found ",
+          real.shape());
+    const Index batch = real.dim(0);
+
+    // The forward pass without a graph, keeping what the input gradient needs:
+    // each Dense layer's weight and each activation's slopes, flattened per
+    // sample (Flatten and Reshape leave the per-sample vector as it is).
+    factors_.clear();
+    Var<T> h(real);
+    {
+      NoGrad no_grad;
+      for (std::size_t i = 0; i < layers; ++i) {
+        nn::Module<T>& layer = d[i];
+        if (auto* dense = dynamic_cast<nn::Dense<T>*>(&layer)) {
+          factors_.push_back({dense->weight(), true});
+        } else if (layer.type_name() == "ReLU" || layer.type_name() == "LeakyReLU") {
+          const auto* leaky = dynamic_cast<nn::LeakyReLU<T>*>(&layer);
+          const T below = leaky ? leaky->slope() : T(0);
+          Tensor<T> slopes = Tensor<T>::uninitialized(Shape{batch, h.numel() / batch});
+          slopes.array() = below + (T(1) - below) * (h.value().array() > T(0)).template cast<T>();
+          factors_.push_back({Var<T>(std::move(slopes)), false});
+        }
+        h = layer(h);
+      }
+    }
+    check(h.shape() == Shape{batch, 1}, "R1 penalty: expected one logit per sample [", batch, ", 1], found ",
+          h.shape());
+
+    // Back from d logit / d logit = 1, through the recorded factors in reverse.
+    Var<T> grad(Tensor<T>::full(Shape{batch, 1}, T(1)));
+    for (auto f = factors_.rbegin(); f != factors_.rend(); ++f)
+      grad = f->weight ? matmul(grad, f->value) : mul(grad, f->value);
+    factors_.clear();  // the graph holds what it needs
+    return scale(sum(mul(grad, grad)), gamma / (T(2) * static_cast<T>(batch)));
+  }
+
+ private:
   struct Factor {
     Var<T> value;
     bool weight;  // a Dense weight (multiplied), else activation slopes (elementwise)
   };
-  std::vector<Factor> factors;
-  Var<T> h(real);
-  {
-    NoGrad no_grad;
-    for (std::size_t i = 0; i < layers; ++i) {
-      nn::Module<T>& layer = d[i];
-      if (auto* dense = dynamic_cast<nn::Dense<T>*>(&layer)) {
-        factors.push_back({dense->weight(), true});
-      } else if (layer.type_name() == "ReLU" || layer.type_name() == "LeakyReLU") {
-        const auto* leaky = dynamic_cast<nn::LeakyReLU<T>*>(&layer);
-        const T below = leaky ? leaky->slope() : T(0);
-        Tensor<T> slopes = Tensor<T>::uninitialized(Shape{batch, h.numel() / batch});
-        slopes.array() = below + (T(1) - below) * (h.value().array() > T(0)).template cast<T>();
-        factors.push_back({Var<T>(std::move(slopes)), false});
-      }
-      h = layer(h);
-    }
-  }
-  check(h.shape() == Shape{batch, 1}, "R1 penalty: expected one logit per sample [", batch, ", 1], found ",
-        h.shape());
+  std::vector<Factor> factors_;
+};
 
-  // Back from d logit / d logit = 1, through the recorded factors in reverse.
-  Var<T> grad(Tensor<T>::full(Shape{batch, 1}, T(1)));
-  for (auto f = factors.rbegin(); f != factors.rend(); ++f)
-    grad = f->weight ? matmul(grad, f->value) : mul(grad, f->value);
-  return scale(sum(mul(grad, grad)), gamma / (T(2) * static_cast<T>(batch)));
+/// The penalty once, for a discriminator outside a training loop.
+template <class T>
+Var<T> r1_penalty(nn::Sequential<T>& d, const Tensor<T>& real, T gamma) {
+  return R1Penalty<T>(d)(d, real, gamma);
 }
 
 }  // namespace tinygan::gan

@@ -97,7 +97,7 @@ class Trainer {
     check(recipe.d_steps >= 1, "Trainer: expected at least one D step per G step, found ", recipe.d_steps);
     check(recipe.pixel_loss >= 0, "Trainer: expected a pixel-loss weight >= 0, found ", recipe.pixel_loss);
     check(recipe.r1_gamma >= 0, "Trainer: expected an R1 weight >= 0, found ", recipe.r1_gamma);
-    if (recipe.r1_gamma > 0) check_r1_supported(*d_);
+    if (recipe.r1_gamma > 0) r1_.emplace(*d_);
     check(!recipe.d_logits || (d_->size() >= 2 && (*d_)[d_->size() - 1].type_name() == "Sigmoid"),
           "Trainer: d_logits needs a discriminator that ends in a Sigmoid");
   }
@@ -147,7 +147,7 @@ class Trainer {
         scale(add(d_loss_term(d_real, labels(real_labels_, real.dim(0), static_cast<float>(recipe_.real_label))),
                   d_loss_term(d_fake, labels(fake_zeros_, fake_input.dim(0), 0.0f))),
               0.5f);
-    if (recipe_.r1_gamma > 0) d_loss = add(d_loss, r1_penalty(*d_, real, static_cast<float>(recipe_.r1_gamma)));
+    if (r1_) d_loss = add(d_loss, (*r1_)(*d_, real, static_cast<float>(recipe_.r1_gamma)));
     backward(d_loss);
     stats.d_loss = d_loss.value()[0];
     const float middle = recipe_.d_logits ? 0.0f : 0.5f;  // D's "undecided" output
@@ -289,6 +289,7 @@ class Trainer {
   std::optional<dist::GradientAverager<float>> g_average_, d_average_;  // when distributed
   std::vector<std::pair<Var<float>, Var<float>>> ema_parameters_, ema_buffers_;  // (G's, the average's)
   Recipe recipe_;
+  std::optional<R1Penalty<float>> r1_;  // when recipe_.r1_gamma > 0
   optim::Adam<float> opt_g_, opt_d_;
   Tensor<float> real_labels_, fake_zeros_, g_ones_;  // label batches, built once
   GradientWatch<float> g_watch_, d_watch_;
