@@ -278,7 +278,7 @@ std::vector<std::pair<std::string, std::string>> flags_of(const std::string& pro
   REQUIRE(help.code == 0);
   std::vector<std::pair<std::string, std::string>> flags;
   std::istringstream lines(help.output);
-  const std::regex flag(R"((--[a-z][a-z-]*)(?: ([A-Z][A-Za-z.]*))?)");
+  const std::regex flag(R"((--[a-z][a-z0-9-]*)(?: ([A-Z][A-Za-z.]*))?)");
   for (std::string line; std::getline(lines, line);) {
     if (line.rfind("  --", 0) != 0) continue;
     const std::string column = line.substr(2, line.find("  ", 2) - 2);  // the flags, before their description
@@ -296,7 +296,7 @@ std::vector<std::string> bad_values(const std::string& flag, const std::string& 
   if (placeholder == "N") return {"", "abc", "-3", flag == "--seed" ? "99999999999999999999" : "1000000000000"};
   if (placeholder == "NAME" || placeholder == "WHAT") return {"", "frobnicate", "-3"};
   if (placeholder == "LIST") return {"", "a", "-1", "99"};
-  return {"", "abc", "-3", "1e30"};  // X, M, DECAY, W: real numbers
+  return {"", "abc", "-3", "1e30"};  // X, M, DECAY, W, GAMMA: real numbers
 }
 
 TEST_CASE("e2e every flag of every program, given a missing, malformed, negative or absurd value, gets one line and exit code 2") {
