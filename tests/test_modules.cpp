@@ -175,3 +175,62 @@ TEST_CASE("predict runs a model in eval mode, in batches, without gradient, and 
   CHECK_THROWS_WITH_AS(nn::predict(*g, Tensor<float>(Shape{2, 99})), doctest::Contains("expected"), Error);
   CHECK(g->is_training());  // restored even when the forward throws
 }
+
+TEST_CASE("reestimate_batch_norm: the plain average of the batches' statistics, dropout off, modes restored") {
+  Rng rng(5);
+  nn::Sequential<double> model;
+  model.add(nn::Dropout<double>(0.5)).add(nn::BatchNorm<double>(2));
+  auto& norm = dynamic_cast<nn::BatchNorm<double>&>(model[1]);
+  std::vector<Tensor<double>> batches;
+  for (Index i = 0; i < 3; ++i) batches.push_back(Tensor<double>::randn({4 + i, 2}, rng));
+  for (Index i = 0; i < 3; ++i) batches[i].array() += static_cast<double>(i);  // batches that differ in mean
+
+  // Expected: per feature, the mean over batches of each batch's mean and of
+  // its unbiased variance (the inputs unmasked: dropout must stay off).
+  std::vector<double> mean(2, 0), var(2, 0);
+  for (const auto& b : batches) {
+    const Index n = b.dim(0);
+    for (Index f = 0; f < 2; ++f) {
+      double m = 0, v = 0;
+      for (Index r = 0; r < n; ++r) m += b[r * 2 + f] / static_cast<double>(n);
+      for (Index r = 0; r < n; ++r) v += (b[r * 2 + f] - m) * (b[r * 2 + f] - m) / static_cast<double>(n - 1);
+      mean[f] += m / 3;
+      var[f] += v / 3;
+    }
+  }
+  model.train();
+  model[0].eval();  // a mixed set of modes, to be restored as it was
+  std::size_t calls = 0;
+  nn::reestimate_batch_norm(model, 3, [&]() -> const Tensor<double>& { return batches[calls++]; });
+  CHECK(calls == 3);
+  for (Index f = 0; f < 2; ++f) {
+    CHECK(norm.running_mean()[f] == doctest::Approx(mean[f]).epsilon(1e-12));
+    CHECK(norm.running_var()[f] == doctest::Approx(var[f]).epsilon(1e-12));
+  }
+  CHECK(model.is_training());
+  CHECK_FALSE(model[0].is_training());
+  CHECK(norm.is_training());
+
+  // Afterwards the statistics move again with momentum 0.1.
+  const double before = norm.running_mean()[0];
+  {
+    NoGrad no_grad;
+    model.eval();
+    norm.train();
+    model(Var<double>(batches[0]));
+  }
+  double first_mean = 0;
+  for (Index r = 0; r < 4; ++r) first_mean += batches[0][r * 2] / 4;
+  CHECK(norm.running_mean()[0] == doctest::Approx(0.9 * before + 0.1 * first_mean).epsilon(1e-12));
+
+  nn::Sequential<double> plain;
+  plain.add(nn::Dense<double>(2, 2));
+  nn::reestimate_batch_norm(plain, 3, [&]() -> const Tensor<double>& { return batches[calls++]; });
+  CHECK(calls == 3);  // no BatchNorm: no input drawn
+  CHECK_THROWS_WITH_AS(nn::reestimate_batch_norm(model, 0, [&]() -> const Tensor<double>& { return batches[0]; }),
+                       doctest::Contains("at least one batch, found 0"), Error);
+  model.set_trainable(false);
+  CHECK_THROWS_WITH_AS(nn::reestimate_batch_norm(model, 1, [&]() -> const Tensor<double>& { return batches[0]; }),
+                       doctest::Contains("frozen BatchNorm"), Error);
+  CHECK(norm.is_training());  // modes restored after the throw
+}

@@ -28,6 +28,7 @@
 
 #include "tinygan/nn/activations.hpp"
 #include "tinygan/nn/batch_norm.hpp"
+#include "tinygan/nn/batch_norm_statistics.hpp"
 #include "tinygan/nn/conv2d.hpp"
 #include "tinygan/nn/conv_transpose2d.hpp"
 #include "tinygan/nn/dense.hpp"

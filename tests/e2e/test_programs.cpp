@@ -184,6 +184,13 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
   CHECK(config.at("lr_d").number() == doctest::Approx(2e-4));
   CHECK(config.at("discriminator_loss").string() == "bce_with_logits");
   CHECK(fs::exists(split + "/generator_trained.safetensors"));  // the EMA is generator.safetensors
+  // The EMA is saved with BatchNorm statistics measured for its own weights
+  // (16 batches), not the trained generator's moving ones.
+  const auto ema = tinygan::io::load_safetensors<float>(split + "/generator.safetensors");
+  const auto trained = tinygan::io::load_safetensors<float>(split + "/generator_trained.safetensors");
+  CHECK(ema.at("1.num_batches_tracked")[0] == 16);
+  CHECK(trained.at("1.num_batches_tracked")[0] == 9);  // 3 iterations of 2 D steps and a G step
+  CHECK(ema.at("1.running_mean")[0] != trained.at("1.running_mean")[0]);
   const Result resumed = run(MNIST_DCGAN, kData + switches + " --iters 6 --out " + split + " --resume " + split +
                                               "/checkpoint.safetensors");
   INFO(resumed.output);

@@ -85,13 +85,7 @@ ClassifierOutputs features_and_logits(nn::Sequential<T>& model, const Tensor<T>&
   const Index n = images.dim(0);
   check(n >= 1, "features_and_logits: expected at least one image, found none");
 
-  struct RestoreModes {  // even if a forward throws
-    std::vector<std::pair<nn::Module<T>*, bool>> modes;
-    ~RestoreModes() {
-      for (auto& [m, training] : modes) m->train_self(training);
-    }
-  } restore;
-  model.visit([&](nn::Module<T>& m) { restore.modes.emplace_back(&m, m.is_training()); });
+  const nn::ModesGuard<T> restore(model);
   model.eval();
   NoGrad no_grad;
 

@@ -45,15 +45,15 @@ std::size_t r1_layer_count(const nn::Sequential<T>& d) {
 }  // namespace detail
 
 /// gamma / 2 * mean over the batch of |d logit / dx|^2 at the real samples x.
-/// Constructed for one discriminator (it throws unless the penalty can run
-/// through it) and kept between steps, so a steady-state step allocates nothing.
+/// Bound to one discriminator, which must outlive it (the constructor throws
+/// unless the penalty can run through it), and kept between steps, so a
+/// steady-state step allocates nothing.
 template <class T>
 class R1Penalty {
  public:
-  explicit R1Penalty(const nn::Sequential<T>& d) { detail::r1_layer_count(d); }
+  explicit R1Penalty(nn::Sequential<T>& d) : d_(d), layers_(detail::r1_layer_count(d)) {}
 
-  Var<T> operator()(nn::Sequential<T>& d, const Tensor<T>& real, T gamma) {
-    const std::size_t layers = detail::r1_layer_count(d);
+  Var<T> operator()(const Tensor<T>& real, T gamma) {
     check(real.shape().rank() >= 1 && real.dim(0) > 0, "R1 penalty: expected a batch of samples, found ",
           real.shape());
     const Index batch = real.dim(0);
@@ -65,8 +65,8 @@ class R1Penalty {
     Var<T> h(real);
     {
       NoGrad no_grad;
-      for (std::size_t i = 0; i < layers; ++i) {
-        nn::Module<T>& layer = d[i];
+      for (std::size_t i = 0; i < layers_; ++i) {
+        nn::Module<T>& layer = d_[i];
         if (auto* dense = dynamic_cast<nn::Dense<T>*>(&layer)) {
           factors_.push_back({dense->weight(), true});
         } else if (layer.type_name() == "ReLU" || layer.type_name() == "LeakyReLU") {
@@ -95,13 +95,15 @@ class R1Penalty {
     Var<T> value;
     bool weight;  // a Dense weight (multiplied), else activation slopes (elementwise)
   };
+  nn::Sequential<T>& d_;
+  std::size_t layers_;  // all of d_ but a final Sigmoid
   std::vector<Factor> factors_;
 };
 
 /// The penalty once, for a discriminator outside a training loop.
 template <class T>
 Var<T> r1_penalty(nn::Sequential<T>& d, const Tensor<T>& real, T gamma) {
-  return R1Penalty<T>(d)(d, real, gamma);
+  return R1Penalty<T>(d)(real, gamma);
 }
 
 }  // namespace tinygan::gan

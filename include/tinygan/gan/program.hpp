@@ -34,6 +34,7 @@
 #include "tinygan/io/npy.hpp"
 #include "tinygan/io/png.hpp"
 #include "tinygan/io/state_dict.hpp"
+#include "tinygan/nn/batch_norm_statistics.hpp"
 #include "tinygan/nn/predict.hpp"
 #include "tinygan/nn/summary.hpp"
 #include "tinygan/version.hpp"
@@ -219,6 +220,7 @@ constexpr Index kGenerateBatch = 500;
 constexpr std::int64_t kUnboundedIterations = 1000000000;  // --minutes alone: the time decides
 constexpr std::int64_t kReportedSkips = 10;     // --on-nan skip: skips told one by one, then only counted
 constexpr std::int64_t kMaxSkipsInARow = 100;   // --on-nan skip: a run this far gone has diverged
+constexpr int kEmaStatisticsBatches = 16;       // G batches that measure the moving average's BatchNorm statistics
 
 /// --load: samples from saved weights, no training.
 inline int generate(const Run& run) {
@@ -427,6 +429,30 @@ inline int train(const Run& run) {
     history.write_csv(run.out("losses.csv"));
   };
 
+  // The moving average is sampled and saved with BatchNorm statistics measured
+  // for its own weights (nn::reestimate_batch_norm), at most once per
+  // iteration, on inputs from a stream of their own: training's draws stay as
+  // they were.
+  std::int64_t ema_statistics_at = -1;
+  Tensor<float> statistics_input;
+  std::vector<Index> statistics_picks;
+  const auto sampling_generator = [&]() -> nn::Sequential<float>& {
+    nn::Sequential<float>& g = trainer.sampling_generator();
+    if (!trainer.has_ema() || ema_statistics_at == trainer.iteration()) return g;
+    Rng statistics_rng(cli.seed ^ 0x7374617473ULL);
+    nn::reestimate_batch_norm(g, kEmaStatisticsBatches, [&]() -> const Tensor<float>& {
+      if (spec.latent) {
+        statistics_input = Tensor<float>::randn({g_batch, spec.latent}, statistics_rng);
+      } else {
+        data::sample_indices(train_set.dim(0), g_batch, statistics_rng, statistics_picks);
+        data::gather(train_set, statistics_picks, statistics_input);
+      }
+      return statistics_input;
+    });
+    ema_statistics_at = trainer.iteration();
+    return g;
+  };
+
   // A fixed batch of inputs, so that every sample grid shows the same latents.
   Rng fixed_rng(cli.seed ^ 0x73616d706c65ULL);
   Tensor<float> fixed_inputs;
@@ -439,7 +465,7 @@ inline int train(const Run& run) {
   const auto write_samples = [&](const std::string& name) {
     if (!run.root()) return;
     NoGrad no_grad;
-    auto& g = trainer.sampling_generator();
+    auto& g = sampling_generator();
     g.eval();
     const Tensor<float> out = g(Var<float>(fixed_inputs)).value();
     g.train();
@@ -493,12 +519,12 @@ inline int train(const Run& run) {
   const auto training_seconds = [&] { return seconds_before + progress.seconds() - scoring_seconds; };
   const auto score_epoch = [&](std::int64_t it, double seconds) {
     const auto started = std::chrono::steady_clock::now();
-    const QualityTracker::Row& row = quality->evaluate(trainer.sampling_generator(), (it - 1) / per_epoch + 1, it, seconds);
+    const QualityTracker::Row& row = quality->evaluate(sampling_generator(), (it - 1) / per_epoch + 1, it, seconds);
     const bool best = quality->last_is_best();
     quality->write_csv(run.out("metrics.csv"));
     quality->write_plot(run.out("fid_plot.png"), run.program + " " + spec.name + ": FID on " +
                                                      std::to_string(row.score.count) + " samples");
-    if (best) io::save_weights(run.out("generator_best.safetensors"), trainer.sampling_generator());
+    if (best) io::save_weights(run.out("generator_best.safetensors"), sampling_generator());
     char line[256];
     // A model of some digits (the inverted 8s) reports how many samples are those digits.
     double wanted = 0;
@@ -637,7 +663,7 @@ inline int train(const Run& run) {
   write_samples("samples_final.png");
   history.write_plot(run.out("loss_plot.png"), run.program + " " + spec.name + ": losses");
   // generator.safetensors is the generator to sample from: the moving average when there is one.
-  io::save_weights(run.out("generator.safetensors"), trainer.sampling_generator());
+  io::save_weights(run.out("generator.safetensors"), sampling_generator());
   if (trainer.has_ema()) io::save_weights(run.out("generator_trained.safetensors"), trainer.generator());
   io::save_weights(run.out("discriminator.safetensors"), trainer.discriminator());
 

@@ -147,7 +147,7 @@ class Trainer {
         scale(add(d_loss_term(d_real, labels(real_labels_, real.dim(0), static_cast<float>(recipe_.real_label))),
                   d_loss_term(d_fake, labels(fake_zeros_, fake_input.dim(0), 0.0f))),
               0.5f);
-    if (r1_) d_loss = add(d_loss, (*r1_)(*d_, real, static_cast<float>(recipe_.r1_gamma)));
+    if (r1_) d_loss = add(d_loss, (*r1_)(real, static_cast<float>(recipe_.r1_gamma)));
     backward(d_loss);
     stats.d_loss = d_loss.value()[0];
     const float middle = recipe_.d_logits ? 0.0f : 0.5f;  // D's "undecided" output

@@ -49,7 +49,8 @@ class BatchNorm : public Module<T> {
     config.training = this->is_training();
     config.update_running = this->trainable();
     if (config.training && config.update_running) batches_tracked_.value()[0] += T(1);
-    config.momentum = options_.momentum();
+    // PyTorch's momentum=None: the plain average of the batches since the reset.
+    config.momentum = cumulative_ ? 1.0 / static_cast<double>(batches_tracked_.value()[0]) : options_.momentum();
     config.eps = options_.eps();
     config.cross_replica_sum = cross_replica_sum_ ? &cross_replica_sum_ : nullptr;
     return batch_norm(x, weight_, bias_, &running_mean_.value(), &running_var_.value(), config);
@@ -60,10 +61,18 @@ class BatchNorm : public Module<T> {
   void initialize(Rng&) override {
     weight_.value().fill(T(1));
     bias_.value().fill(T(0));
+    reset_running_statistics();
+  }
+
+  /// Running statistics back to 0 and 1, as if no batch had been seen.
+  void reset_running_statistics() {
     running_mean_.value().fill(T(0));
     running_var_.value().fill(T(1));
     batches_tracked_.value().fill(T(0));
   }
+  /// While on, the running statistics are the plain average of the training
+  /// batches since the last reset instead of a moving one (nn::reestimate_batch_norm).
+  void set_cumulative_average(bool on) { cumulative_ = on; }
 
   Var<T>& weight() { return weight_; }
   Var<T>& bias() { return bias_; }
@@ -77,6 +86,7 @@ class BatchNorm : public Module<T> {
  private:
   BatchNormOptions options_;
   CrossReplicaSum cross_replica_sum_;
+  bool cumulative_ = false;
   Var<T> weight_, bias_, running_mean_, running_var_, batches_tracked_;
 };
 

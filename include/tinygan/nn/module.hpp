@@ -130,4 +130,22 @@ class Module {
   bool trainable_ = true;
 };
 
+/// Saves the training mode of a module and of every module under it, and puts
+/// each back when it goes out of scope, also when a forward pass throws.
+template <class T>
+class ModesGuard {
+ public:
+  explicit ModesGuard(Module<T>& model) {
+    model.visit([this](Module<T>& m) { modes_.emplace_back(&m, m.is_training()); });
+  }
+  ~ModesGuard() {
+    for (auto& [m, training] : modes_) m->train_self(training);
+  }
+  ModesGuard(const ModesGuard&) = delete;
+  ModesGuard& operator=(const ModesGuard&) = delete;
+
+ private:
+  std::vector<std::pair<Module<T>*, bool>> modes_;
+};
+
 }  // namespace tinygan::nn

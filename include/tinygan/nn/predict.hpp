@@ -16,11 +16,7 @@ Tensor<T> predict(Module<T>& model, const Tensor<T>& inputs, Index batch = 500) 
   check(inputs.rank() >= 1 && inputs.dim(0) >= 1, "predict: expected inputs [N, ...] with N >= 1, found ",
         inputs.shape());
   check(batch >= 1, "predict: expected a batch size >= 1, found ", batch);
-  struct RestoreMode {  // even if a forward throws
-    Module<T>& m;
-    bool training;
-    ~RestoreMode() { m.train(training); }
-  } restore{model, model.is_training()};
+  const ModesGuard<T> restore(model);
   model.eval();
   NoGrad no_grad;
   const Index n = inputs.dim(0), per_input = inputs.shape().per_sample();
