@@ -3,7 +3,7 @@
 /// weights (BigGAN's "standing statistics"). A moving average of a
 /// generator's weights needs this: the running statistics it could copy were
 /// gathered by the generator's own, other weights, and normalizing with them
-/// costs the DCGAN about 0.3 FID (docs/results.md).
+/// costs the DCGAN 0.1-0.3 FID (docs/results.md).
 #pragma once
 
 #include <vector>
