@@ -57,6 +57,38 @@ TEST_CASE("recipe: D on logits with BCE-with-logits trains as D with its Sigmoid
   CHECK_THROWS_WITH_AS(gan::Trainer(generator(r), no_sigmoid, logits), doctest::Contains("ends in a Sigmoid"), Error);
 }
 
+TEST_CASE("recipe: reused fakes skip G's second forward pass and train exactly as recomputing them") {
+  gan::Recipe recompute, reuse;
+  reuse.reuse_fakes = true;
+  gan::Trainer a = trainer_with(recompute), b = trainer_with(reuse);  // the same initial weights
+  Rng rng(5);
+  const SmallBatches x(rng);
+  const auto batches_tracked = [](gan::Trainer& t) {
+    for (const auto& [name, b] : t.generator().named_buffers())
+      if (name == "1.num_batches_tracked") return b.value()[0];
+    FAIL("G has no 1.num_batches_tracked");
+    return 0.0f;
+  };
+  for (int i = 0; i < 3; ++i) {
+    const gan::StepStats sa = a.step(x.real, x.noise, x.noise), sb = b.step(x.real, x.noise, x.noise);
+    CHECK(sb.d_loss == doctest::Approx(sa.d_loss).epsilon(1e-6));
+    CHECK(sb.g_loss == doctest::Approx(sa.g_loss).epsilon(1e-6));
+  }
+  const auto same_weights = [](const nn::Sequential<float>& ma, const nn::Sequential<float>& mb) {
+    const auto wa = ma.parameters(), wb = mb.parameters();
+    for (std::size_t i = 0; i < wa.size(); ++i)
+      for (Index k = 0; k < wa[i].numel(); ++k) CHECK(wb[i].value()[k] == doctest::Approx(wa[i].value()[k]).epsilon(1e-5));
+  };
+  same_weights(a.generator(), b.generator());
+  same_weights(a.discriminator(), b.discriminator());
+  // G's BatchNorm saw one batch per iteration instead of two: the G step ran no forward pass of its own.
+  CHECK(batches_tracked(a) == 6);
+  CHECK(batches_tracked(b) == 3);
+  // Other noise for the G step: G runs again.
+  b.step(x.real, x.noise, x.g_noise);
+  CHECK(batches_tracked(b) == 5);
+}
+
 TEST_CASE("recipe: the EMA generator starts as G and then moves a share 1 - d towards it") {
   gan::Recipe recipe;
   recipe.ema_decay = 0.999;

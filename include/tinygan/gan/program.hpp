@@ -464,11 +464,7 @@ inline int train(const Run& run) {
   }
   const auto write_samples = [&](const std::string& name) {
     if (!run.root()) return;
-    NoGrad no_grad;
-    auto& g = sampling_generator();
-    g.eval();
-    const Tensor<float> out = g(Var<float>(fixed_inputs)).value();
-    g.train();
+    const Tensor<float> out = nn::predict(sampling_generator(), fixed_inputs);
     if (spec.latent)
       io::save_image_grid(run.out(name), out, spec.sample_columns, run.lo(), run.hi(), 2);
     else

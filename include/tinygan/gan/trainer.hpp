@@ -2,7 +2,10 @@
 /// One GAN iteration as MODELS.md fixes it: a D step on a real batch and a
 /// batch of fakes made without gradient, then a G step through the frozen D
 /// (nothing of D changes: weights, BatchNorm statistics, optimizer state),
-/// with real label 1 and fake label 0.
+/// with real label 1 and fake label 0. With Recipe::reuse_fakes the D step's
+/// fakes keep G's graph and a G step on the same noise reuses them, as
+/// PyTorch's DCGAN example does: G's weights do not change in between, so
+/// its second forward pass would repeat the first.
 ///
 /// Data-parallel (distribute()): every rank runs the same steps on its own
 /// shard of the batch, and each step's gradients, BatchNorm running
@@ -43,7 +46,7 @@ struct Recipe {
   bool d_logits = false;     // drop D's final Sigmoid and train on BCE-with-logits
   double ema_decay = 0;      // above 0: sample from a moving average of G's weights
   int d_steps = 1;           // D steps (each on its own batch) per G step
-  bool reuse_fakes = false;  // the G step reuses the last D step's noise
+  bool reuse_fakes = false;  // the G step reuses the last D step's noise (and its pass through G)
   double pixel_loss = 0;     // paired models: add this weight x MSE(G(x), x's real target), as pix2pix
   bool he_init = false;      // the programs redraw G's and D's hidden layers He-normal (nn::init::he_normal_hidden)
   bool lr_decay = false;     // both learning rates fall linearly to 0 over the run's second half
@@ -136,7 +139,11 @@ class Trainer {
   StepStats d_step(const Tensor<float>& real, const Tensor<float>& fake_input) {
     StepStats stats;
     Var<float> fake;
-    {
+    if (recipe_.reuse_fakes) {
+      reusable_fakes_ = (*g_)(Var<float>(fake_input));
+      reusable_input_ = fake_input;
+      fake = reusable_fakes_.detach();
+    } else {
       NoGrad no_grad;
       fake = (*g_)(Var<float>(fake_input));
     }
@@ -168,7 +175,10 @@ class Trainer {
     check(recipe_.pixel_loss == 0 || paired, "Trainer: the pixel loss needs the real image paired with each G input");
     d_->set_trainable(false);
     opt_g_.zero_grad();
-    const Var<float> fake = (*g_)(Var<float>(g_input));
+    const bool reuse = reusable_fakes_.defined() && reusable_input_.shape() == g_input.shape() &&
+                       std::equal(g_input.begin(), g_input.end(), reusable_input_.begin());
+    const Var<float> fake = reuse ? reusable_fakes_ : (*g_)(Var<float>(g_input));
+    reusable_fakes_ = Var<float>();  // G's weights change below
     const Var<float> score = discriminate(fake);
     const Tensor<float>& target = labels(g_ones_, g_input.dim(0), 1.0f);
     Var<float> g_loss;
@@ -286,6 +296,9 @@ class Trainer {
   }
 
   Model g_, d_, ema_;
+  // Recipe::reuse_fakes: the last D step's fakes, with G's graph, and their noise.
+  Var<float> reusable_fakes_;
+  Tensor<float> reusable_input_;
   std::optional<dist::GradientAverager<float>> g_average_, d_average_;  // when distributed
   std::vector<std::pair<Var<float>, Var<float>>> ema_parameters_, ema_buffers_;  // (G's, the average's)
   Recipe recipe_;
