@@ -140,7 +140,7 @@ inline std::string usage(const CliSpec& spec) {
       << "  --d-logits             D ends in logits (its Sigmoid dropped), losses are BCE-with-logits\n"
       << "  --ema DECAY            sample from a moving average of G's weights, e.g. 0.999 [0: off]\n"
       << "  --d-steps N            D steps per G step [1]\n"
-      << "  --reuse-fakes          the G step reuses the D step's noise instead of drawing fresh noise\n"
+      << "  --reuse-fakes          the G step reuses the D step's noise and fakes: one G forward pass, not two\n"
       << "  --he-init              draw G's and D's hidden layers He-normal, biases 0 [the model's init]\n"
       << "  --lr-decay             both learning rates fall linearly to 0 over the run's second half\n"
       << "                         (of its iterations, or of --minutes if the time runs out first)\n"
