@@ -80,6 +80,8 @@ TEST_CASE("a steady-state DCGAN training step makes no heap allocation") {
   Rng rng(1);
   gan::Recipe recipe;
   recipe.beta1 = 0.5;
+  SUBCASE("MODELS.md's step") {}
+  SUBCASE("the G step reusing the D step's fakes") { recipe.reuse_fakes = true; }
   gan::Trainer trainer(models::dcgan_generator<float>(rng), models::dcgan_discriminator<float>(rng), recipe);
   const Tensor<float> real = Tensor<float>::rand({8, 1, 28, 28}, rng, -1, 1);
   const Tensor<float> noise = Tensor<float>::randn({8, 100}, rng);
