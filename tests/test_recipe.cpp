@@ -15,6 +15,11 @@ double bce_of(const Tensor<float>& p, double label) {
   for (float v : p) sum -= label * std::log(v) + (1 - label) * std::log(1 - v);
   return sum / static_cast<double>(p.numel());
 }
+void check_same_weights(const nn::Sequential<float>& a, const nn::Sequential<float>& b, double epsilon) {
+  const auto wa = a.parameters(), wb = b.parameters();
+  for (std::size_t i = 0; i < wa.size(); ++i)
+    for (Index k = 0; k < wa[i].numel(); ++k) CHECK(wb[i].value()[k] == doctest::Approx(wa[i].value()[k]).epsilon(epsilon));
+}
 }  // namespace
 
 TEST_CASE("recipe: one-sided label smoothing makes D's target for reals 1 - s") {
@@ -46,9 +51,7 @@ TEST_CASE("recipe: D on logits with BCE-with-logits trains as D with its Sigmoid
   CHECK(sb.g_loss == doctest::Approx(sa.g_loss).epsilon(1e-5));
   CHECK(sb.d_acc_real == sa.d_acc_real);
   CHECK(sb.d_acc_fake == sa.d_acc_fake);
-  const auto wa = a.generator().parameters(), wb = b.generator().parameters();
-  for (std::size_t i = 0; i < wa.size(); ++i)
-    for (Index k = 0; k < wa[i].numel(); ++k) CHECK(wb[i].value()[k] == doctest::Approx(wa[i].value()[k]).epsilon(1e-4));
+  check_same_weights(a.generator(), b.generator(), 1e-4);
 
   // A discriminator whose last layer is not a Sigmoid cannot be turned into logits.
   Rng r(4);
@@ -74,13 +77,8 @@ TEST_CASE("recipe: reused fakes skip G's second forward pass and train exactly a
     CHECK(sb.d_loss == doctest::Approx(sa.d_loss).epsilon(1e-6));
     CHECK(sb.g_loss == doctest::Approx(sa.g_loss).epsilon(1e-6));
   }
-  const auto same_weights = [](const nn::Sequential<float>& ma, const nn::Sequential<float>& mb) {
-    const auto wa = ma.parameters(), wb = mb.parameters();
-    for (std::size_t i = 0; i < wa.size(); ++i)
-      for (Index k = 0; k < wa[i].numel(); ++k) CHECK(wb[i].value()[k] == doctest::Approx(wa[i].value()[k]).epsilon(1e-5));
-  };
-  same_weights(a.generator(), b.generator());
-  same_weights(a.discriminator(), b.discriminator());
+  check_same_weights(a.generator(), b.generator(), 1e-5);
+  check_same_weights(a.discriminator(), b.discriminator(), 1e-5);
   // G's BatchNorm saw one batch per iteration instead of two: the G step ran no forward pass of its own.
   CHECK(batches_tracked(a) == 6);
   CHECK(batches_tracked(b) == 3);
