@@ -234,3 +234,26 @@ TEST_CASE("reestimate_batch_norm: the plain average of the batches' statistics, 
                        doctest::Contains("frozen BatchNorm"), Error);
   CHECK(norm.is_training());  // modes restored after the throw
 }
+
+TEST_CASE("Dropout drops a share p, scales the rest by 1/(1-p), and draws masks independent of each other") {
+  // 300,000 elements: the standard error of a share near 0.3 is below 0.001,
+  // so each bound below is several standard errors wide and still tight.
+  constexpr double p = 0.3;
+  const Tensor<float> ones = Tensor<float>::full({1000, 300}, 1.0f);
+  nn::Dropout<float> drop(p);
+  drop.rng().seed(7);
+  const Tensor<float> a = drop(Var<float>(ones)).value(), b = drop(Var<float>(ones)).value();
+  const auto n = static_cast<double>(a.numel());
+  double dropped = 0, both = 0, same = 0, scaled = 0;
+  for (Index i = 0; i < a.numel(); ++i) {
+    dropped += a[i] == 0;
+    scaled += a[i] == static_cast<float>(1 / (1 - p));
+    same += (a[i] == 0) == (b[i] == 0);
+    if (i + 1 < a.numel()) both += a[i] == 0 && a[i + 1] == 0;
+  }
+  CHECK(dropped / n == doctest::Approx(p).epsilon(0.02));
+  CHECK(dropped + scaled == n);
+  // Independent masks agree on p^2 + (1-p)^2 of the elements; neighbours are both dropped p^2 of the time.
+  CHECK(same / n == doctest::Approx(p * p + (1 - p) * (1 - p)).epsilon(0.02));
+  CHECK(both / n == doctest::Approx(p * p).epsilon(0.05));
+}

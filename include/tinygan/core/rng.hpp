@@ -74,4 +74,14 @@ class Rng {
   State state_{};
 };
 
+/// A 32-bit integer hash with full avalanche (Wellons' lowbias32): random bits
+/// from a counter, for masks that every thread computes in its own share.
+inline std::uint32_t hash32(std::uint32_t x) {
+  x ^= x >> 16;
+  x *= 0x7feb352dU;
+  x ^= x >> 15;
+  x *= 0x846ca68bU;
+  return x ^ (x >> 16);
+}
+
 }  // namespace tinygan
