@@ -32,7 +32,7 @@ struct CliOptions {
   std::string model;           // --model, for programs with several
   std::optional<std::int64_t> epochs, iters, batch, generate, checkpoint_every;
   std::optional<double> lr;
-  std::optional<double> minutes;  // --minutes: stop once training (scoring excluded) has run this long
+  std::optional<double> minutes;  // --minutes: stop once training (outputs excluded) has run this long
   std::uint64_t seed = 42;
   int threads = 0;             // 0: all cores
   bool summary = false, help = false, version = false, no_fetch = false;
@@ -130,7 +130,8 @@ inline std::string usage(const CliSpec& spec) {
       << (spec.models.empty() ? "" : "-<model>") << "]\n"
       << "  --epochs N             training length in epochs [the model's, MODELS.md]\n"
       << "  --iters N              training length in iterations; wins over --epochs\n"
-      << "  --minutes M            stop early once M minutes of training (scoring excluded) have passed\n"
+      << "  --minutes M            stop early once M minutes of training have passed (the time spent scoring,\n"
+      << "                         writing sample grids and checkpoints excluded)\n"
       << "  --batch N              batch size per source [the model's]\n"
       << "  --lr X                 learning rate of both Adam optimizers [the model's]\n"
       << "  --recipe NAME          models: MODELS.md's settings; best: the measured better recipe\n"

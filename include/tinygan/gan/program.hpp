@@ -511,10 +511,16 @@ inline int train(const Run& run) {
   Progress progress(until_time_up ? 0 : total, per_epoch, spec.log_every, quiet ? quiet.get() : stderr);
   if (cli.minutes) progress.set_time_limit(*cli.minutes * 60 - seconds_before);
   progress.start_at(trainer.iteration());
-  double scoring_seconds = 0;  // kept out of the training time that losses.csv and metrics.csv show
-  const auto training_seconds = [&] { return seconds_before + progress.seconds() - scoring_seconds; };
-  const auto score_epoch = [&](std::int64_t it, double seconds) {
+  // Scoring, sample grids and checkpoints are outputs, not training: their time is kept out of the
+  // training time that losses.csv and metrics.csv show and that --minutes counts.
+  double output_seconds = 0;
+  const auto training_seconds = [&] { return seconds_before + progress.seconds() - output_seconds; };
+  const auto off_the_clock = [&](const auto& write) {
     const auto started = std::chrono::steady_clock::now();
+    write();
+    output_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
+  const auto score_epoch = [&](std::int64_t it, double seconds) {
     const QualityTracker::Row& row = quality->evaluate(sampling_generator(), (it - 1) / per_epoch + 1, it, seconds);
     const bool best = quality->last_is_best();
     quality->write_csv(run.out("metrics.csv"));
@@ -538,7 +544,6 @@ inline int train(const Run& run) {
                   static_cast<long long>(it), row.score.fid, best ? " (best so far)" : "", row.score.inception_score,
                   100 * row.score.confident_share, coverage);
     progress.note(line);
-    scoring_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   };
   const auto last_checkpoint = [&] {
     return checkpoint_iteration < 0 ? std::string("none was written yet")
@@ -630,11 +635,11 @@ inline int train(const Run& run) {
     if (it % sample_every == 0) {
       char name[64];
       std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(it));
-      write_samples(name);
+      off_the_clock([&] { write_samples(name); });
     }
     const bool time_up = cli.minutes && seconds >= *cli.minutes * 60;
-    if (quality && (it % score_every == 0 || it == total || time_up)) score_epoch(it, seconds);
-    if (it % checkpoint_every == 0 && it < total) save_checkpoint();
+    if (quality && (it % score_every == 0 || it == total || time_up)) off_the_clock([&] { score_epoch(it, seconds); });
+    if (it % checkpoint_every == 0 && it < total) off_the_clock(save_checkpoint);
     if (stop_now) {
       progress.finish();
       save_checkpoint();
