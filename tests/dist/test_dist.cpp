@@ -169,7 +169,7 @@ TEST_CASE("synchronized BatchNorm on shards equals BatchNorm on the joint batch,
 }
 
 TEST_CASE("sharded dropout keeps this rank's slice of the joint batch's mask") {
-  const Index b = 5, joint = b * world->size();  // odd: one 64-bit draw decides elements of two ranks
+  const Index b = 5, joint = b * world->size();  // rank 1's slice starts at an odd index of the joint mask
   Rng rng(9);
   const Tensor<float> x = Tensor<float>::rand({joint, 3}, rng, 1, 2);
   nn::Dropout<float> whole(0.5), part(0.5);
