@@ -200,6 +200,15 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
   CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
   CHECK(read_bytes(split + "/generator_trained.safetensors") == read_bytes(whole + "/generator_trained.safetensors"));
   CHECK(read_bytes(split + "/metrics.csv").size() > 0);
+  // Resumed without its switches, the run would go on with another recipe:
+  // refused before anything is written, naming the first setting that differs.
+  const Result forgot = run(MNIST_DCGAN, kData + " --iters 9 --out " + split + " --resume " + split +
+                                             "/checkpoint.safetensors");
+  INFO(forgot.output);
+  CHECK(forgot.code == 1);
+  CHECK(contains(forgot.output, "checkpoint.safetensors: trained with lr_g 0.0003, but this run has 0.0002"));
+  const auto kept = tinygan::json::parse(read_bytes(split + "/config.json"), "config.json").object();
+  CHECK(kept.at("lr_g").number() == doctest::Approx(3e-4));
 
   // --recipe best is each model's measured recipe; config.json says so.
   const std::string best = fresh_dir("best");

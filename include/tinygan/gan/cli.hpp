@@ -158,7 +158,7 @@ inline std::string usage(const CliSpec& spec) {
       << "  --threads N            threads [all cores; distributed: the cores / the ranks on the machine]\n"
       << "  --checkpoint-every N   also checkpoint every N iterations [every epoch]\n"
       << "  --summary              print the models' summaries and exit\n"
-      << "  --resume FILE          continue a run from its checkpoint\n"
+      << "  --resume FILE          continue a run from its checkpoint (give the same --recipe and switches)\n"
       << "  --load FILE            load generator weights (safetensors) instead of training\n"
       << "  --generate N           with --load: write N samples and exit [64]\n"
       << "  --latent FILE.npy      with --load: generate from these latent vectors (float32, N x 100)\n"

@@ -16,6 +16,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "tinygan/core/threads.hpp"
@@ -153,20 +154,53 @@ inline Recipe chosen_recipe(const ModelSpec& spec, const CliOptions& cli) {
   return r;
 }
 
+/// The recipe's settings by name, each as its JSON value. config.json lists
+/// them, and a checkpoint keeps them so that --resume can refuse to go on
+/// with another recipe (a forgotten --recipe best, say).
+inline std::vector<std::pair<std::string, std::string>> recipe_settings(const Recipe& r) {
+  const auto number = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%.6g", v);
+    return std::string(text);
+  };
+  const auto flag = [](bool on) { return std::string(on ? "true" : "false"); };
+  return {{"lr_g", number(r.lr_g)},
+          {"lr_d", number(r.lr_d)},
+          {"beta1", number(r.beta1)},
+          {"beta2", number(r.beta2)},
+          {"real_label", number(r.real_label)},
+          {"d_logits", flag(r.d_logits)},
+          {"ema_decay", number(r.ema_decay)},
+          {"d_steps", std::to_string(r.d_steps)},
+          {"reuse_fakes", flag(r.reuse_fakes)},
+          {"pixel_loss", number(r.pixel_loss)},
+          {"r1_gamma", number(r.r1_gamma)},
+          {"generator_loss", json::quote(r.g_loss == GeneratorLoss::bce ? "bce" : "msle")},
+          {"he_init", flag(r.he_init)},
+          {"lr_decay", flag(r.lr_decay)}};
+}
+
+/// --resume goes on with the recipe the checkpoint was trained with, or not
+/// at all: a different one would silently make a run that no command line
+/// reproduces. Checkpoints written before recipes were kept are not checked.
+inline void check_resumed_recipe(const io::Checkpoint<float>& c, const Recipe& recipe) {
+  if (!c.has_meta("recipe.lr_g")) {
+    std::cout << "Note: " << c.source() << " predates recorded recipes; this run's is not checked against it\n";
+    return;
+  }
+  for (const auto& [name, value] : recipe_settings(recipe)) {
+    const std::string& trained = c.meta("recipe." + name);
+    check(trained == value, c.source(), ": trained with ", name, " ", trained, ", but this run has ", value,
+          ". Resume with the --recipe and switches it was trained with (its config.json lists them)");
+  }
+}
+
 inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iterations, std::int64_t per_epoch,
                          Index batch_scale_real, Index fake_batch, Index g_batch) {
   const ModelSpec& s = run.spec;
   std::string digits = "[";
   for (std::size_t i = 0; i < s.digits.size(); ++i) digits += (i ? "," : "") + std::to_string(s.digits[i]);
   digits += "]";
-  char lr[512];
-  std::snprintf(lr, sizeof lr,
-                "\"recipe\": \"%s\",\n  \"lr_g\": %.6g,\n  \"lr_d\": %.6g,\n  \"beta1\": %.6g,\n  \"beta2\": %.6g,\n"
-                "  \"real_label\": %.6g,\n  \"d_logits\": %s,\n  \"ema_decay\": %.6g,\n  \"d_steps\": %d,\n"
-                "  \"reuse_fakes\": %s,\n  \"pixel_loss\": %.6g,\n  \"r1_gamma\": %.6g",
-                run.cli.recipe.c_str(), recipe.lr_g, recipe.lr_d, recipe.beta1, recipe.beta2, recipe.real_label,
-                recipe.d_logits ? "true" : "false", recipe.ema_decay, recipe.d_steps,
-                recipe.reuse_fakes ? "true" : "false", recipe.pixel_loss, recipe.r1_gamma);
   std::string text = "{\n";
   text += "  \"program\": " + json::quote(run.program) + ",\n";
   text += "  \"model\": " + json::quote(s.name) + ",\n";
@@ -183,11 +217,9 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
   text += "  \"real_batch\": " + std::to_string(batch_scale_real) + ",\n";
   text += "  \"fake_batch\": " + std::to_string(fake_batch) + ",\n";
   text += "  \"g_batch\": " + std::to_string(g_batch) + ",\n";
-  text += "  " + std::string(lr) + ",\n";
-  text += "  \"generator_loss\": " + json::quote(recipe.g_loss == GeneratorLoss::bce ? "bce" : "msle") + ",\n";
+  text += "  \"recipe\": " + json::quote(run.cli.recipe) + ",\n";
+  for (const auto& [name, value] : recipe_settings(recipe)) text += "  \"" + name + "\": " + value + ",\n";
   text += "  \"discriminator_loss\": " + json::quote(recipe.d_logits ? "bce_with_logits" : "bce") + ",\n";
-  text += "  \"he_init\": " + std::string(recipe.he_init ? "true" : "false") + ",\n";
-  text += "  \"lr_decay\": " + std::string(recipe.lr_decay ? "true" : "false") + ",\n";
   char labels[96];
   std::snprintf(labels, sizeof labels, "  \"labels\": {\"real\": %.6g, \"fake\": 0},\n", recipe.real_label);
   text += labels;
@@ -371,6 +403,7 @@ inline int train(const Run& run) {
     const auto c = io::Checkpoint<float>::load(cli.resume);
     check(c.meta("model") == spec.name, cli.resume, ": a checkpoint of model '", c.meta("model"),
           "', not '", spec.name, "'");
+    check_resumed_recipe(c, recipe);
     c.get_module("generator", trainer.generator());
     c.get_module("discriminator", trainer.discriminator());
     if (trainer.has_ema()) c.get_module("generator_ema", trainer.ema_generator());
@@ -408,6 +441,7 @@ inline int train(const Run& run) {
     }
     io::Checkpoint<float> c;
     c.put_text("model", spec.name);
+    for (const auto& [name, value] : recipe_settings(recipe)) c.put_text("recipe." + name, value);
     c.put_module("generator", trainer.generator());
     c.put_module("discriminator", trainer.discriminator());
     if (trainer.has_ema()) c.put_module("generator_ema", trainer.ema_generator());

@@ -123,6 +123,7 @@ class Checkpoint {
     return v;
   }
   void put_text(const std::string& name, const std::string& v) { meta_[name] = v; }
+  bool has_meta(const std::string& name) const { return meta_.count(name) > 0; }
   const std::string& meta(const std::string& name) const {
     const auto it = meta_.find(name);
     check(it != meta_.end(), source_, ": checkpoint lacks '", name, "'");
