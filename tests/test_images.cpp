@@ -1,5 +1,7 @@
-// PNG output: raw images, digit grids, input/output pairs and line plots,
-// each decoded again with stb_image and checked pixel by pixel where it matters.
+// PNG output: raw images, grey and RGB grids, input/output pairs and line
+// plots, each decoded again with stb_image and checked pixel by pixel where it
+// matters; and export_samples' three formats (.npy, IDX3, a folder of PNGs),
+// each read back.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -11,8 +13,11 @@
 
 #include "test_util.hpp"
 #include "tinygan/core/rng.hpp"
+#include "tinygan/data/idx.hpp"
+#include "tinygan/io/npy.hpp"
 #include "tinygan/io/plot.hpp"
 #include "tinygan/io/png.hpp"
+#include "tinygan/io/sample_export.hpp"
 
 // The decoder, for these tests only; a static copy in this translation unit.
 #define STB_IMAGE_STATIC
@@ -146,8 +151,11 @@ TEST_CASE("image grid png refuses bad arguments with the file and the reason") {
   CHECK(contains(grid(ok, 4, std::nanf(""), 1, 2), "lo < hi"));
   CHECK(contains(grid(Tensor<float>({0, 1, 4, 4}), 4, 0, 1, 2), "at least one non-empty image"));
   CHECK(contains(grid(Tensor<float>({2, 10}), 4, 0, 1, 2), "not a square number"));
-  CHECK(contains(grid(Tensor<float>({2, 3, 4, 4}), 4, 0, 1, 2), "one channel"));
-  CHECK(contains(grid(Tensor<float>({16}), 4, 0, 1, 2), "[N, 1, H, W], [N, H, W] or [N, H*W]"));
+  CHECK(contains(grid(Tensor<float>({2, 2, 4, 4}), 4, 0, 1, 2),
+                 "expected 1 channel (grey) or 3 (RGB) in [N, C, H, W], found 2 channels in shape [2, 2, 4, 4]"));
+  CHECK(contains(grid(Tensor<float>({2, 4, 4, 4}), 4, 0, 1, 2), "found 4 channels in shape [2, 4, 4, 4]"));
+  CHECK(contains(grid(Tensor<float>({16}), 4, 0, 1, 2),
+                 "expected images shaped [N, C, H, W] with C = 1 or 3, [N, H, W] or [N, H*W], found [16]"));
   CHECK(contains(grid(Tensor<float>({4000, 1, 28, 28}), 4000, 0, 1, 16), "more than 16384 on a side"));
   CHECK_FALSE(std::filesystem::exists(path));
 }
@@ -184,6 +192,226 @@ TEST_CASE("image pairs png: inputs beside outputs, wider gaps between pairs") {
                    io::save_image_pairs(path, Tensor<float>({4, 784}), Tensor<float>({4, 784}), 0, 1, 2, 0);
                  }),
                  "pairs_per_row >= 1"));
+}
+
+namespace {
+// A distinct byte for every image, channel, row and column (0..255), and the
+// value in [0, 1] that maps to it exactly.
+std::uint8_t rgb_test_byte(Index i, Index ch, Index r, Index c) {
+  return static_cast<std::uint8_t>((11 + 97 * i + 61 * ch + 13 * r + 5 * c) % 256);
+}
+
+// images [n, channels, h, w] (planar) filled with rgb_test_byte / 255.
+Tensor<float> rgb_test_images(Index n, Index channels, Index h, Index w) {
+  Tensor<float> t({n, channels, h, w});
+  for (Index i = 0; i < n; ++i)
+    for (Index ch = 0; ch < channels; ++ch)
+      for (Index r = 0; r < h; ++r)
+        for (Index c = 0; c < w; ++c)
+          t[((i * channels + ch) * h + r) * w + c] = rgb_test_byte(i, ch, r, c) / 255.0f;
+  return t;
+}
+
+// A folder in the temp folder of this process, removed with everything in it.
+struct ExportDir {
+  std::filesystem::path path;
+  explicit ExportDir(const std::string& name) : path(temp_path(name)) { std::filesystem::remove_all(path); }
+  ~ExportDir() { std::filesystem::remove_all(path); }
+  ExportDir(const ExportDir&) = delete;
+  ExportDir& operator=(const ExportDir&) = delete;
+  std::string file(const std::string& name) const { return (path / name).string(); }
+};
+
+std::size_t files_in(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  for ([[maybe_unused]] const auto& entry : std::filesystem::directory_iterator(dir)) ++n;
+  return n;
+}
+}  // namespace
+
+TEST_CASE("image grid png in RGB: planar channels land in their pixels, gaps stay mid-grey") {
+  // Three 2x3 RGB images [3, 3, 2, 3] in two columns, upscaled 2x: 6x4 cells.
+  Tensor<float> images = rgb_test_images(3, 3, 2, 3);
+  images[(2 * 3 + 1) * 6 + 0] = std::numeric_limits<float>::quiet_NaN();  // image 2, green, (0, 0)
+  images[(2 * 3 + 2) * 6 + 1] = 9.0f;                                      // image 2, blue, (0, 1)
+  const std::string path = temp_path("grid_rgb.png");
+  io::save_image_grid(path, images, 2, 0.0f, 1.0f, 2);
+  const auto d = decode(path);
+  CHECK(d.width == 2 + 2 * (6 + 2));
+  CHECK(d.height == 2 + 2 * (4 + 2));
+  REQUIRE(d.channels == 3);
+  std::vector<bool> covered(static_cast<std::size_t>(d.width * d.height), false);
+  for (Index i = 0; i < 3; ++i) {
+    const int x0 = 2 + static_cast<int>(i % 2) * 8, y0 = 2 + static_cast<int>(i / 2) * 6;
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 6; ++x) {
+        covered[static_cast<std::size_t>((y0 + y) * d.width + x0 + x)] = true;
+        for (int ch = 0; ch < 3; ++ch) {
+          std::uint8_t want = rgb_test_byte(i, ch, y / 2, x / 2);
+          if (i == 2 && ch == 1 && y / 2 == 0 && x / 2 == 0) want = 0;    // NaN
+          if (i == 2 && ch == 2 && y / 2 == 0 && x / 2 == 1) want = 255;  // clamped
+          CHECK_MESSAGE(d.at(x0 + x, y0 + y, ch) == want, "image ", i, " channel ", ch, " at (", x, ", ", y, ")");
+        }
+      }
+  }
+  // Everything else (the border, gaps and the empty fourth cell) is 128,128,128.
+  long grey = 0, other = 0;
+  for (int y = 0; y < d.height; ++y)
+    for (int x = 0; x < d.width; ++x)
+      if (!covered[static_cast<std::size_t>(y * d.width + x)])
+        ++(d.rgb(x, y) == io::Color{128, 128, 128} ? grey : other);
+  CHECK(grey == d.width * d.height - 3 * 24);
+  CHECK(other == 0);
+}
+
+TEST_CASE("image grid png in grey is byte for byte the picture drawn by hand, in every layout") {
+  // Two 2x2 images in two columns, upscale 1: the whole 8x4 picture is known.
+  const Tensor<float> images = Tensor<float>::from({2, 1, 2, 2}, {-1.0f, 0.0f, 1.0f, 0.5f, 2.0f, -2.0f, 0.25f, -0.5f});
+  // 10x6 pixels, all mid-grey but for the two images at x 2-3 and 6-7, y 2-3.
+  const int width = 2 + 2 * (2 + 2), height = 2 + 2 + 2;
+  std::vector<std::uint8_t> expected(static_cast<std::size_t>(width * height), 128);
+  const std::uint8_t values[2][4] = {{0, 128, 255, 191}, {255, 0, 159, 64}};
+  for (int i = 0; i < 2; ++i)
+    for (int p = 0; p < 4; ++p)
+      expected[static_cast<std::size_t>((2 + p / 2) * width + 2 + i * 4 + p % 2)] = values[i][p];
+  const std::string want_path = temp_path("grid_grey_expected.png"), path = temp_path("grid_grey.png");
+  io::save_png(want_path, expected, width, height, 1);
+  const std::string want = read_bytes(want_path);
+  std::filesystem::remove(want_path);
+  for (const Shape& layout : {Shape{2, 1, 2, 2}, Shape{2, 2, 2}, Shape{2, 4}}) {
+    io::save_image_grid(path, images.reshaped(layout), 2, -1.0f, 1.0f, 1);
+    CHECK_MESSAGE(read_bytes(path) == want, "layout ", layout);
+    const auto d = decode(path);
+    CHECK(d.channels == 1);
+  }
+}
+
+TEST_CASE("image pairs png in RGB, and inputs and outputs of different channels refused") {
+  const std::string path = temp_path("pairs_rgb.png");
+  const Tensor<float> in = rgb_test_images(2, 3, 2, 2), out = Tensor<float>::full({2, 3, 2, 2}, 1.0f);
+  io::save_image_pairs(path, in, out, 0.0f, 1.0f, 1, 8);
+  const auto d = decode(path);
+  CHECK(d.width == 2 + 2 * (2 + 2 + 2) + 8 + 2);
+  CHECK(d.height == 2 + 2 + 2);
+  REQUIRE(d.channels == 3);
+  for (int ch = 0; ch < 3; ++ch) {
+    CHECK(d.at(2, 2, ch) == rgb_test_byte(0, ch, 0, 0));
+    CHECK(d.at(3, 3, ch) == rgb_test_byte(0, ch, 1, 1));
+    CHECK(d.at(6, 2, ch) == 255);                         // first output
+    CHECK(d.at(2 + 6 + 8, 3, ch) == rgb_test_byte(1, ch, 1, 0));  // second input
+    CHECK(d.at(4, 2, ch) == 128);                         // the gap inside a pair
+    CHECK(d.at(10, 2, ch) == 128);                        // the gap between pairs
+  }
+  const auto err = error_of([&] {
+    io::save_image_pairs(path, Tensor<float>({2, 1, 2, 2}), Tensor<float>({2, 3, 2, 2}), 0, 1);
+  });
+  CHECK(contains(err, "inputs [2, 1, 2, 2] and outputs [2, 3, 2, 2] must hold the same number of images of the same size and channels"));
+  CHECK(contains(error_of([&] {
+                   io::save_image_pairs(path, Tensor<float>({2, 2, 2, 2}), Tensor<float>({2, 2, 2, 2}), 0, 1);
+                 }),
+                 "inputs: expected 1 channel (grey) or 3 (RGB) in [N, C, H, W], found 2 channels in shape [2, 2, 2, 2]"));
+  CHECK_FALSE(std::filesystem::exists(path));
+}
+
+TEST_CASE("export samples to .npy reads back with the shape and values given") {
+  const ExportDir dir("export_npy");
+  std::filesystem::create_directories(dir.path);
+  Rng rng(5);
+  const Tensor<float> rgb = Tensor<float>::randn({3, 3, 4, 5}, rng);  // out of [lo, hi] too: unchanged
+  io::export_samples(dir.file("rgb.npy"), rgb, -1.0f, 1.0f);
+  const Tensor<float> back = io::load_npy(dir.file("rgb.npy"));
+  CHECK(back.shape() == Shape{3, 3, 4, 5});
+  CHECK(std::equal(back.data(), back.data() + back.numel(), rgb.data()));
+
+  const Tensor<float> grey = Tensor<float>::rand({2, 6, 7}, rng);
+  io::export_samples(dir.file("grey.npy"), grey, 0.0f, 1.0f);
+  const Tensor<float> grey_back = io::load_npy(dir.file("grey.npy"));
+  CHECK(grey_back.shape() == Shape{2, 6, 7});
+  CHECK(std::equal(grey_back.data(), grey_back.data() + grey_back.numel(), grey.data()));
+}
+
+TEST_CASE("export samples to IDX3 reads back as the mapped bytes, and refuses RGB naming the other formats") {
+  const ExportDir dir("export_idx");
+  std::filesystem::create_directories(dir.path);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const Tensor<float> samples = Tensor<float>::from({2, 1, 2, 3}, {-1.0f, 1.0f, 0.0f, nan, 5.0f, -5.0f,  //
+                                                                    0.5f, -0.5f, 0.2f, -0.2f, 0.999f, -0.999f});
+  for (const Shape& layout : {Shape{2, 1, 2, 3}, Shape{2, 2, 3}}) {
+    const std::string path = dir.file("samples-idx3-ubyte");
+    io::export_samples(path, samples.reshaped(layout), -1.0f, 1.0f);
+    const data::IdxArray back = data::read_idx(path);
+    CHECK(back.dims == std::vector<Index>{2, 2, 3});
+    CHECK(back.data == std::vector<std::uint8_t>{0, 255, 128, 0, 255, 0, 191, 64, 153, 102, 255, 0});
+  }
+
+  const std::string rgb_path = dir.file("rgb-idx3-ubyte");
+  const auto err = error_of([&] { io::export_samples(rgb_path, Tensor<float>({2, 3, 4, 4}), -1.0f, 1.0f); });
+  CHECK(contains(err, rgb_path));
+  CHECK(contains(err, "IDX3 holds one channel (N, H, W), found 3 channels in shape [2, 3, 4, 4]"));
+  CHECK(contains(err, ".npy"));
+  CHECK(contains(err, "folder of PNGs"));
+  CHECK_FALSE(std::filesystem::exists(rgb_path));
+}
+
+TEST_CASE("export samples to a folder of PNGs: one numbered file per sample, grey or RGB") {
+  const ExportDir dir("export_png");
+  // RGB into a folder that does not exist yet (a path ending in '/').
+  const Tensor<float> rgb = rgb_test_images(3, 3, 4, 5);
+  io::export_samples(dir.path.string() + "/rgb/", rgb, 0.0f, 1.0f);
+  REQUIRE(std::filesystem::is_directory(dir.path / "rgb"));
+  CHECK(files_in(dir.path / "rgb") == 3);
+  for (Index i = 0; i < 3; ++i) {
+    const std::string name = "rgb/sample_00000" + std::to_string(i) + ".png";
+    REQUIRE(std::filesystem::exists(dir.path / name));
+    const auto d = decode(dir.file(name));
+    CHECK(d.width == 5);
+    CHECK(d.height == 4);
+    REQUIRE(d.channels == 3);
+    for (int y = 0; y < 4; ++y)
+      for (int x = 0; x < 5; ++x)
+        for (int ch = 0; ch < 3; ++ch) CHECK(d.at(x, y, ch) == rgb_test_byte(i, ch, y, x));
+  }
+
+  // Grey [N, H, W] into an existing folder named without the '/'; bytes as for IDX3.
+  std::filesystem::create_directories(dir.path / "grey");
+  const Tensor<float> grey = Tensor<float>::from({2, 1, 3}, {-1.0f, 0.0f, std::nanf(""), 1.0f, 7.0f, 0.5f});
+  io::export_samples((dir.path / "grey").string(), grey, -1.0f, 1.0f);
+  CHECK(files_in(dir.path / "grey") == 2);
+  auto d = decode(dir.file("grey/sample_000000.png"));
+  REQUIRE(d.channels == 1);
+  CHECK(d.width == 3);
+  CHECK(d.height == 1);
+  CHECK(d.pixels == std::vector<std::uint8_t>{0, 128, 0});
+  d = decode(dir.file("grey/sample_000001.png"));
+  CHECK(d.pixels == std::vector<std::uint8_t>{255, 255, 191});
+
+  // Names grow past 6 digits only when the count needs it.
+  CHECK(io::detail::sample_file_name(0, 1) == "sample_000000.png");
+  CHECK(io::detail::sample_file_name(999999, 1000000) == "sample_999999.png");
+  CHECK(io::detail::sample_file_name(5, 1000001) == "sample_0000005.png");
+}
+
+TEST_CASE("export samples refuses shapes and channels its format cannot hold, writing nothing") {
+  const ExportDir dir("export_bad");
+  const std::string folder = dir.path.string() + "/two/";
+  auto err = error_of([&] { io::export_samples(folder, Tensor<float>({2, 2, 4, 4}), 0.0f, 1.0f); });
+  CHECK(contains(err, "a folder of PNGs holds 1 channel (grey) or 3 (RGB), found 2 channels in shape [2, 2, 4, 4]"));
+  CHECK_FALSE(std::filesystem::exists(dir.path));
+  // .npy keeps any channel count.
+  std::filesystem::create_directories(dir.path);
+  io::export_samples(dir.file("four.npy"), Tensor<float>({2, 4, 3, 3}), 0.0f, 1.0f);
+  CHECK(io::load_npy(dir.file("four.npy")).shape() == Shape{2, 4, 3, 3});
+
+  for (const auto& [path, shape] : std::vector<std::pair<std::string, Shape>>{
+           {dir.file("flat.npy"), Shape{2, 784}}, {dir.file("flat-idx3"), Shape{16}}, {folder, Shape{2, 784}}}) {
+    err = error_of([&] { io::export_samples(path, Tensor<float>(shape), 0.0f, 1.0f); });
+    CHECK(contains(err, path + ": export_samples: expected samples shaped [N, C, H, W] or [N, H, W], found " + shape.str()));
+  }
+  err = error_of([&] { io::export_samples(dir.file("empty.npy"), Tensor<float>({0, 1, 4, 4}), 0.0f, 1.0f); });
+  CHECK(contains(err, "at least one non-empty sample, found shape [0, 1, 4, 4]"));
+  err = error_of([&] { io::export_samples(dir.file("range-idx3"), Tensor<float>({1, 4, 4}), 1.0f, 1.0f); });
+  CHECK(contains(err, "finite value range lo < hi, found [1, 1]"));
+  CHECK(files_in(dir.path) == 1);  // four.npy alone
 }
 
 namespace {

@@ -1,7 +1,9 @@
 /// \file
-/// PNG output: raw 8-bit images, and grids of grayscale images (generated
-/// digits; autoencoder inputs beside their reconstructions). Encoded in memory
-/// with stb_image_write, then written atomically.
+/// PNG output: raw 8-bit images, and grids of grey or RGB images (generated
+/// samples; autoencoder inputs beside their reconstructions). Images come as
+/// [N, C, H, W] with C = 1 (grey) or 3 (RGB, channels planar as in PyTorch),
+/// or as [N, H, W] or [N, H*W] (square) for grey. Encoded in memory with
+/// stb_image_write, then written atomically.
 #pragma once
 
 #include <algorithm>
@@ -79,28 +81,32 @@ constexpr int kGap = 2;                 // pixels between images
 constexpr int kPairGap = 8;             // pixels between input/output pairs
 constexpr std::uint8_t kGapGray = 128;  // mid-grey: visible against black and white digits
 
-/// A batch of single-channel images: [N, 1, H, W], [N, H, W], or [N, H*W] with
-/// square images (784 -> 28x28).
+/// A batch of images, C planes of H x W each (NCHW), C = 1 (grey) or 3 (RGB).
 struct ImageStack {
-  Index count = 0, height = 0, width = 0;
+  Index count = 0, channels = 1, height = 0, width = 0;
 };
 
+/// Reads the layout of images given as [N, C, H, W] (C = 1 or 3), [N, H, W]
+/// (grey), or [N, H*W] (grey square images: 784 -> 28x28).
 inline ImageStack image_stack(const Tensor<float>& images, const std::string& where) {
   const Shape& s = images.shape();
   ImageStack stack;
   if (s.rank() == 4) {
-    check(s[1] == 1, where, ": expected one channel ([N, 1, H, W]), found shape ", s);
-    stack = {s[0], s[2], s[3]};
+    check(s[1] == 1 || s[1] == 3, where,
+          ": expected 1 channel (grey) or 3 (RGB) in [N, C, H, W], found ", s[1],
+          " channels in shape ", s);
+    stack = {s[0], s[1], s[2], s[3]};
   } else if (s.rank() == 3) {
-    stack = {s[0], s[1], s[2]};
+    stack = {s[0], 1, s[1], s[2]};
   } else if (s.rank() == 2) {
     const auto side = static_cast<Index>(std::llround(std::sqrt(static_cast<double>(s[1]))));
     check(side * side == s[1], where, ": expected [N, H*W] rows of square images, found ", s[1],
           " values per row (not a square number)");
-    stack = {s[0], side, side};
+    stack = {s[0], 1, side, side};
   } else {
     throw Error(tinygan::detail::concat(
-        where, ": expected images shaped [N, 1, H, W], [N, H, W] or [N, H*W], found ", s));
+        where, ": expected images shaped [N, C, H, W] with C = 1 or 3, [N, H, W] or [N, H*W], found ",
+        s));
   }
   check(stack.count >= 1 && stack.height >= 1 && stack.width >= 1, where,
         ": expected at least one non-empty image, found shape ", s);
@@ -128,25 +134,40 @@ inline std::uint8_t to_gray(float v, float lo, float hi) {
   return static_cast<std::uint8_t>(std::lround(std::clamp(t, 0.0, 255.0)));
 }
 
+/// A picture `width` x `height` of `channels` interleaved 8-bit channels,
+/// all mid-grey (128 in every channel) until images are drawn on it.
+inline std::vector<std::uint8_t> gap_picture(Index width, Index height, Index channels) {
+  return std::vector<std::uint8_t>(static_cast<std::size_t>(width) * static_cast<std::size_t>(height) *
+                                       static_cast<std::size_t>(channels),
+                                   kGapGray);
+}
+
 /// Draws image i of the stack, each value as an upscale x upscale block, with
-/// its top-left corner at (x0, y0) of a gray picture `width` pixels wide.
+/// its top-left corner at (x0, y0) of a picture `width` pixels wide whose
+/// pixels hold stack.channels interleaved bytes (grey, or R, G, B), read from
+/// the image's planar channels.
 inline void blit(const Tensor<float>& images, const ImageStack& stack, Index i, float lo, float hi,
-                 int upscale, std::vector<std::uint8_t>& gray, Index width, Index x0, Index y0) {
-  const float* src = images.data() + i * stack.height * stack.width;
-  for (Index r = 0; r < stack.height; ++r)
-    for (Index c = 0; c < stack.width; ++c) {
-      const std::uint8_t g = to_gray(src[r * stack.width + c], lo, hi);
-      for (int dy = 0; dy < upscale; ++dy) {
-        auto* dst = gray.data() + (y0 + r * upscale + dy) * width + x0 + c * upscale;
-        std::fill(dst, dst + upscale, g);
+                 int upscale, std::vector<std::uint8_t>& picture, Index width, Index x0, Index y0) {
+  const Index channels = stack.channels, plane = stack.height * stack.width;
+  const float* src = images.data() + i * channels * plane;
+  for (Index ch = 0; ch < channels; ++ch)
+    for (Index r = 0; r < stack.height; ++r)
+      for (Index c = 0; c < stack.width; ++c) {
+        const std::uint8_t g = to_gray(src[ch * plane + r * stack.width + c], lo, hi);
+        for (int dy = 0; dy < upscale; ++dy) {
+          auto* dst = picture.data() +
+                      ((y0 + r * upscale + dy) * width + x0 + c * upscale) * channels + ch;
+          for (int dx = 0; dx < upscale; ++dx) dst[dx * channels] = g;
+        }
       }
-    }
 }
 }  // namespace detail
 
-/// Saves images as a grayscale grid, `columns` per row, values mapped from
-/// [lo, hi] to black..white (clamped; NaN black), each pixel enlarged to an
-/// upscale x upscale block, with 2-pixel mid-grey gaps around every image.
+/// Saves images as a grid, `columns` per row: a grey PNG for one channel, an
+/// RGB PNG for three (images [N, C, H, W], [N, H, W] or square [N, H*W]; see
+/// detail::image_stack). Values map from [lo, hi] to 0..255 in each channel
+/// (clamped; NaN 0), each pixel is enlarged to an upscale x upscale block, and
+/// 2-pixel mid-grey gaps (128, or 128,128,128) surround every image.
 inline void save_image_grid(const std::string& path, const Tensor<float>& images, Index columns,
                             float lo, float hi, int upscale = 2) {
   const std::string where = path + ": save_image_grid";
@@ -158,18 +179,20 @@ inline void save_image_grid(const std::string& path, const Tensor<float>& images
   const Index width = detail::kGap + cols * (cell_w + detail::kGap);
   const Index height = detail::kGap + rows * (cell_h + detail::kGap);
   detail::check_image_size(where, width, height);
-  std::vector<std::uint8_t> gray(static_cast<std::size_t>(width * height), detail::kGapGray);
+  auto picture = detail::gap_picture(width, height, stack.channels);
   for (Index i = 0; i < stack.count; ++i)
-    detail::blit(images, stack, i, lo, hi, upscale, gray, width,
+    detail::blit(images, stack, i, lo, hi, upscale, picture, width,
                  detail::kGap + (i % cols) * (cell_w + detail::kGap),
                  detail::kGap + (i / cols) * (cell_h + detail::kGap));
-  save_png(path, gray, static_cast<int>(width), static_cast<int>(height), 1);
+  save_png(path, picture, static_cast<int>(width), static_cast<int>(height),
+           static_cast<int>(stack.channels));
 }
 
 /// Saves inputs beside their reconstructions: each row holds pairs_per_row
 /// pairs (input, then output), 2 pixels apart, with a wider gap between pairs.
 /// inputs and outputs may be laid out differently ([N, 784] and [N, 1, 28, 28])
-/// but must hold the same number of images of the same size.
+/// but must hold the same number of images of the same size and channels
+/// (grey, or RGB as [N, 3, H, W]: then the PNG is RGB).
 inline void save_image_pairs(const std::string& path, const Tensor<float>& inputs,
                              const Tensor<float>& outputs, float lo, float hi, int upscale = 2,
                              Index pairs_per_row = 8) {
@@ -178,23 +201,25 @@ inline void save_image_pairs(const std::string& path, const Tensor<float>& input
   check(pairs_per_row >= 1, where, ": expected pairs_per_row >= 1, found ", pairs_per_row);
   const auto in = detail::image_stack(inputs, where + " inputs");
   const auto out = detail::image_stack(outputs, where + " outputs");
-  check(in.count == out.count && in.height == out.height && in.width == out.width, where,
-        ": inputs ", inputs.shape(), " and outputs ", outputs.shape(),
-        " must hold the same number of images of the same size");
+  check(in.count == out.count && in.channels == out.channels && in.height == out.height &&
+            in.width == out.width,
+        where, ": inputs ", inputs.shape(), " and outputs ", outputs.shape(),
+        " must hold the same number of images of the same size and channels");
   const Index cols = std::min(pairs_per_row, in.count), rows = (in.count + cols - 1) / cols;
   const Index cell_w = in.width * upscale, cell_h = in.height * upscale;
   const Index pair_w = 2 * cell_w + detail::kGap;
   const Index width = 2 * detail::kGap + cols * pair_w + (cols - 1) * detail::kPairGap;
   const Index height = detail::kGap + rows * (cell_h + detail::kGap);
   detail::check_image_size(where, width, height);
-  std::vector<std::uint8_t> gray(static_cast<std::size_t>(width * height), detail::kGapGray);
+  auto picture = detail::gap_picture(width, height, in.channels);
   for (Index i = 0; i < in.count; ++i) {
     const Index x = detail::kGap + (i % cols) * (pair_w + detail::kPairGap);
     const Index y = detail::kGap + (i / cols) * (cell_h + detail::kGap);
-    detail::blit(inputs, in, i, lo, hi, upscale, gray, width, x, y);
-    detail::blit(outputs, out, i, lo, hi, upscale, gray, width, x + cell_w + detail::kGap, y);
+    detail::blit(inputs, in, i, lo, hi, upscale, picture, width, x, y);
+    detail::blit(outputs, out, i, lo, hi, upscale, picture, width, x + cell_w + detail::kGap, y);
   }
-  save_png(path, gray, static_cast<int>(width), static_cast<int>(height), 1);
+  save_png(path, picture, static_cast<int>(width), static_cast<int>(height),
+           static_cast<int>(in.channels));
 }
 
 }  // namespace tinygan::io
