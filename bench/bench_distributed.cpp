@@ -1,7 +1,7 @@
 // Data-parallel scaling (docs/distributed.md), in one run under mpirun: for
 // each model, milliseconds per training iteration on rank 0 alone (no
 // communication; the other ranks wait), then on all ranks together, each
-// rank with MODELS.md's batch, so N ranks train on N times the samples per
+// rank with docs/models.md's batch, so N ranks train on N times the samples per
 // iteration. Also the time of the gradient all-reduce alone (G's and D's
 // per iteration), the samples per second, and heap allocations per
 // iteration (operator new calls; MPI's own allocations are not counted).

@@ -1,4 +1,4 @@
-// Milliseconds per full GAN training iteration of each of MODELS.md's five
+// Milliseconds per full GAN training iteration of each of docs/models.md's five
 // models at its batch sizes (D step on a real and a fake batch, then the G
 // step through the frozen D with fresh noise), with heap allocations per
 // iteration and peak RSS. Each (model, threads) runs in its own child process

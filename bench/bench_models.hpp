@@ -1,4 +1,4 @@
-// MODELS.md's five models as the benchmarks train them, with their batch
+// docs/models.md's five models as the benchmarks train them, with their batch
 // sizes and optimizer settings (shared by bench_iterations and bench_distributed).
 #pragma once
 
@@ -6,14 +6,17 @@
 #include <vector>
 
 #include <tinygan/gan.hpp>
+#include "models/dcgan.hpp"
+#include "models/dense.hpp"
+#include "models/inverted.hpp"
 
 namespace tinygan::bench {
 
-// MODELS.md's five models as the examples train them (examples/mnist_*.cpp).
+// docs/models.md's five models as the examples train them (examples/mnist_*.cpp).
 struct BenchModel {
   std::string name;
-  models::Model<float> (*generator)(Rng&);
-  models::Model<float> (*discriminator)(Rng&);
+  mnist::Model<float> (*generator)(Rng&);
+  mnist::Model<float> (*discriminator)(Rng&, gan::DiscriminatorOutput);
   Shape sample;      // one real sample as D takes it
   Index latent;      // 0: G takes an image (the autoencoder)
   Index real_batch, fake_batch, g_batch;
@@ -25,15 +28,15 @@ struct BenchModel {
 inline const std::vector<BenchModel>& bench_models() {
   using gan::GeneratorLoss;
   static const std::vector<BenchModel> all = {
-      {"dcgan", models::dcgan_generator<float>, models::dcgan_discriminator<float>, Shape{1, 28, 28}, 100, 64, 64, 64,
+      {"dcgan", mnist::dcgan_generator<float>, mnist::dcgan_discriminator<float>, Shape{1, 28, 28}, 100, 64, 64, 64,
        2e-4, 0.5, GeneratorLoss::bce, 30},
-      {"dense", models::dense_generator<float>, models::dense_discriminator<float>, Shape{784}, 100, 64, 64, 64, 2e-4,
+      {"dense", mnist::dense_generator<float>, mnist::dense_discriminator<float>, Shape{784}, 100, 64, 64, 64, 2e-4,
        0.5, GeneratorLoss::bce, 300},
-      {"dense-bn", models::dense_bn_generator<float>, models::dense_bn_discriminator<float>, Shape{784}, 100, 32, 32,
+      {"dense-bn", mnist::dense_bn_generator<float>, mnist::dense_bn_discriminator<float>, Shape{784}, 100, 32, 32,
        64, 2e-4, 0.5, GeneratorLoss::bce, 300},
-      {"minimal", models::minimal_generator<float>, models::minimal_discriminator<float>, Shape{28, 28}, 100, 32, 32,
+      {"minimal", mnist::minimal_generator<float>, mnist::minimal_discriminator<float>, Shape{28, 28}, 100, 32, 32,
        32, 1e-3, 0.9, GeneratorLoss::bce, 2000},
-      {"inverted", models::inverted_generator<float>, models::inverted_discriminator<float>, Shape{784}, 0, 128, 128,
+      {"inverted", mnist::inverted_generator<float>, mnist::inverted_discriminator<float>, Shape{784}, 0, 128, 128,
        128, 2e-4, 0.9, GeneratorLoss::msle, 300},
   };
   return all;
@@ -52,13 +55,13 @@ inline const BenchModel* find_model(const std::string& name) {
   return nullptr;
 }
 
-/// An untrained Trainer for m with its MODELS.md settings.
+/// An untrained Trainer for m with its docs/models.md settings.
 inline gan::Trainer make_trainer(const BenchModel& m, Rng& rng) {
   gan::Recipe recipe;
   recipe.lr_g = recipe.lr_d = m.lr;
   recipe.beta1 = m.beta1;
   recipe.g_loss = m.g_loss;
-  return gan::Trainer(m.generator(rng), m.discriminator(rng), recipe);
+  return gan::Trainer(m.generator(rng), m.discriminator(rng, gan::discriminator_output(recipe)), recipe);
 }
 
 }  // namespace tinygan::bench

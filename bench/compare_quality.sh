@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Trains one of the five MNIST GANs in tinygan and its PyTorch twin
-# (bench/torch_twin.py) with MODELS.md's settings for the same number of
+# (bench/torch_twin.py) with docs/models.md's settings for the same number of
 # iterations, side by side on one thread each, and scores both with
 # tinygan-score on 10,000 samples (model 5: its outputs for the test set's 8s,
 # inverted back and compared with the test 8s).
 #
 #   bench/compare_quality.sh MODEL [SEED]     MODEL: dcgan dense dense-bn minimal inverted
 #
-# Environment: ITERS (default: MODELS.md's length), MINUTES (train each for
+# Environment: ITERS (default: docs/models.md's length), MINUTES (train each for
 # this long instead: equal wall time), TINYGAN_ARGS (more flags for tinygan,
 # e.g. "--recipe best"), OUT (default
 # out/quality/MODEL-seedSEED), BUILD (default build), REUSE_TWIN=1 (keep the

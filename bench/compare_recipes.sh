@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The effect of each recipe switch on sample quality: one training run per
-# switch (MODELS.md's recipe, each switch alone, and --recipe best), two runs
+# switch (docs/models.md's recipe, each switch alone, and --recipe best), two runs
 # at a time with one thread each, then a Markdown table of the FID at the end
 # of each run and the lowest one, read from each run's metrics.csv.
 #

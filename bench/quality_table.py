@@ -31,7 +31,7 @@ def main():
         for lib, name in (("tinygan", "tinygan"), ("torch", "PyTorch")):
             s = r[lib]["score"]
             fids[r["model"]][name].append(s["fid"])
-            recipe = (r.get("args") or "MODELS.md") if lib == "tinygan" else "MODELS.md"
+            recipe = (r.get("args") or "docs/models.md") if lib == "tinygan" else "docs/models.md"
             inverted = r["model"] == "inverted"
             frame = f"{s['frame_mean']:.3f}" if inverted and "frame_mean" in s else "-"
             nearest = (f"{s['nearest_train_distance'] / s['test_nearest_train_distance']:.2f}"

@@ -1,5 +1,5 @@
 """The PyTorch side that bench/torch_twin.py, scripts/torch_interop.py and
-tests/golden/make_golden.py share: the networks of shared/MODELS.md that
+tests/golden/make_golden.py share: the networks of docs/models.md that
 more than one of them builds, and the IDX and safetensors formats, written
 from their specifications (no safetensors package)."""
 
@@ -11,7 +11,7 @@ from torch import nn
 
 
 # ---------------------------------------------------------------------------
-# The networks, as shared/MODELS.md and include/tinygan/gan/models.hpp build
+# The networks, as docs/models.md and examples/models/ build
 # them; index for index, so the state_dict names are the same
 # ---------------------------------------------------------------------------
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train the PyTorch twin of one of tinygan's MNIST GANs (shared/MODELS.md)
+"""Train the PyTorch twin of one of tinygan's MNIST GANs (docs/models.md)
 with the same procedure, and write samples for tinygan-score.
 
     /usr/bin/python3 bench/torch_twin.py --model dcgan --iters 937 --out /tmp/torch_dcgan
@@ -120,7 +120,7 @@ def msle(p, target):  # Keras's mean squared logarithmic error, predictions clam
 
 
 def train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder):
-    """One GAN iteration by MODELS.md's procedure (tinygan's gan::Trainer::step)."""
+    """One GAN iteration by docs/models.md's procedure (tinygan's gan::Trainer::step)."""
     bce = nn.functional.binary_cross_entropy
     # D step: a real batch and a batch of fakes made without gradient.
     with torch.no_grad():
@@ -167,7 +167,7 @@ def main():
     def load(split):
         _, images = read_idx(os.path.join(args.data, split + "-images-idx3-ubyte"))
         images = images.astype(np.float32) / 255.0
-        if autoencoder:  # MODELS.md: the 8s only; G maps x to the inverted 1 - x
+        if autoencoder:  # docs/models.md: the 8s only; G maps x to the inverted 1 - x
             _, labels = read_idx(os.path.join(args.data, split + "-labels-idx1-ubyte"))
             images = images[labels == 8]
         elif not unit:

@@ -1,7 +1,8 @@
 // mnist_classifier: trains the digit classifier that tinygan measures sample
 // quality with (gan/classifier.hpp) on the full MNIST training set, reports
-// the test accuracy after every epoch, and saves the weights as safetensors.
-// The committed assets/mnist_classifier.safetensors was made by this program
+// the test accuracy after every epoch, and saves the weights as safetensors
+// with the classifier's metadata (input_shape 1,28,28, dataset mnist,
+// classes 10: models::save_classifier) that the scorers read. The committed assets/mnist_classifier.safetensors was made by this program
 // (assets/README.md gives the command).
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/classifier.hpp>
@@ -68,8 +69,8 @@ Options parse(int argc, char** argv) {
 }
 
 // The share of images whose most probable class is their label.
-double accuracy(nn::Sequential<float>& model, const data::MnistSet& set) {
-  const Tensor<double> p = models::features_and_logits(model, set.images).probabilities;
+double accuracy(nn::Sequential<float>& model, const Shape& input, const data::MnistSet& set) {
+  const Tensor<double> p = models::features_and_logits(model, input, set.images).probabilities;
   Index right = 0;
   for (Index i = 0; i < set.size(); ++i) {
     const double* row = p.data() + i * p.dim(1);
@@ -85,9 +86,10 @@ int train(const Options& o) {
   const data::MnistSet train_set = data::load_mnist(o.data_dir, data::Split::train, scaling);
   const data::MnistSet test_set = data::load_mnist(o.data_dir, data::Split::test, scaling);
 
+  const models::ClassifierInfo info = models::mnist_classifier_info();  // 1 x 28 x 28, mnist, 10 classes
   Rng rng(o.seed);
-  auto model = models::mnist_classifier<float>(rng);
-  std::cout << nn::summary(*model, Shape{1, 28, 28}, "mnist_classifier") << '\n';
+  auto model = models::classifier<float>(info.input, info.classes, rng);
+  std::cout << nn::summary(*model, info.input, "mnist_classifier") << '\n';
   std::cout << "Training on " << train_set.size() << " images for " << o.epochs << " epoch(s), batch " << kBatch
             << ", with " << num_threads() << " thread(s)" << std::endl;
 
@@ -120,7 +122,7 @@ int train(const Options& o) {
       optimizer->step();
     }
     check(std::isfinite(loss_sum), kProgram, ": the training loss is not finite in epoch ", epoch);
-    test_accuracy = accuracy(*model, test_set);
+    test_accuracy = accuracy(*model, info.input, test_set);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("epoch %lld/%lld  lr %.2e  train loss %.4f  test accuracy %.2f%%  (%.0f s)\n",
                 static_cast<long long>(epoch), static_cast<long long>(o.epochs), optimizer->options().lr(),
@@ -132,12 +134,12 @@ int train(const Options& o) {
   if (out.has_parent_path()) std::filesystem::create_directories(out.parent_path());
   char accuracy_text[32];
   std::snprintf(accuracy_text, sizeof accuracy_text, "%.4f", test_accuracy);
-  io::save_weights(o.out, *model,
-                   {{"model", "mnist_classifier"},
-                    {"tinygan_version", TINYGAN_VERSION_STRING},
-                    {"epochs", std::to_string(o.epochs)},
-                    {"seed", std::to_string(o.seed)},
-                    {"test_accuracy", accuracy_text}});
+  models::save_classifier(o.out, *model, info,
+                          {{"model", "mnist_classifier"},
+                           {"tinygan_version", TINYGAN_VERSION_STRING},
+                           {"epochs", std::to_string(o.epochs)},
+                           {"seed", std::to_string(o.seed)},
+                           {"test_accuracy", accuracy_text}});
   std::cout << "Saved " << o.out << " (test accuracy " << 100 * test_accuracy << "%)\n";
   return 0;
 }

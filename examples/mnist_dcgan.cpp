@@ -1,18 +1,21 @@
-// mnist_dcgan: the convolutional GAN of MODELS.md (model 1) on MNIST.
+// mnist_dcgan: the convolutional GAN of docs/models.md (model 1) on MNIST.
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/program.hpp>  // the programs' shared command line, training run and outputs
+
+#include "models/dcgan.hpp"
 
 using namespace tinygan;
 
 int main(int argc, char** argv) {
   gan::ModelSpec dcgan;
   dcgan.name = "dcgan";
-  dcgan.make_generator = models::dcgan_generator<float>;
-  dcgan.make_discriminator = models::dcgan_discriminator<float>;
+  dcgan.make_generator = mnist::dcgan_generator<float>;
+  dcgan.make_discriminator = mnist::dcgan_discriminator<float>;
   dcgan.init = "normal(0, 0.02) weights, BatchNorm scale normal(1, 0.02) (DCGAN)";
   dcgan.sample_shape = Shape{1, 28, 28};
+  dcgan.image_shape = Shape{1, 28, 28};
   dcgan.recipe.beta1 = 0.5;  // Adam lr 2e-4, betas (0.5, 0.999)
-  // --recipe best: D on logits, reused fakes, Adam at twice MODELS.md's rate
+  // --recipe best: D on logits, reused fakes, Adam at twice docs/models.md's rate
   // and sampling from the weights' moving average (measured in docs/results.md).
   dcgan.best_recipe = dcgan.recipe;
   dcgan.best_recipe.d_logits = true;
@@ -20,7 +23,7 @@ int main(int argc, char** argv) {
   dcgan.best_recipe.lr_g = dcgan.best_recipe.lr_d = 4e-4;
   dcgan.best_recipe.ema_decay = 0.999;
   dcgan.real_batch = dcgan.fake_batch = dcgan.g_batch = 64;
-  dcgan.epochs = 1;           // MODELS.md sets no length; one epoch fits the quick start
+  dcgan.epochs = 1;           // docs/models.md sets no length; one epoch fits the quick start
   dcgan.sample_every = 100;
   dcgan.log_every = 50;
   return gan::run_program(argc, argv, "mnist_dcgan", {dcgan});

@@ -1,6 +1,8 @@
-// mnist_dense: the dense GANs of MODELS.md (models 2, 3 and 4) on MNIST.
+// mnist_dense: the dense GANs of docs/models.md (models 2, 3 and 4) on MNIST.
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/program.hpp>  // the programs' shared command line, training run and outputs
+
+#include "models/dense.hpp"
 
 using namespace tinygan;
 
@@ -9,10 +11,11 @@ int main(int argc, char** argv) {
 
   gan::ModelSpec dense;  // 2. a plain multilayer perceptron GAN
   dense.name = "dense";
-  dense.make_generator = models::dense_generator<float>;
-  dense.make_discriminator = models::dense_discriminator<float>;
+  dense.make_generator = mnist::dense_generator<float>;
+  dense.make_discriminator = mnist::dense_discriminator<float>;
   dense.init = init;
   dense.sample_shape = Shape{784};
+  dense.image_shape = Shape{1, 28, 28};
   // --recipe best (docs/results.md): He-initialized hidden layers (PyTorch's
   // default starts G collapsed), Adam at 4e-4, sampling from the weights'
   // moving average, the D step's fakes reused, and the R1 penalty, which
@@ -31,10 +34,11 @@ int main(int argc, char** argv) {
 
   gan::ModelSpec dense_bn;  // 3. batch norm in G, dropout in D
   dense_bn.name = "dense-bn";
-  dense_bn.make_generator = models::dense_bn_generator<float>;
-  dense_bn.make_discriminator = models::dense_bn_discriminator<float>;
+  dense_bn.make_generator = mnist::dense_bn_generator<float>;
+  dense_bn.make_discriminator = mnist::dense_bn_discriminator<float>;
   dense_bn.init = init;
   dense_bn.sample_shape = Shape{784};
+  dense_bn.image_shape = Shape{1, 28, 28};
   dense_bn.best_recipe = dense_bn.recipe;  // --recipe best: sampling from the weights' moving
   dense_bn.best_recipe.ema_decay = 0.999;  // average holds the FID minimum (docs/results.md)
   dense_bn.real_batch = dense_bn.fake_batch = 32;  // 32 real + 32 fake for D,
@@ -45,10 +49,11 @@ int main(int argc, char** argv) {
 
   gan::ModelSpec minimal;  // 4. the smallest dense GAN, pixels in [0, 1]
   minimal.name = "minimal";
-  minimal.make_generator = models::minimal_generator<float>;
-  minimal.make_discriminator = models::minimal_discriminator<float>;
+  minimal.make_generator = mnist::minimal_generator<float>;
+  minimal.make_discriminator = mnist::minimal_discriminator<float>;
   minimal.init = init;
   minimal.sample_shape = Shape{28, 28};
+  minimal.image_shape = Shape{1, 28, 28};
   minimal.unit_range = true;
   minimal.recipe.lr_g = minimal.recipe.lr_d = 1e-3;  // Adam's defaults
   minimal.recipe.beta1 = 0.9;

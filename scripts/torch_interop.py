@@ -9,7 +9,7 @@ BUILD_DIR: tests/interop/run_model, examples/mnist_dcgan, mnist_inverted and
 mnist_dense (`cmake --build BUILD_DIR -j2`). It installs nothing.
 
 For the DCGAN generator, the DCGAN discriminator and the inverted
-autoencoder (shared/MODELS.md's models 1 and 5) it checks:
+autoencoder (docs/models.md's models 1 and 5) it checks:
 
   tinygan -> torch  tinygan's weights, freshly initialized (run_model init)
                     and after 3 training iterations (the example programs on

@@ -3,10 +3,11 @@
 #pragma once
 
 #include "tinygan/gan.hpp"
+#include "models/common.hpp"
 
 namespace tinygan::testing {
 
-using Model = models::Model<float>;
+using Model = mnist::Model<float>;
 
 inline Model generator(Rng& rng) {
   using namespace nn;
@@ -17,10 +18,12 @@ inline Model generator(Rng& rng) {
   return g;
 }
 
-inline Model discriminator(Rng& rng) {
+/// Ends in a Sigmoid unless declared to output logits.
+inline Model discriminator(Rng& rng, gan::DiscriminatorOutput output = gan::DiscriminatorOutput::probabilities) {
   using namespace nn;
   auto d = std::make_shared<Sequential<float>>();
-  d->add(Dense<float>(9, 8)).add(LeakyReLU<float>(0.2)).add(Dense<float>(8, 1)).add(Sigmoid<float>());
+  d->add(Dense<float>(9, 8)).add(LeakyReLU<float>(0.2)).add(Dense<float>(8, 1));
+  if (output == gan::DiscriminatorOutput::probabilities) d->add(Sigmoid<float>());
   d->initialize(rng);
   return d;
 }
@@ -35,7 +38,7 @@ struct SmallBatches {
 
 inline gan::Trainer trainer_with(const gan::Recipe& recipe, std::uint64_t seed = 1) {
   Rng rng(seed);
-  Model g = generator(rng), d = discriminator(rng);
+  Model g = generator(rng), d = discriminator(rng, gan::discriminator_output(recipe));
   return gan::Trainer(g, d, recipe);
 }
 

@@ -5,6 +5,7 @@
 
 #include "test_util.hpp"
 #include "tinygan/gan.hpp"
+#include "models/dense.hpp"
 
 using namespace tinygan;
 using namespace tinygan::testing;
@@ -131,7 +132,7 @@ TEST_CASE("a kernel larger than the padded image is refused") {
 }
 
 TEST_CASE("summary restores every module's mode even when a forward throws") {
-  auto d = models::dense_discriminator<float>(*std::make_unique<Rng>(1));
+  auto d = mnist::dense_discriminator<float>(*std::make_unique<Rng>(1));
   CHECK_THROWS_AS(nn::summary(*d, Shape{10}), Error);  // D expects 784 features
   d->visit([](nn::Module<float>& m) { CHECK(m.is_training()); });
 }

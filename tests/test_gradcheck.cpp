@@ -63,7 +63,7 @@ TEST_CASE("gradcheck conv2d over a table of geometries") {
   struct Case { Index in, out, h, w, k, stride, pad; bool bias; };
   const Case cases[] = {
       {2, 3, 7, 6, 3, 1, 1, true},   // non-square input, "same"
-      {3, 2, 8, 8, 5, 2, 2, true},   // MODELS.md's discriminator convolutions
+      {3, 2, 8, 8, 5, 2, 2, true},   // docs/models.md's discriminator convolutions
       {1, 2, 6, 5, 4, 1, 0, false},  // even kernel, no padding, no bias
       {2, 2, 9, 9, 3, 3, 0, true},   // stride equal to the kernel
       {2, 3, 5, 5, 1, 1, 0, true},   // 1x1
@@ -94,7 +94,7 @@ constexpr double kLinearStep = 1e-2;
 TEST_CASE("gradcheck conv_transpose2d over a table of geometries") {
   struct Case { Index in, out, h, w, k, stride, pad, out_pad; bool bias; };
   const Case cases[] = {
-      {3, 2, 4, 4, 5, 1, 2, 0, false},  // MODELS.md's first transposed conv (k5 s1 same)
+      {3, 2, 4, 4, 5, 1, 2, 0, false},  // docs/models.md's first transposed conv (k5 s1 same)
       {3, 2, 4, 4, 5, 2, 2, 1, false},  // its second and third (k5 s2 same, output padding 1)
       {2, 3, 3, 4, 3, 2, 1, 1, true},   // non-square, with bias
       {2, 2, 3, 3, 4, 2, 1, 0, true},   // even kernel

@@ -86,8 +86,11 @@ TEST_CASE("R1 penalty: a discriminator it cannot run through is refused by name"
   auto wide = std::make_shared<nn::Sequential<float>>();
   wide->add(nn::Dense<float>(9, 2));
   wide->initialize(rng);
-  CHECK_THROWS_WITH_AS(gan::r1_penalty(*wide, Tensor<float>::zeros({5, 9}), 1.0f),
+  CHECK_THROWS_WITH_AS(gan::r1_penalty(*wide, Tensor<float>::zeros({5, 9}), 1.0f, /*outputs_logits=*/true),
                        doctest::Contains("expected one logit per sample [5, 1], found [5, 2]"), Error);
+  // Declared to output probabilities, D must end in the Sigmoid the penalty looks past.
+  CHECK_THROWS_WITH_AS(gan::r1_penalty(*wide, Tensor<float>::zeros({5, 9}), 1.0f),
+                       doctest::Contains("must end in a Sigmoid"), Error);
 }
 
 TEST_CASE("R1 penalty in the Trainer: D's step adds it to its loss and it flattens D around the data") {

@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "tinygan/gan.hpp"
+#include "models/dcgan.hpp"
+#include "models/dense.hpp"
 
 namespace tinygan::bench {
 std::uint64_t allocation_count();  // bench/count_allocations.cpp, linked into this binary
@@ -80,9 +82,9 @@ TEST_CASE("a steady-state DCGAN training step makes no heap allocation") {
   Rng rng(1);
   gan::Recipe recipe;
   recipe.beta1 = 0.5;
-  SUBCASE("MODELS.md's step") {}
+  SUBCASE("docs/models.md's step") {}
   SUBCASE("the G step reusing the D step's fakes") { recipe.reuse_fakes = true; }
-  gan::Trainer trainer(models::dcgan_generator<float>(rng), models::dcgan_discriminator<float>(rng), recipe);
+  gan::Trainer trainer(mnist::dcgan_generator<float>(rng), mnist::dcgan_discriminator<float>(rng), recipe);
   const Tensor<float> real = Tensor<float>::rand({8, 1, 28, 28}, rng, -1, 1);
   const Tensor<float> noise = Tensor<float>::randn({8, 100}, rng);
   for (int i = 0; i < 2; ++i) trainer.step(real, noise, noise);  // fills the pool
@@ -97,7 +99,7 @@ TEST_CASE("a steady-state step with the R1 penalty makes no heap allocation") {
   Rng rng(1);
   gan::Recipe recipe;
   recipe.r1_gamma = 1;
-  gan::Trainer trainer(models::minimal_generator<float>(rng), models::minimal_discriminator<float>(rng), recipe);
+  gan::Trainer trainer(mnist::minimal_generator<float>(rng), mnist::minimal_discriminator<float>(rng), recipe);
   const Tensor<float> real = Tensor<float>::rand({8, 28, 28}, rng, 0, 1);
   const Tensor<float> noise = Tensor<float>::randn({8, 100}, rng);
   for (int i = 0; i < 2; ++i) trainer.step(real, noise, noise);  // fills the pool

@@ -2,7 +2,8 @@
 // Inception score, histogram, confident share and coverage on hand-made
 // probabilities, the classifier's shapes, and (when the committed weights
 // are there) the classifier on the fixture's test digits. Never the network,
-// never the full MNIST.
+// never the full MNIST. The classifier's files and other input shapes:
+// test_classifier.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -143,11 +144,12 @@ TEST_CASE("metrics: refuse logits and malformed probabilities") {
 TEST_CASE("metrics: the classifier's shapes, size and batching") {
   Rng rng(6);
   auto c = models::mnist_classifier<float>(rng);
+  const Shape input{1, 28, 28};
   CHECK(c->trainable_parameter_count() == 112778);
   CHECK(c->total_parameter_count() * 4 < 500 * 1000);  // the committed weights stay small
   const Tensor<float> images = Tensor<float>::rand({5, 1, 28, 28}, rng, -1, 1);
   c->train();
-  const models::ClassifierOutputs all = models::features_and_logits(*c, images, 5);
+  const models::ClassifierOutputs all = models::features_and_logits(*c, input, images, 5);
   CHECK(c->is_training());  // the modes come back
   CHECK(all.features.shape() == Shape{5, models::kClassifierFeatures});
   CHECK(all.probabilities.shape() == Shape{5, 10});
@@ -157,12 +159,14 @@ TEST_CASE("metrics: the classifier's shapes, size and batching") {
     CHECK(sum == doctest::Approx(1));
   }
   // Eval mode treats each image alone, so the batch size changes nothing.
-  const models::ClassifierOutputs twos = models::features_and_logits(*c, images.reshaped({5, 28, 28}), 2);
+  const models::ClassifierOutputs twos = models::features_and_logits(*c, input, images.reshaped({5, 28, 28}), 2);
   for (Index i = 0; i < all.features.numel(); ++i) CHECK(twos.features[i] == doctest::Approx(all.features[i]));
   for (Index i = 0; i < all.probabilities.numel(); ++i)
     CHECK(twos.probabilities[i] == doctest::Approx(all.probabilities[i]));
-  CHECK(contains(error_of([&] { models::features_and_logits(*c, Tensor<float>(Shape{2, 1, 14, 14})); }),
-                 "expected images [N, 1, 28, 28]"));
+  CHECK(contains(error_of([&] { models::features_and_logits(*c, input, Tensor<float>(Shape{2, 1, 14, 14})); }),
+                 "expected images [N, 1, 28, 28] or [N, 28, 28], found [2, 1, 14, 14]"));
+  CHECK(contains(error_of([&] { models::features_and_logits(*c, input, images.reshaped({5, 784})); }),
+                 "found [5, 784]"));
 }
 
 TEST_CASE("metrics: the committed classifier recognizes the fixture's test digits") {
@@ -170,27 +174,51 @@ TEST_CASE("metrics: the committed classifier recognizes the fixture's test digit
     MESSAGE("skipped: " << kClassifier << " does not exist (train it with examples/mnist_classifier)");
     return;
   }
-  auto c = models::load_mnist_classifier(kClassifier);
+  models::ClassifierInfo info;
+  auto c = models::load_classifier(kClassifier, &info);
+  CHECK(info == models::ClassifierInfo{Shape{1, 28, 28}, "mnist", 10});
   data::MnistOptions options;
   options.scaling = data::Scaling::minus_one_to_one;
   const data::MnistSet test = data::load_mnist(kFixture, data::Split::test, options);
   REQUIRE(test.size() == 100);
-  const models::ClassifierOutputs out = models::features_and_logits(*c, test.images);
+  const models::ClassifierOutputs out = models::features_and_logits(*c, info.input, test.images);
   Index right = 0;
   for (Index i = 0; i < test.size(); ++i)
     right += metrics::detail::argmax_row(out.probabilities, i) == test.labels[static_cast<std::size_t>(i)];
   CHECK(right >= 97);
 
   // Real digits against real digits: a small FID, every class covered, confident.
-  const Tensor<double> reference = metrics::reference_features(*c, kFixture);
+  const Tensor<double> reference = metrics::reference_features(*c, info.input, test.images);
   CHECK(reference.shape() == Shape{100, models::kClassifierFeatures});
-  const metrics::Score s =
-      metrics::score_samples(*c, data::load_mnist(kFixture, data::Split::train, options).images, reference);
+  const Tensor<float> train = data::load_mnist(kFixture, data::Split::train, options).images;
+  const metrics::Score s = metrics::score_samples(*c, info.input, train, reference);
   CHECK(s.count == 300);
   CHECK(std::isfinite(s.fid));
   CHECK(s.classes_covered == 10);
   CHECK(s.confident_share > 0.9);
   CHECK(s.inception_score > 8);
+}
+
+TEST_CASE("metrics: score_samples refuses samples of another shape than the classifier's") {
+  Rng rng(12);
+  auto c = models::mnist_classifier<float>(rng);
+  const Tensor<double> reference = Tensor<double>::zeros({4, models::kClassifierFeatures});
+  const Shape input{1, 28, 28};
+  const std::string wrong =
+      error_of([&] { metrics::score_samples(*c, input, Tensor<float>(Shape{4, 3, 28, 28}), reference); });
+  CHECK(contains(wrong, "expected images [N, 1, 28, 28] or [N, 28, 28], found [4, 3, 28, 28]"));
+  CHECK(contains(error_of([&] { metrics::score_samples(*c, input, Tensor<float>(Shape{4, 32, 32}), reference); }),
+                 "found [4, 32, 32]"));
+  // A 3 x 16 x 16 classifier takes [N, 3, 16, 16] only.
+  auto colour = models::classifier<float>(Shape{3, 16, 16}, 4, rng);
+  const Tensor<float> samples = Tensor<float>::rand({6, 3, 16, 16}, rng, -1, 1);
+  const Tensor<double> features = metrics::reference_features(*colour, Shape{3, 16, 16}, samples);
+  CHECK(features.shape() == Shape{6, models::kClassifierFeatures});
+  const metrics::Score s = metrics::score_samples(*colour, Shape{3, 16, 16}, samples, features);
+  CHECK(s.fid < 1e-4);  // a set against itself
+  CHECK(s.histogram.size() == 4);
+  CHECK(contains(error_of([&] { metrics::score_samples(*colour, Shape{3, 16, 16}, samples.reshaped({18, 16, 16}), features); }),
+                 "expected images [N, 3, 16, 16], found [18, 16, 16]"));
 }
 
 TEST_CASE("metrics: nearest-image distance against a brute-force search") {
@@ -226,4 +254,10 @@ TEST_CASE("metrics: the frame mean reads only the pixels near the edge") {
   CHECK(metrics::frame_mean(images) == doctest::Approx(1.0 - 1.0 / 768));
   CHECK(metrics::frame_mean(images, 1) == doctest::Approx(1.0 - 1.0 / (2 * 108)));
   CHECK(contains(error_of([] { metrics::frame_mean(Tensor<float>(Shape{2, 15})); }), "expected square images"));
+  // Channels and non-square images: every channel's frame counts.
+  Tensor<float> wide(Shape{1, 3, 10, 12});
+  wide.fill(0.0f);
+  for (Index ch = 0; ch < 3; ++ch) wide[(ch * 10 + 0) * 12 + 0] = 1.0f;  // each channel's top-left pixel
+  CHECK(metrics::frame_mean(wide, 1) == doctest::Approx(3.0 / (3 * (10 * 12 - 8 * 10))));
+  CHECK(contains(error_of([] { metrics::frame_mean(Tensor<float>(Shape{1, 3, 8, 30})); }), "wider and higher than 2 x 4"));
 }

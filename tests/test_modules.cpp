@@ -3,6 +3,9 @@
 #include <doctest/doctest.h>
 
 #include "tinygan/gan.hpp"
+#include "models/dcgan.hpp"
+#include "models/dense.hpp"
+#include "models/inverted.hpp"
 
 using namespace tinygan;
 
@@ -13,26 +16,26 @@ Counts counts(const nn::Module<float>& m) {
 }
 }  // namespace
 
-TEST_CASE("models: the five networks of MODELS.md have exactly the stated parameter counts") {
+TEST_CASE("models: the five networks of docs/models.md have exactly the stated parameter counts") {
   Rng rng(1);
-  // Numbers from shared/MODELS.md (Keras-style: BatchNorm's running statistics are non-trainable).
-  CHECK(counts(*models::dcgan_generator<float>(rng)).trainable == 2305472);
-  CHECK(counts(*models::dcgan_generator<float>(rng)).total == 2330944);
-  CHECK(counts(*models::dcgan_discriminator<float>(rng)).trainable == 213121);
-  CHECK(counts(*models::dcgan_discriminator<float>(rng)).total == 213377);
-  CHECK(counts(*models::dense_generator<float>(rng)).total == 1486352);
-  CHECK(counts(*models::dense_discriminator<float>(rng)).total == 1460225);
-  CHECK(counts(*models::dense_bn_generator<float>(rng)).trainable == 1489936);
-  CHECK(counts(*models::dense_bn_generator<float>(rng)).total == 1493520);
-  CHECK(counts(*models::dense_bn_discriminator<float>(rng)).total == 1460225);
-  CHECK(counts(*models::minimal_generator<float>(rng)).total == 227344);
-  CHECK(counts(*models::minimal_discriminator<float>(rng)).total == 201217);
-  CHECK(counts(*models::inverted_generator<float>(rng)).total == 1153712);
-  CHECK(counts(*models::inverted_discriminator<float>(rng)).total == 533505);
+  // Numbers from docs/models.md (Keras-style: BatchNorm's running statistics are non-trainable).
+  CHECK(counts(*mnist::dcgan_generator<float>(rng)).trainable == 2305472);
+  CHECK(counts(*mnist::dcgan_generator<float>(rng)).total == 2330944);
+  CHECK(counts(*mnist::dcgan_discriminator<float>(rng)).trainable == 213121);
+  CHECK(counts(*mnist::dcgan_discriminator<float>(rng)).total == 213377);
+  CHECK(counts(*mnist::dense_generator<float>(rng)).total == 1486352);
+  CHECK(counts(*mnist::dense_discriminator<float>(rng)).total == 1460225);
+  CHECK(counts(*mnist::dense_bn_generator<float>(rng)).trainable == 1489936);
+  CHECK(counts(*mnist::dense_bn_generator<float>(rng)).total == 1493520);
+  CHECK(counts(*mnist::dense_bn_discriminator<float>(rng)).total == 1460225);
+  CHECK(counts(*mnist::minimal_generator<float>(rng)).total == 227344);
+  CHECK(counts(*mnist::minimal_discriminator<float>(rng)).total == 201217);
+  CHECK(counts(*mnist::inverted_generator<float>(rng)).total == 1153712);
+  CHECK(counts(*mnist::inverted_discriminator<float>(rng)).total == 533505);
 
-  auto g = models::inverted_generator<float>(rng);
-  auto d = models::inverted_discriminator<float>(rng);
-  auto gan = models::combined(g, d);
+  auto g = mnist::inverted_generator<float>(rng);
+  auto d = mnist::inverted_discriminator<float>(rng);
+  auto gan = mnist::combined(g, d);
   d->set_trainable(false);
   CHECK(counts(*gan).total == 1687217);
   CHECK(counts(*gan).trainable == 1153712);
@@ -41,20 +44,20 @@ TEST_CASE("models: the five networks of MODELS.md have exactly the stated parame
 TEST_CASE("the reference models map their inputs to the stated shapes") {
   Rng rng(1);
   NoGrad no_grad;
-  auto g = models::dcgan_generator<float>(rng);
-  auto d = models::dcgan_discriminator<float>(rng);
+  auto g = mnist::dcgan_generator<float>(rng);
+  auto d = mnist::dcgan_discriminator<float>(rng);
   const Var<float> z(Tensor<float>(Shape{2, 100}));
   const Var<float> image = (*g)(z);
   CHECK(image.shape() == Shape{2, 1, 28, 28});
   CHECK((*d)(image).shape() == Shape{2, 1});
-  CHECK((*models::minimal_generator<float>(rng))(z).shape() == Shape{2, 28, 28});
+  CHECK((*mnist::minimal_generator<float>(rng))(z).shape() == Shape{2, 28, 28});
   const Var<float> flat(Tensor<float>(Shape{2, 784}));
-  CHECK((*models::inverted_generator<float>(rng))(flat).shape() == Shape{2, 784});
+  CHECK((*mnist::inverted_generator<float>(rng))(flat).shape() == Shape{2, 784});
 }
 
 TEST_CASE("summary prints a Keras-style table with total, trainable and non-trainable counts") {
   Rng rng(1);
-  auto g = models::dcgan_generator<float>(rng);
+  auto g = mnist::dcgan_generator<float>(rng);
   const std::string table = nn::summary(*g, Shape{100}, "dcgan_generator");
   INFO(table);
   CHECK(table.find("Model: \"dcgan_generator\"") != std::string::npos);
@@ -75,10 +78,10 @@ TEST_CASE("summary prints a Keras-style table with total, trainable and non-trai
 
 TEST_CASE("a combined model shows G and D as one row each") {
   Rng rng(1);
-  auto g = models::minimal_generator<float>(rng);
-  auto d = models::minimal_discriminator<float>(rng);
+  auto g = mnist::minimal_generator<float>(rng);
+  auto d = mnist::minimal_discriminator<float>(rng);
   d->set_trainable(false);
-  const std::string table = nn::summary(*models::combined(g, d), Shape{100});
+  const std::string table = nn::summary(*mnist::combined(g, d), Shape{100});
   INFO(table);
   CHECK(table.find("0 (Sequential)") != std::string::npos);
   CHECK(table.find("1 (Sequential)") != std::string::npos);
@@ -87,7 +90,7 @@ TEST_CASE("a combined model shows G and D as one row each") {
 
 TEST_CASE("parameters and buffers carry PyTorch's state_dict names") {
   Rng rng(1);
-  auto d = models::dcgan_discriminator<float>(rng);
+  auto d = mnist::dcgan_discriminator<float>(rng);
   std::vector<std::string> names;
   for (auto& [name, p] : d->named_parameters()) names.push_back(name);
   CHECK(names == std::vector<std::string>{"0.weight", "0.bias", "3.weight", "3.bias", "4.weight",
@@ -99,7 +102,7 @@ TEST_CASE("parameters and buffers carry PyTorch's state_dict names") {
 
 TEST_CASE("train, eval and trainable recurse and take effect at once") {
   Rng rng(1);
-  auto g = models::dense_bn_generator<float>(rng);
+  auto g = mnist::dense_bn_generator<float>(rng);
   g->eval();
   g->visit([](nn::Module<float>& m) { CHECK_FALSE(m.is_training()); });
   g->train();
@@ -119,7 +122,7 @@ TEST_CASE("initializers: PyTorch's default bound and the DCGAN normal") {
   CHECK(dense.weight().value().array().abs().maxCoeff() <= bound);
   CHECK(dense.weight().value().array().abs().maxCoeff() > 0.9 * bound);
 
-  auto g = models::dcgan_generator<double>(rng);
+  auto g = mnist::dcgan_generator<double>(rng);
   nn::init::dcgan_normal(*g, rng);
   const auto& w = dynamic_cast<nn::Dense<double>&>((*g)[0]).weight().value();
   const double mean = w.array().mean();
@@ -132,7 +135,7 @@ TEST_CASE("initializers: PyTorch's default bound and the DCGAN normal") {
 
 TEST_CASE("he_normal_hidden: hidden layers N(0, sqrt(2 / fan_in)) with zero biases, the output layer kept") {
   Rng rng(2);
-  auto g = models::dense_generator<double>(rng);
+  auto g = mnist::dense_generator<double>(rng);
   const auto layer = [&](std::size_t i) -> nn::Dense<double>& { return dynamic_cast<nn::Dense<double>&>((*g)[i]); };
   const Tensor<double> output_weight = layer(6).weight().value();
   nn::init::he_normal_hidden(*g, rng);
@@ -151,18 +154,18 @@ TEST_CASE("he_normal_hidden: hidden layers N(0, sqrt(2 / fan_in)) with zero bias
   const auto spread = [&](nn::Sequential<double>& model) {
     NoGrad no_grad;
     Rng z_rng(3);
-    const Tensor<double> out = model(Var<double>(Tensor<double>::randn({256, models::kLatent}, z_rng))).value();
+    const Tensor<double> out = model(Var<double>(Tensor<double>::randn({256, mnist::kLatent}, z_rng))).value();
     Eigen::Map<const Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>> a(out.data(), 256, 784);
     return std::sqrt((a.rowwise() - a.colwise().mean()).square().mean());
   };
   Rng same(2);
-  auto pytorch_default = models::dense_generator<double>(same);
+  auto pytorch_default = mnist::dense_generator<double>(same);
   CHECK(spread(*g) > 8 * spread(*pytorch_default));  // about 12x for these three hidden layers
 }
 
 TEST_CASE("predict runs a model in eval mode, in batches, without gradient, and restores its mode") {
   Rng rng(3);
-  auto g = models::dense_bn_generator<float>(rng);  // BatchNorm: eval mode uses the running statistics
+  auto g = mnist::dense_bn_generator<float>(rng);  // BatchNorm: eval mode uses the running statistics
   const Tensor<float> z = Tensor<float>::randn({7, 100}, rng);
   g->eval();
   const Tensor<float> whole = (*g)(Var<float>(z)).value();

@@ -59,7 +59,7 @@ TEST_CASE("parity conv2d against PyTorch") {
   }
 }
 
-TEST_CASE("parity conv_transpose2d against PyTorch (MODELS.md's three at batch 2)") {
+TEST_CASE("parity conv_transpose2d against PyTorch (docs/models.md's three at batch 2)") {
   for (const char* name : {"convt_g1", "convt_g2", "convt_g3", "convt_small"}) {
     const File f = golden(name);
     const Index stride = meta(f, "stride"), padding = meta(f, "padding");

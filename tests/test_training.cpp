@@ -4,11 +4,12 @@
 #include <cstring>
 
 #include "tinygan/gan.hpp"
+#include "models/common.hpp"
 
 using namespace tinygan;
 
 namespace {
-using Model = models::Model<float>;
+using Model = mnist::Model<float>;
 
 Model small_generator() {
   using namespace nn;
@@ -37,7 +38,7 @@ Model small_discriminator() {
 }
 
 struct Gan {
-  Model g = small_generator(), d = small_discriminator(), combined = models::combined(g, d);
+  Model g = small_generator(), d = small_discriminator(), combined = mnist::combined(g, d);
   optim::Adam<float> opt_g{g->parameters(), optim::AdamOptions(2e-4).beta1(0.5)};
   optim::Adam<float> opt_d{d->parameters(), optim::AdamOptions(2e-4).beta1(0.5)};
   Rng rng;
@@ -48,7 +49,7 @@ struct Gan {
 
   Var<float> noise(Index n) { return Var<float>(Tensor<float>::randn({n, 8}, rng)); }
 
-  // MODELS.md's procedure: D on a real and a fake batch, then G through the frozen D.
+  // docs/models.md's procedure: D on a real and a fake batch, then G through the frozen D.
   void step(const Tensor<float>& real) {
     const Index n = real.dim(0);
     Var<float> fake;

@@ -79,7 +79,7 @@ void expect_metrics(const std::string& path, int scored) {
 }
 }  // namespace
 
-TEST_CASE("e2e summary counts equal MODELS.md for every program") {
+TEST_CASE("e2e summary counts equal docs/models.md for every program") {
   const Result dcgan = run(MNIST_DCGAN, "--summary");
   CHECK(dcgan.code == 0);
   CHECK(contains(dcgan.output, "Total params: 2,330,944"));
@@ -266,7 +266,7 @@ TEST_CASE("e2e generate from saved weights and export samples") {
   INFO(npy.output);
   REQUIRE(npy.code == 0);
   const tinygan::Tensor<float> samples = tinygan::io::load_npy(out + "/samples.npy");
-  CHECK(samples.shape() == tinygan::Shape{12, 28, 28});
+  CHECK(samples.shape() == tinygan::Shape{12, 1, 28, 28});  // (N, C, H, W)
   for (float v : samples) CHECK((v >= 0.0f && v <= 1.0f));  // the minimal G's sigmoid range
   expect_png(out + "/generated.png");
 
@@ -275,12 +275,23 @@ TEST_CASE("e2e generate from saved weights and export samples") {
                                            out + " --export-samples " + out + "/many.npy");
   INFO(many.output);
   REQUIRE(many.code == 0);
-  CHECK(tinygan::io::load_npy(out + "/many.npy").shape() == tinygan::Shape{1200, 28, 28});
+  CHECK(tinygan::io::load_npy(out + "/many.npy").shape() == tinygan::Shape{1200, 1, 28, 28});
 
   REQUIRE(run(MNIST_DENSE, "--model minimal --load " + out + "/generator.safetensors --generate 5 --out " + out +
                                " --export-samples " + out + "/samples.idx").code == 0);
   const auto idx = tinygan::data::read_idx(out + "/samples.idx");
   CHECK(idx.dims == std::vector<tinygan::Index>{5, 28, 28});
+  // A path ending in '/': a folder of PNGs, one per sample.
+  REQUIRE(run(MNIST_DENSE, "--model minimal --load " + out + "/generator.safetensors --generate 3 --out " + out +
+                               " --export-samples " + out + "/pngs/").code == 0);
+  for (const char* png : {"/pngs/sample_000000.png", "/pngs/sample_000001.png", "/pngs/sample_000002.png"}) {
+    int w = 0, h = 0, channels = 0;
+    unsigned char* pixels = stbi_load((out + png).c_str(), &w, &h, &channels, 0);
+    REQUIRE(pixels != nullptr);
+    CHECK((w == 28 && h == 28 && channels == 1));
+    stbi_image_free(pixels);
+  }
+  CHECK(!fs::exists(out + "/pngs/sample_000003.png"));
 
   // Weights of another model are refused, naming the first tensor that does not fit.
   const Result wrong = run(MNIST_DCGAN, "--load " + out + "/generator.safetensors --generate 2 --out " + out);
@@ -632,4 +643,29 @@ TEST_CASE("e2e tinygan-score measures samples against the test set") {
     CHECK(r.code == 2);
     CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
   }
+}
+
+TEST_CASE("e2e the tutorial's own-model program trains in the loop, resumes bit for bit, and is the tutorial's text") {
+  const std::string data = std::string(TINYGAN_FIXTURE_DIR) + "/mnist";
+  const std::string split = fresh_dir("my_gan_split"), whole = fresh_dir("my_gan_whole");
+  const Result first = run(MY_GAN, data + " " + split + " 6");
+  INFO(first.output);
+  REQUIRE(first.code == 0);
+  CHECK(contains(first.output, "Training my_gan for 6 iterations (4 per epoch)"));
+  for (const char* png : {"/samples_final.png", "/loss_plot.png"}) expect_png(split + png);
+  expect_losses(split + "/losses.csv", 6);
+  // Run again with a longer length: it finds its checkpoint and goes on from iteration 6.
+  const Result resumed = run(MY_GAN, data + " " + split + " 10");
+  INFO(resumed.output);
+  REQUIRE(resumed.code == 0);
+  CHECK(contains(resumed.output, "Resuming my_gan from " + split + "/checkpoint.safetensors at iteration 6"));
+  REQUIRE(run(MY_GAN, data + " " + whole + " 10").code == 0);
+  CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
+  CHECK(read_bytes(split + "/discriminator.safetensors") == read_bytes(whole + "/discriminator.safetensors"));
+  expect_losses(split + "/losses.csv", 10);
+
+  // docs/tutorial.md shows the program whole, and it stays under 40 lines.
+  const std::string program = read_bytes(MY_GAN_SOURCE), tutorial = read_bytes(TUTORIAL_MD);
+  CHECK(contains(tutorial, "```cpp\n" + program + "```\n"));
+  CHECK(std::count(program.begin(), program.end(), '\n') < 40);
 }

@@ -1,5 +1,5 @@
 // run_model: the tinygan side of scripts/torch_interop.py. It builds one of
-// the library's networks (gan/models.hpp) and either saves its freshly
+// the example networks (examples/models/) and either saves its freshly
 // initialized weights, or loads weights (a state dict in safetensors, names
 // and layouts as PyTorch's) and runs it in inference mode on a .npy input:
 //
@@ -11,7 +11,6 @@
 // (BatchNorm uses its running statistics, Dropout passes its input through),
 // no gradient. Loading is io::load_weights, strict: a missing, extra or
 // misshapen tensor is an error naming it.
-#include <tinygan/gan/models.hpp>
 #include <tinygan/io/npy.hpp>
 #include <tinygan/io/state_dict.hpp>
 #include <tinygan/nn/predict.hpp>
@@ -20,6 +19,8 @@
 #include <iostream>
 #include <string>
 #include <vector>
+#include "models/dcgan.hpp"
+#include "models/inverted.hpp"
 
 using namespace tinygan;
 
@@ -30,10 +31,10 @@ constexpr const char* kUsage =
     "       run_model run  MODEL WEIGHTS.safetensors INPUT.npy OUTPUT.npy\n"
     "MODEL: dcgan-generator, dcgan-discriminator or inverted-autoencoder\n";
 
-models::Model<float> build(const std::string& name, Rng& rng) {
-  if (name == "dcgan-generator") return models::dcgan_generator<float>(rng);
-  if (name == "dcgan-discriminator") return models::dcgan_discriminator<float>(rng);
-  if (name == "inverted-autoencoder") return models::inverted_generator<float>(rng);
+mnist::Model<float> build(const std::string& name, Rng& rng) {
+  if (name == "dcgan-generator") return mnist::dcgan_generator<float>(rng);
+  if (name == "dcgan-discriminator") return mnist::dcgan_discriminator<float>(rng);
+  if (name == "inverted-autoencoder") return mnist::inverted_generator<float>(rng);
   throw Error("unknown model '" + name +
               "'; expected dcgan-generator, dcgan-discriminator or inverted-autoencoder");
 }

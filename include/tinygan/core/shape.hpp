@@ -49,6 +49,13 @@ class Shape {
     return s;
   }
 
+  /// n samples of this shape: [n, dims...].
+  Shape batch_of(Index n) const {
+    Shape s{n};
+    for (int i = 0; i < rank_; ++i) s.push_back((*this)[i]);
+    return s;
+  }
+
   /// The product of all dimensions after the first: features per sample.
   Index per_sample() const {
     Index n = 1;

@@ -99,6 +99,11 @@ class Batches {
 
   const std::vector<Index>& order() const { return state_.order; }
   Index position() const { return state_.position; }
+  /// The sample indices of the batch the last next() gave (its labels, say).
+  const Index* last_indices() const {
+    check(state_.position >= joint(), "Batches::last_indices: no batch was taken in this epoch");
+    return state_.order.data() + state_.position - joint() + shard_.index * batch_;
+  }
   const State& state() const { return state_; }
 
   /// Restores a saved state; the order must be a permutation of 0..N-1.

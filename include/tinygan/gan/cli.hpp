@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+#include <algorithm>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -16,34 +17,26 @@
 #include <vector>
 
 #include "tinygan/core/error.hpp"
+#include "tinygan/gan/parse.hpp"
+#include "tinygan/gan/recipe.hpp"
 #include "tinygan/version.hpp"
 
 namespace tinygan::gan {
-
-/// A bad command line: the programs print what() and exit with code 2.
-class UsageError : public Error {
- public:
-  using Error::Error;
-};
 
 struct CliOptions {
   std::string data_dir;        // --data (default: $TINYGAN_DATA, else data/mnist)
   std::string out_dir;         // --out (default: out/<program>[-<model>])
   std::string model;           // --model, for programs with several
   std::optional<std::int64_t> epochs, iters, batch, generate, checkpoint_every;
-  std::optional<double> lr;
   std::optional<double> minutes;  // --minutes: stop once training (outputs excluded) has run this long
   std::uint64_t seed = 42;
   int threads = 0;             // 0: all cores
   bool summary = false, help = false, version = false, no_fetch = false;
   std::string resume, load, latent, export_samples, input;
-  /// The training recipe: MODELS.md's ("models") or the measured best
-  /// ("best"), then any switch given on its own (gan/trainer.hpp, Recipe).
+  /// The training recipe: docs/models.md's ("models") or the measured best
+  /// ("best"), then any switch given on its own (gan/recipe.hpp's table).
   std::string recipe = "models";
-  std::optional<double> lr_g, lr_d, label_smoothing, ema, pixel_loss, r1;
-  std::optional<std::int64_t> d_steps;
-  bool d_logits = false, reuse_fakes = false, he_init = false, lr_decay = false;
-  std::string g_loss;                       // --g-loss bce|msle; empty: the recipe's
+  RecipeSwitches recipe_switches;
   std::optional<std::int64_t> fid_samples;  // per epoch; 0: no scoring
   std::string classifier;                   // --classifier (default: the committed one)
   std::string on_nan = "stop";              // --on-nan stop|skip: a step whose loss or gradient is not finite
@@ -59,65 +52,11 @@ struct CliSpec {
   bool has_input = false;           // --input FILE (the inverted model)
 };
 
-namespace detail {
-inline std::int64_t parse_count(const std::string& program, const std::string& flag,
-                                const std::string& text, std::int64_t lo, std::int64_t hi) {
-  errno = 0;
-  char* end = nullptr;
-  const long long v = std::strtoll(text.c_str(), &end, 10);
-  if (text.empty() || *end != '\0' || errno == ERANGE)
-    throw UsageError(program + ": " + flag + " expects a whole number, found '" + text + "'");
-  if (v < lo || v > hi)
-    throw UsageError(program + ": " + flag + " expects a number from " + std::to_string(lo) +
-                     " to " + std::to_string(hi) + ", found " + text);
-  return v;
-}
-
-inline double parse_real(const std::string& program, const std::string& flag,
-                         const std::string& text, double lo, double hi) {
-  errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || errno == ERANGE || !(v == v))
-    throw UsageError(program + ": " + flag + " expects a number, found '" + text + "'");
-  if (!(v > lo && v <= hi)) {
-    std::ostringstream msg;
-    msg << program << ": " << flag << " expects a number above " << lo << " and at most " << hi
-        << ", found " << text;
-    throw UsageError(msg.str());
-  }
-  return v;
-}
-
-/// A number in [0, hi), where 0 turns a switch off: label smoothing, EMA decay, R1 weight.
-inline double parse_fraction(const std::string& program, const std::string& flag, const std::string& text,
-                             double hi) {
-  errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(text.c_str(), &end);
-  if (text.empty() || *end != '\0' || errno == ERANGE || !(v == v))
-    throw UsageError(program + ": " + flag + " expects a number, found '" + text + "'");
-  if (!(v >= 0 && v < hi)) {
-    std::ostringstream msg;
-    msg << program << ": " << flag << " expects a number from 0 to below " << hi << ", found " << text;
-    throw UsageError(msg.str());
-  }
-  return v;
-}
-
-inline std::string existing_file(const std::string& program, const std::string& flag,
-                                 const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw UsageError(program + ": " + flag + " names '" + path + "', which is not a readable file");
-  return path;
-}
-}  // namespace detail
 
 inline std::string usage(const CliSpec& spec) {
   std::ostringstream out;
   out << "Usage: " << spec.program << " [options]\n\n"
-      << "Trains the GAN of shared/MODELS.md on MNIST and writes samples, losses and weights.\n\n"
+      << "Trains the GAN of docs/models.md on MNIST and writes samples, losses and weights.\n\n"
       << "Options (defaults in brackets):\n";
   if (!spec.models.empty()) {
     out << "  --model NAME           one of:";
@@ -128,28 +67,22 @@ inline std::string usage(const CliSpec& spec) {
       << "  --no-fetch             never download MNIST; fail with instructions instead\n"
       << "  --out DIR              output folder [out/" << spec.program
       << (spec.models.empty() ? "" : "-<model>") << "]\n"
-      << "  --epochs N             training length in epochs [the model's, MODELS.md]\n"
+      << "  --epochs N             training length in epochs [the model's, docs/models.md]\n"
       << "  --iters N              training length in iterations; wins over --epochs\n"
       << "  --minutes M            stop early once M minutes of training have passed (the time spent scoring,\n"
       << "                         writing sample grids and checkpoints excluded)\n"
       << "  --batch N              batch size per source [the model's]\n"
-      << "  --lr X                 learning rate of both Adam optimizers [the model's]\n"
-      << "  --recipe NAME          models: MODELS.md's settings; best: the measured better recipe\n"
-      << "                         (docs/results.md) [models]. The switches below apply on top:\n"
-      << "  --lr-g X, --lr-d X     learning rate of G's, of D's optimizer\n"
-      << "  --label-smoothing X    one-sided: D's target for real samples is 1 - X [0]\n"
-      << "  --d-logits             D ends in logits (its Sigmoid dropped), losses are BCE-with-logits\n"
-      << "  --ema DECAY            sample from a moving average of G's weights, e.g. 0.999 [0: off]\n"
-      << "  --d-steps N            D steps per G step [1]\n"
-      << "  --reuse-fakes          the G step reuses the D step's noise and fakes: one G forward pass, not two\n"
-      << "  --he-init              draw G's and D's hidden layers He-normal, biases 0 [the model's init]\n"
-      << "  --lr-decay             both learning rates fall linearly to 0 over the run's second half\n"
-      << "                         (of its iterations, or of --minutes if the time runs out first)\n"
-      << "  --r1 GAMMA             add the R1 gradient penalty, GAMMA/2 |d logit/dx|^2 on real samples, to\n"
-      << "                         D's loss (D of Dense and ReLU/LeakyReLU layers only) [0: off]\n"
-      << "  --g-loss NAME          G's loss against \"real\": bce (non-saturating) or msle [the model's]\n";
-  if (spec.has_input)
-    out << "  --pixel-loss W         add W x the MSE between G(x) and x's inverted digit to G's loss [0]\n";
+      << "  --recipe NAME          models: docs/models.md's settings; best: the measured better recipe\n"
+      << "                         (docs/results.md) [models]. The switches below apply on top:\n";
+  for (const RecipeRow& row : recipe_table()) {
+    if (row.flag.empty() || (row.paired_only && !spec.has_input)) continue;
+    std::string left = row.flag + (row.value_name.empty() ? "" : " " + row.value_name);
+    left.resize(std::max<std::size_t>(left.size() + 1, 23), ' ');
+    std::string help = row.help;
+    for (std::size_t at = help.find('\n'); at != std::string::npos; at = help.find('\n', at + 1))
+      help.insert(at + 1, std::string(25, ' '));
+    out << "  " << left << help << "\n";
+  }
   out << "  --fid-samples N        score N samples (FID, IS) at the end of every epoch [10000]; 0: off\n"
       << "  --classifier FILE      the scoring classifier [the committed assets/mnist_classifier.safetensors]\n"
       << "  --on-nan WHAT          a step with a NaN or infinite loss or gradient: stop (saving nothing over\n"
@@ -162,7 +95,8 @@ inline std::string usage(const CliSpec& spec) {
       << "  --load FILE            load generator weights (safetensors) instead of training\n"
       << "  --generate N           with --load: write N samples and exit [64]\n"
       << "  --latent FILE.npy      with --load: generate from these latent vectors (float32, N x 100)\n"
-      << "  --export-samples FILE  write the samples: .npy float32 (N,28,28), else IDX3 ubyte\n";
+      << "  --export-samples PATH  write the samples: FILE.npy float32 (N,C,H,W); DIR/ a folder of PNGs;\n"
+      << "                         else IDX3 ubyte (one channel)\n";
   if (spec.has_input)
     out << "  --input FILE           with --load: an IDX3 file of digits to invert [the test set's 8s]\n";
   out << "  --distributed          train data-parallel over the ranks of an MPI job (mpirun -np N ...); --batch\n"
@@ -174,6 +108,16 @@ inline std::string usage(const CliSpec& spec) {
       << "  --help                 print this help and exit\n";
   return out.str();
 }
+
+namespace detail {
+/// The recipe table's row for a flag, or the table's size when it has none.
+inline std::size_t recipe_row(const std::string& flag, const CliSpec& spec) {
+  const auto& table = recipe_table();
+  for (std::size_t i = 0; i < table.size(); ++i)
+    if (table[i].flag == flag && (!table[i].paired_only || spec.has_input)) return i;
+  return table.size();
+}
+}  // namespace detail
 
 /// Parses argv; throws UsageError for an unknown flag, a missing or malformed
 /// value, a negative or absurd count, or a file that does not exist.
@@ -201,23 +145,6 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     else if (flag == "--generate") o.generate = detail::parse_count(p, flag, value(), 1, 1000000);
     else if (flag == "--checkpoint-every") o.checkpoint_every = detail::parse_count(p, flag, value(), 1, 1000000000);
     else if (flag == "--minutes") o.minutes = detail::parse_real(p, flag, value(), 0.0, 1e6);
-    else if (flag == "--lr") o.lr = detail::parse_real(p, flag, value(), 0.0, 1.0);
-    else if (flag == "--lr-g") o.lr_g = detail::parse_real(p, flag, value(), 0.0, 1.0);
-    else if (flag == "--lr-d") o.lr_d = detail::parse_real(p, flag, value(), 0.0, 1.0);
-    else if (flag == "--label-smoothing") o.label_smoothing = detail::parse_fraction(p, flag, value(), 0.5);
-    else if (flag == "--ema") o.ema = detail::parse_fraction(p, flag, value(), 1.0);
-    else if (flag == "--r1") o.r1 = detail::parse_fraction(p, flag, value(), 1000.0);
-    else if (flag == "--d-steps") o.d_steps = detail::parse_count(p, flag, value(), 1, 100);
-    else if (flag == "--d-logits") o.d_logits = true;
-    else if (flag == "--reuse-fakes") o.reuse_fakes = true;
-    else if (flag == "--he-init") o.he_init = true;
-    else if (flag == "--lr-decay") o.lr_decay = true;
-    else if (flag == "--pixel-loss" && spec.has_input) o.pixel_loss = detail::parse_real(p, flag, value(), 0.0, 1000.0);
-    else if (flag == "--g-loss") {
-      o.g_loss = value();
-      if (o.g_loss != "bce" && o.g_loss != "msle")
-        throw UsageError(p + ": --g-loss expects bce or msle, found '" + o.g_loss + "'");
-    }
     else if (flag == "--fid-samples") o.fid_samples = detail::parse_count(p, flag, value(), 0, 1000000);
     else if (flag == "--classifier") o.classifier = detail::existing_file(p, flag, value());
     else if (flag == "--recipe") {
@@ -240,6 +167,12 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     else if (flag == "--latent") o.latent = detail::existing_file(p, flag, value());
     else if (flag == "--export-samples") o.export_samples = value();
     else if (flag == "--input" && spec.has_input) o.input = detail::existing_file(p, flag, value());
+    else if (const std::size_t row = detail::recipe_row(flag, spec); row < recipe_table().size()) {
+      const std::string text = recipe_table()[row].value_name.empty() ? "" : value();
+      Recipe scratch;
+      recipe_table()[row].set(scratch, p, text);  // a bad value fails here, with exit code 2
+      o.recipe_switches[row] = text;
+    }
     else if (flag == "--model" && !spec.models.empty()) {
       o.model = value();
       bool known = false;

@@ -28,11 +28,17 @@ namespace tinygan::gan {
 
 namespace detail {
 
-/// The layers R1 runs through: all of d but a final Sigmoid (the penalty is on the logit).
+/// The layers R1 runs through: all of d, or all but its final Sigmoid when d
+/// is declared to output probabilities (the penalty is on the logit).
 template <class T>
-std::size_t r1_layer_count(const nn::Sequential<T>& d) {
+std::size_t r1_layer_count(const nn::Sequential<T>& d, bool outputs_logits) {
   std::size_t n = d.size();
-  if (n > 0 && d[n - 1].type_name() == "Sigmoid") --n;
+  if (!outputs_logits) {
+    check(n > 0 && d[n - 1].type_name() == "Sigmoid", "R1 penalty: a discriminator declared to output "
+          "probabilities must end in a Sigmoid (the penalty is on the logit before it); its last layer is ",
+          n > 0 ? d[n - 1].type_name() : std::string("missing"));
+    --n;
+  }
   for (std::size_t i = 0; i < n; ++i) {
     const std::string type = d[i].type_name();
     check(type == "Dense" || type == "ReLU" || type == "LeakyReLU" || type == "Flatten" || type == "Reshape",
@@ -47,11 +53,13 @@ std::size_t r1_layer_count(const nn::Sequential<T>& d) {
 /// gamma / 2 * mean over the batch of |d logit / dx|^2 at the real samples x.
 /// Bound to one discriminator, which must outlive it (the constructor throws
 /// unless the penalty can run through it), and kept between steps, so a
-/// steady-state step allocates nothing.
+/// steady-state step allocates nothing. `outputs_logits` declares what d
+/// outputs: its logit, or a probability from a final Sigmoid.
 template <class T>
 class R1Penalty {
  public:
-  explicit R1Penalty(nn::Sequential<T>& d) : d_(d), layers_(detail::r1_layer_count(d)) {}
+  R1Penalty(nn::Module<T>& d, bool outputs_logits)
+      : d_(as_sequential(d)), layers_(detail::r1_layer_count(d_, outputs_logits)) {}
 
   Var<T> operator()(const Tensor<T>& real, T gamma) {
     check(real.shape().rank() >= 1 && real.dim(0) > 0, "R1 penalty: expected a batch of samples, found ",
@@ -91,19 +99,25 @@ class R1Penalty {
   }
 
  private:
+  static nn::Sequential<T>& as_sequential(nn::Module<T>& d) {
+    auto* layers = dynamic_cast<nn::Sequential<T>*>(&d);
+    check(layers != nullptr, "R1 penalty: expected a Sequential discriminator of Dense, ReLU, LeakyReLU and "
+          "Flatten/Reshape layers, found a ", d.type_name());
+    return *layers;
+  }
   struct Factor {
     Var<T> value;
     bool weight;  // a Dense weight (multiplied), else activation slopes (elementwise)
   };
   nn::Sequential<T>& d_;
-  std::size_t layers_;  // all of d_ but a final Sigmoid
+  std::size_t layers_;  // all of d_ but a final Sigmoid (when it outputs probabilities)
   std::vector<Factor> factors_;
 };
 
 /// The penalty once, for a discriminator outside a training loop.
 template <class T>
-Var<T> r1_penalty(nn::Sequential<T>& d, const Tensor<T>& real, T gamma) {
-  return R1Penalty<T>(d)(real, gamma);
+Var<T> r1_penalty(nn::Module<T>& d, const Tensor<T>& real, T gamma, bool outputs_logits = false) {
+  return R1Penalty<T>(d, outputs_logits)(real, gamma);
 }
 
 }  // namespace tinygan::gan

@@ -1,11 +1,12 @@
 /// \file
-/// Sample quality, as the project measures it with its own MNIST classifier
-/// (gan/classifier.hpp): the Fréchet distance between feature sets (FID), the
-/// Inception score, the per-class histogram, the share of confident samples
-/// and the number of classes covered. Lower FID is better; with the committed
-/// classifier, 10,000 real training digits score 0.1 against the test set.
-/// FIDs from different classifiers are on different scales: compare only
-/// scores made with one classifier.
+/// Sample quality, as the project measures it with its own classifier
+/// (gan/classifier.hpp, for images of any shape C x H x W): the Fréchet
+/// distance between feature sets (FID), the Inception score, the per-class
+/// histogram, the share of confident samples and the number of classes
+/// covered. Lower FID is better; with the committed MNIST classifier, 10,000
+/// real training digits score 0.1 against the test set. FIDs from different
+/// classifiers are on different scales: compare only scores made with one
+/// classifier.
 #pragma once
 
 #include <Eigen/Core>
@@ -15,7 +16,6 @@
 #include <string>
 #include <vector>
 
-#include "tinygan/data/mnist.hpp"
 #include "tinygan/gan/classifier.hpp"
 
 namespace tinygan::metrics {
@@ -199,21 +199,30 @@ double mean_nearest_distance(const Tensor<T>& samples, const Tensor<T>& referenc
   return total / static_cast<double>(a.rows());
 }
 
-/// The mean pixel of a frame `width` pixels wide around square images [N, ...]:
-/// where MNIST's centred digits have (almost) no ink, so their background.
+/// The mean pixel of a frame `width` pixels wide around images [N, C, H, W],
+/// [N, H, W] or square [N, H * H]: where centred digits have (almost) no ink,
+/// so their background.
 inline double frame_mean(const Tensor<float>& images, Index width = 4) {
   check(images.rank() >= 2 && images.dim(0) >= 1, "frame_mean: expected images [N, ...], found ", images.shape());
   const Index size = images.numel() / images.dim(0);
-  const auto side = static_cast<Index>(std::lround(std::sqrt(static_cast<double>(size))));
-  check(side * side == size && 2 * width < side, "frame_mean: expected square images wider than 2 x ", width,
+  Index height = 0, across = 0;
+  if (images.rank() >= 3) {
+    height = images.dim(images.rank() - 2), across = images.dim(images.rank() - 1);
+  } else {
+    height = across = static_cast<Index>(std::lround(std::sqrt(static_cast<double>(size))));
+    check(height * across == size, "frame_mean: expected square images [N, H * H] (or [N, C, H, W]), found ",
+          images.shape());
+  }
+  check(2 * width < height && 2 * width < across, "frame_mean: expected images wider and higher than 2 x ", width,
         ", found ", images.shape());
+  const Index planes = images.numel() / (height * across);  // images x channels
   double sum = 0;
   Index count = 0;
-  for (Index n = 0; n < images.dim(0); ++n)
-    for (Index y = 0; y < side; ++y)
-      for (Index x = 0; x < side; ++x)
-        if (y < width || y >= side - width || x < width || x >= side - width) {
-          sum += images[(n * side + y) * side + x];
+  for (Index n = 0; n < planes; ++n)
+    for (Index y = 0; y < height; ++y)
+      for (Index x = 0; x < across; ++x)
+        if (y < width || y >= height - width || x < width || x >= across - width) {
+          sum += images[(n * height + y) * across + x];
           ++count;
         }
   return sum / static_cast<double>(count);
@@ -229,25 +238,23 @@ struct Score {
   std::vector<double> histogram;   // share of samples per class
 };
 
-/// The classifier's features of the MNIST test set (10,000 images) in
-/// [-1, 1]: the reference that samples are compared with. The folder must
-/// hold MNIST (data::ensure_mnist fetches it).
+/// The classifier's features of real images [N, C, H, W] (or [N, H, W] when
+/// C is 1) of its input shape `input` (ClassifierInfo::input), in its input
+/// range [-1, 1]: the reference that samples are compared with, e.g. a data
+/// set's test split.
 template <class T>
-Tensor<double> reference_features(nn::Sequential<T>& classifier, const std::string& data_dir,
-                                         const std::vector<int>& digits = {}) {
-  data::MnistOptions options;
-  options.scaling = data::Scaling::minus_one_to_one;
-  options.digits = digits;
-  const data::MnistSet test = data::load_mnist(data_dir, data::Split::test, options);
-  return models::features_and_logits(classifier, test.images).features;
+Tensor<double> reference_features(nn::Sequential<T>& classifier, const Shape& input, const Tensor<T>& images) {
+  return models::features_and_logits(classifier, input, images).features;
 }
 
-/// Scores samples [N, 1, 28, 28] (or [N, 28, 28]) in [-1, 1], the classifier's
-/// input range, against reference features (reference_features above).
+/// Scores samples of the classifier's input shape `input` [C, H, W]
+/// ([N, C, H, W], or [N, H, W] when C is 1) in [-1, 1], the classifier's input
+/// range, against reference features (reference_features above). Samples of
+/// another shape are refused.
 template <class T>
-Score score_samples(nn::Sequential<T>& classifier, const Tensor<T>& samples,
-                           const Tensor<double>& reference) {
-  const models::ClassifierOutputs out = models::features_and_logits(classifier, samples);
+Score score_samples(nn::Sequential<T>& classifier, const Shape& input, const Tensor<T>& samples,
+                    const Tensor<double>& reference) {
+  const models::ClassifierOutputs out = models::features_and_logits(classifier, input, samples);
   Score s;
   s.count = samples.dim(0);
   s.fid = frechet_distance(out.features, reference);

@@ -1,13 +1,12 @@
 /// \file
-/// The example programs' whole life cycle, shared by all of them: command
-/// line, summaries, data, training with progress, samples, checkpoints and
-/// Ctrl-C, final outputs, and generation from saved weights. An example only
-/// describes its models (ModelSpec) and calls run_program.
+/// The example programs' life cycle: command line, summaries, data, the
+/// training loop (gan/training_loop.hpp) with the programs' outputs, and
+/// generation from saved weights. An example describes its models
+/// (ModelSpec) and calls run_program; a program of one's own can call the
+/// loop directly (docs/tutorial.md).
 #pragma once
 
 #include <algorithm>
-#include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -20,22 +19,25 @@
 #include <vector>
 
 #include "tinygan/core/threads.hpp"
-#include "tinygan/data/batches.hpp"
 #include "tinygan/data/idx.hpp"
 #include "tinygan/data/mnist.hpp"
 #include "tinygan/dist/communicator.hpp"
 #include "tinygan/dist/modules.hpp"
+#include "tinygan/gan/classifier.hpp"
 #include "tinygan/gan/cli.hpp"
-#include "tinygan/gan/history.hpp"
-#include "tinygan/gan/progress.hpp"
+#include "tinygan/gan/metrics.hpp"
+#include "tinygan/gan/outputs.hpp"
 #include "tinygan/gan/quality.hpp"
+#include "tinygan/gan/recipe.hpp"
+#include "tinygan/gan/sources.hpp"
 #include "tinygan/gan/trainer.hpp"
-#include "tinygan/io/checkpoint.hpp"
+#include "tinygan/gan/training_loop.hpp"
 #include "tinygan/io/json.hpp"
 #include "tinygan/io/npy.hpp"
 #include "tinygan/io/png.hpp"
+#include "tinygan/io/sample_export.hpp"
 #include "tinygan/io/state_dict.hpp"
-#include "tinygan/nn/batch_norm_statistics.hpp"
+#include "tinygan/nn/initializers.hpp"
 #include "tinygan/nn/predict.hpp"
 #include "tinygan/nn/summary.hpp"
 #include "tinygan/version.hpp"
@@ -46,14 +48,18 @@
 
 namespace tinygan::gan {
 
-/// One model of MODELS.md, with its training settings.
+/// One model of an example program, with its training settings.
 struct ModelSpec {
+  using Model = std::shared_ptr<nn::Module<float>>;
   std::string name;  // "dcgan"
-  std::function<models::Model<float>(Rng&)> make_generator, make_discriminator;
-  std::string init;  // how the weights are initialized, for config.json
-  Shape sample_shape{1, 28, 28};  // one real sample as D takes it
+  std::function<Model(Rng&)> make_generator;
+  /// D, built to output what it is asked: probabilities or (Recipe::d_logits) logits.
+  std::function<Model(Rng&, DiscriminatorOutput)> make_discriminator;
+  std::string init;    // how the weights are initialized, for config.json
+  Shape image_shape;   // one sample as a picture: C x H x W
+  Shape sample_shape;  // one real sample as D takes it (image_shape, or flattened)
   Index latent = 100;             // G's noise size; 0: G takes an image (autoencoder)
-  Recipe recipe;       // MODELS.md's settings: the default
+  Recipe recipe;       // docs/models.md's settings: the default
   Recipe best_recipe;  // --recipe best: measured to give lower FID (docs/results.md)
   Index real_batch = 64, fake_batch = 64, g_batch = 64;
   std::int64_t epochs = 0, iterations = 0;  // the default length, one of the two
@@ -68,12 +74,6 @@ struct ModelSpec {
 
 namespace detail {
 
-inline volatile std::sig_atomic_t& interrupted() {
-  static volatile std::sig_atomic_t flag = 0;
-  return flag;
-}
-extern "C" inline void on_interrupt(int) { interrupted() = 1; }
-
 struct Run {
   const ModelSpec& spec;
   const CliOptions& cli;
@@ -87,23 +87,10 @@ struct Run {
   std::string out(const std::string& name) const { return (std::filesystem::path(cli.out_dir) / name).string(); }
 };
 
-/// [N, 1, 28, 28] images as D takes them.
+/// Images [N, C, H, W] in the shape D takes them.
 inline Tensor<float> as_samples(Tensor<float> images, const Shape& sample_shape) {
-  Shape s{images.dim(0)};
-  for (int i = 0; i < sample_shape.rank(); ++i) s.push_back(sample_shape[i]);
-  images.reshape(s);
+  images.reshape(sample_shape.batch_of(images.dim(0)));
   return images;
-}
-
-/// A distributed run's ranks take rows [rank x n, (rank + 1) x n) of a joint
-/// batch that every rank draws alike; one process takes them all.
-inline Tensor<float> shard_rows(const Tensor<float>& joint, const Run& run) {
-  if (!run.comm) return joint;
-  Shape s = joint.shape();
-  s[0] /= run.comm->size();
-  Tensor<float> part = Tensor<float>::uninitialized(s);
-  std::copy_n(joint.data() + run.comm->rank() * part.numel(), part.numel(), part.data());
-  return part;
 }
 
 inline data::MnistSet load_split(const Run& run, data::Split split, bool allow_fetch) {
@@ -116,189 +103,124 @@ inline data::MnistSet load_split(const Run& run, data::Split split, bool allow_f
   return data::load_mnist(run.cli.data_dir, split, options);
 }
 
-/// Writes samples in G's output range: .npy float32 (N, 28, 28), else IDX3 ubyte.
-inline void export_samples(const std::string& path, const Tensor<float>& samples, float lo, float hi) {
-  const Index n = samples.dim(0);
-  Tensor<float> images = samples.reshaped({n, 28, 28});
-  if (path.size() >= 4 && path.compare(path.size() - 4, 4, ".npy") == 0) {
-    io::save_npy(path, images);
-    return;
-  }
-  data::IdxArray idx;
-  idx.dims = {n, 28, 28};
-  idx.data.resize(static_cast<std::size_t>(images.numel()));
-  for (Index i = 0; i < images.numel(); ++i) {
-    const float unit = std::clamp((images[i] - lo) / (hi - lo), 0.0f, 1.0f);
-    idx.data[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(std::lround(unit * 255.0f));
-  }
-  data::write_idx(path, idx);
-}
-
-/// --recipe picks MODELS.md's settings or the best ones; each switch given on
+/// --recipe picks docs/models.md's settings or the best ones; each switch given on
 /// its own then overrides.
-inline Recipe chosen_recipe(const ModelSpec& spec, const CliOptions& cli) {
-  Recipe r = cli.recipe == "best" ? spec.best_recipe : spec.recipe;
-  if (cli.lr) r.lr_g = r.lr_d = *cli.lr;
-  if (cli.lr_g) r.lr_g = *cli.lr_g;
-  if (cli.lr_d) r.lr_d = *cli.lr_d;
-  if (cli.label_smoothing) r.real_label = 1 - *cli.label_smoothing;
-  if (cli.ema) r.ema_decay = *cli.ema;
-  if (cli.d_steps) r.d_steps = static_cast<int>(*cli.d_steps);
-  if (cli.d_logits) r.d_logits = true;
-  if (cli.reuse_fakes) r.reuse_fakes = true;
-  if (cli.he_init) r.he_init = true;
-  if (cli.lr_decay) r.lr_decay = true;
-  if (cli.pixel_loss) r.pixel_loss = *cli.pixel_loss;
-  if (cli.r1) r.r1_gamma = *cli.r1;
-  if (!cli.g_loss.empty()) r.g_loss = cli.g_loss == "bce" ? GeneratorLoss::bce : GeneratorLoss::msle;
-  return r;
-}
-
-/// The recipe's settings by name, each as its JSON value. config.json lists
-/// them, and a checkpoint keeps them so that --resume can refuse to go on
-/// with another recipe (a forgotten --recipe best, say).
-inline std::vector<std::pair<std::string, std::string>> recipe_settings(const Recipe& r) {
-  const auto number = [](double v) {
-    char text[32];
-    std::snprintf(text, sizeof text, "%.6g", v);
-    return std::string(text);
-  };
-  const auto flag = [](bool on) { return std::string(on ? "true" : "false"); };
-  return {{"lr_g", number(r.lr_g)},
-          {"lr_d", number(r.lr_d)},
-          {"beta1", number(r.beta1)},
-          {"beta2", number(r.beta2)},
-          {"real_label", number(r.real_label)},
-          {"d_logits", flag(r.d_logits)},
-          {"ema_decay", number(r.ema_decay)},
-          {"d_steps", std::to_string(r.d_steps)},
-          {"reuse_fakes", flag(r.reuse_fakes)},
-          {"pixel_loss", number(r.pixel_loss)},
-          {"r1_gamma", number(r.r1_gamma)},
-          {"generator_loss", json::quote(r.g_loss == GeneratorLoss::bce ? "bce" : "msle")},
-          {"he_init", flag(r.he_init)},
-          {"lr_decay", flag(r.lr_decay)}};
-}
-
-/// --resume goes on with the recipe the checkpoint was trained with, or not
-/// at all: a different one would silently make a run that no command line
-/// reproduces. Checkpoints written before recipes were kept are not checked.
-inline void check_resumed_recipe(const io::Checkpoint<float>& c, const Recipe& recipe) {
-  if (!c.has_meta("recipe.lr_g")) {
-    std::cout << "Note: " << c.source() << " predates recorded recipes; this run's is not checked against it\n";
-    return;
-  }
-  for (const auto& [name, value] : recipe_settings(recipe)) {
-    const std::string& trained = c.meta("recipe." + name);
-    check(trained == value, c.source(), ": trained with ", name, " ", trained, ", but this run has ", value,
-          ". Resume with the --recipe and switches it was trained with (its config.json lists them)");
-  }
+inline Recipe chosen_recipe(const Run& run) {
+  return apply_switches(run.cli.recipe == "best" ? run.spec.best_recipe : run.spec.recipe, run.cli.recipe_switches,
+                        run.program);
 }
 
 inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iterations, std::int64_t per_epoch,
-                         Index batch_scale_real, Index fake_batch, Index g_batch) {
+                         Index real_batch, Index fake_batch, Index g_batch) {
   const ModelSpec& s = run.spec;
+  const auto number = [](auto v) { return std::to_string(v); };
+  const auto flag = [](bool on) { return std::string(on ? "true" : "false"); };
   std::string digits = "[";
   for (std::size_t i = 0; i < s.digits.size(); ++i) digits += (i ? "," : "") + std::to_string(s.digits[i]);
   digits += "]";
-  std::string text = "{\n";
-  text += "  \"program\": " + json::quote(run.program) + ",\n";
-  text += "  \"model\": " + json::quote(s.name) + ",\n";
-  text += "  \"tinygan_version\": " + json::quote(TINYGAN_VERSION_STRING) + ",\n";
-  text += "  \"seed\": " + std::to_string(run.cli.seed) + ",\n";
-  text += "  \"threads\": " + std::to_string(num_threads()) + ",\n";
+  std::vector<std::pair<std::string, std::string>> fields = {
+      {"program", json::quote(run.program)}, {"model", json::quote(s.name)},
+      {"tinygan_version", json::quote(TINYGAN_VERSION_STRING)}, {"seed", number(run.cli.seed)},
+      {"threads", number(num_threads())}};
   if (run.comm) {
-    text += "  \"ranks\": " + std::to_string(run.comm->size()) + ",\n";
-    text += "  \"sync_bn\": " + std::string(run.cli.sync_bn ? "true" : "false") + ",\n";
+    fields.emplace_back("ranks", number(run.comm->size()));
+    fields.emplace_back("sync_bn", flag(run.cli.sync_bn));
   }
-  text += "  \"flush_denormals\": true,\n";
-  text += "  \"iterations\": " + std::to_string(iterations) + ",\n";
-  text += "  \"iterations_per_epoch\": " + std::to_string(per_epoch) + ",\n";
-  text += "  \"real_batch\": " + std::to_string(batch_scale_real) + ",\n";
-  text += "  \"fake_batch\": " + std::to_string(fake_batch) + ",\n";
-  text += "  \"g_batch\": " + std::to_string(g_batch) + ",\n";
-  text += "  \"recipe\": " + json::quote(run.cli.recipe) + ",\n";
-  for (const auto& [name, value] : recipe_settings(recipe)) text += "  \"" + name + "\": " + value + ",\n";
-  text += "  \"discriminator_loss\": " + json::quote(recipe.d_logits ? "bce_with_logits" : "bce") + ",\n";
-  char labels[96];
-  std::snprintf(labels, sizeof labels, "  \"labels\": {\"real\": %.6g, \"fake\": 0},\n", recipe.real_label);
-  text += labels;
+  const std::vector<std::pair<std::string, std::string>> run_fields = {
+      {"flush_denormals", "true"}, {"iterations", number(iterations)}, {"iterations_per_epoch", number(per_epoch)},
+      {"real_batch", number(real_batch)}, {"fake_batch", number(fake_batch)}, {"g_batch", number(g_batch)},
+      {"image_shape", json_shape(s.image_shape)}, {"sample_shape", json_shape(s.sample_shape)},
+      {"recipe", json::quote(run.cli.recipe)}};
+  fields.insert(fields.end(), run_fields.begin(), run_fields.end());
+  for (const auto& setting : recipe_settings(recipe)) fields.push_back(setting);
+  char labels[64];
+  std::snprintf(labels, sizeof labels, "{\"real\": %.6g, \"fake\": 0}", recipe.real_label);
   // --he-init redraws every layer but the last one (nn::init::he_normal_hidden).
   const std::string init = recipe.he_init ? "He normal(0, sqrt(2/fan_in)) hidden layers, biases 0; output layer: " + s.init
                                           : s.init;
-  text += "  \"init\": " + json::quote(init) + ",\n";
-  text += "  \"pixel_range\": " + std::string(s.unit_range ? "[0, 1]" : "[-1, 1]") + ",\n";
-  text += "  \"digits\": " + digits + ",\n";
-  text += "  \"inverted\": " + std::string(s.inverted ? "true" : "false") + ",\n";
-  text += "  \"data\": " + json::quote(run.cli.data_dir) + ",\n";
-  text += "  \"latent\": " + std::to_string(s.latent) + "\n";
-  text += "}\n";
-  write_file_atomically(run.out("config.json"), text);
+  const std::vector<std::pair<std::string, std::string>> model_fields = {
+      {"discriminator_loss", json::quote(recipe.d_logits ? "bce_with_logits" : "bce")}, {"labels", labels},
+      {"init", json::quote(init)}, {"pixel_range", s.unit_range ? "[0, 1]" : "[-1, 1]"}, {"digits", digits},
+      {"inverted", flag(s.inverted)}, {"data", json::quote(run.cli.data_dir)}, {"latent", number(s.latent)}};
+  fields.insert(fields.end(), model_fields.begin(), model_fields.end());
+  write_file_atomically(run.out("config.json"), json_object(fields));
+}
+
+/// G's input for one sample: noise, or (an autoencoder) a sample as D takes it.
+inline Shape generator_input(const ModelSpec& spec) {
+  return spec.latent ? Shape{spec.latent} : spec.sample_shape;
 }
 
 inline int print_summaries(const Run& run) {
   Rng rng(run.cli.seed);
+  const Recipe recipe = chosen_recipe(run);
   auto g = run.spec.make_generator(rng);
-  auto d = run.spec.make_discriminator(rng);
-  const Shape g_in = run.spec.latent ? Shape{run.spec.latent} : run.spec.sample_shape;
+  auto d = run.spec.make_discriminator(rng, discriminator_output(recipe));
+  const Shape g_in = generator_input(run.spec);
   std::cout << nn::summary(*g, g_in, "generator") << '\n'
             << nn::summary(*d, run.spec.sample_shape, "discriminator") << '\n';
   d->set_trainable(false);
-  std::cout << nn::summary(*models::combined(g, d), g_in, "combined (discriminator frozen)");
+  nn::Sequential<float> combined;  // G then D, sharing their modules (Keras's combined model)
+  combined.add(g).add(d);
+  std::cout << nn::summary(combined, g_in, "combined (discriminator frozen)");
   return 0;
 }
 
 constexpr Index kGenerateBatch = 500;
-constexpr std::int64_t kUnboundedIterations = 1000000000;  // --minutes alone: the time decides
-constexpr std::int64_t kReportedSkips = 10;     // --on-nan skip: skips told one by one, then only counted
-constexpr std::int64_t kMaxSkipsInARow = 100;   // --on-nan skip: a run this far gone has diverged
-constexpr int kEmaStatisticsBatches = 16;       // G batches that measure the moving average's BatchNorm statistics
 
 /// --load: samples from saved weights, no training.
 inline int generate(const Run& run) {
+  const ModelSpec& spec = run.spec;
   Rng rng(run.cli.seed);
-  auto g = run.spec.make_generator(rng);
+  auto g = spec.make_generator(rng);
   io::load_weights(run.cli.load, *g);
   std::filesystem::create_directories(run.cli.out_dir);
   const Index count = run.cli.generate.value_or(64);
-  if (run.spec.latent == 0) {
-    // An autoencoder generator maps given digits: an IDX3 file, else the test set's.
+  const auto as_images = [&](Tensor<float> t) {
+    const Shape s = spec.image_shape.batch_of(t.dim(0));
+    check(t.numel() == s.numel(), "the generator's outputs ", t.shape(), " are not images of ", spec.image_shape);
+    t.reshape(s);
+    return t;
+  };
+  if (spec.latent == 0) {
+    // An autoencoder generator maps given images: an IDX3 file, else the test set's.
     Tensor<float> inputs;
     if (!run.cli.input.empty()) {
       const data::IdxArray idx = data::read_idx(run.cli.input);
-      check(idx.dims.size() == 3 && idx.dims[1] == 28 && idx.dims[2] == 28, run.cli.input,
-            ": expected IDX3 images of 28x28");
-      inputs = Tensor<float>(Shape{idx.dims[0], 784});
+      check(spec.image_shape[0] == 1 && idx.dims.size() == 3 && idx.dims[1] == spec.image_shape[1] &&
+                idx.dims[2] == spec.image_shape[2],
+            run.cli.input, ": expected IDX3 images of ", spec.image_shape[1], "x", spec.image_shape[2]);
+      inputs = Tensor<float>(Shape{idx.dims[0], spec.image_shape.numel()});
       for (Index i = 0; i < inputs.numel(); ++i) inputs[i] = idx.data[static_cast<std::size_t>(i)] / 255.0f;
     } else {
-      inputs = as_samples(load_split(run, data::Split::test, !run.cli.no_fetch).images, run.spec.sample_shape);
+      inputs = load_split(run, data::Split::test, !run.cli.no_fetch).images;
     }
     const Index n = std::min(count, inputs.dim(0));
-    Tensor<float> batch = inputs.reshaped({inputs.dim(0), 784});
-    Tensor<float> first(Shape{n, 784});
-    std::copy_n(batch.data(), first.numel(), first.data());
-    const Tensor<float> outputs = nn::predict(*g, first, kGenerateBatch);
-    io::save_image_pairs(run.out("generated_pairs.png"), first, outputs, 0.0f, 1.0f, 2);
-    if (!run.cli.export_samples.empty()) export_samples(run.cli.export_samples, outputs, run.lo(), run.hi());
+    Tensor<float> first(spec.sample_shape.batch_of(n));
+    std::copy_n(inputs.data(), first.numel(), first.data());
+    const Tensor<float> outputs = as_images(nn::predict(*g, first, kGenerateBatch));
+    io::save_image_pairs(run.out("generated_pairs.png"), as_images(first), outputs, 0.0f, 1.0f, 2);
+    if (!run.cli.export_samples.empty()) io::export_samples(run.cli.export_samples, outputs, run.lo(), run.hi());
     std::cout << "Wrote " << n << " inverted digits to " << run.out("generated_pairs.png") << "\n";
     return 0;
   }
   Tensor<float> z;
   if (!run.cli.latent.empty()) {
     z = io::load_npy(run.cli.latent);
-    check(z.rank() == 2 && z.dim(1) == run.spec.latent, run.cli.latent, ": expected latent vectors of shape (N, ",
-          run.spec.latent, "), found ", z.shape());
+    check(z.rank() == 2 && z.dim(1) == spec.latent, run.cli.latent, ": expected latent vectors of shape (N, ",
+          spec.latent, "), found ", z.shape());
   } else {
     Rng noise(run.cli.seed);
-    z = Tensor<float>::randn({count, run.spec.latent}, noise);
+    z = Tensor<float>::randn({count, spec.latent}, noise);
   }
-  Tensor<float> samples = nn::predict(*g, z, kGenerateBatch);
-  samples.reshape(Shape{samples.dim(0), samples.shape().per_sample()});
+  const Tensor<float> samples = as_images(nn::predict(*g, z, kGenerateBatch));
   // The picture shows the first 100; the export holds them all.
-  Tensor<float> shown(Shape{std::min<Index>(samples.dim(0), 100), samples.shape().per_sample()});
+  Shape shown_shape = samples.shape();
+  shown_shape[0] = std::min<Index>(samples.dim(0), 100);
+  Tensor<float> shown(shown_shape);
   std::copy_n(samples.data(), shown.numel(), shown.data());
   io::save_image_grid(run.out("generated.png"), shown, std::min<Index>(shown.dim(0), 10), run.lo(), run.hi(), 2);
-  if (!run.cli.export_samples.empty()) export_samples(run.cli.export_samples, samples, run.lo(), run.hi());
+  if (!run.cli.export_samples.empty()) io::export_samples(run.cli.export_samples, samples, run.lo(), run.hi());
   std::cout << "Wrote " << samples.dim(0) << " samples to " << run.out("generated.png")
             << (run.cli.export_samples.empty() ? "" : " and " + run.cli.export_samples) << "\n";
   return 0;
@@ -316,9 +238,17 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
               << " (pass --classifier FILE, or --fid-samples 0 to silence this)\n";
     return std::nullopt;
   }
-  auto classifier = models::load_mnist_classifier(path);
+  models::ClassifierInfo info;
+  auto classifier = models::load_classifier(path, &info);
+  check(info.dataset == "mnist" && info.input == spec.image_shape, path, ": a classifier of ", info.dataset, " images ",
+        info.input, ", but ", run.program, " trains on mnist images ", spec.image_shape);
+  // The reference: the test set (of the model's digits) in the classifier's range [-1, 1].
+  data::MnistOptions test_options;
+  test_options.scaling = data::Scaling::minus_one_to_one;
+  test_options.digits = spec.digits;
   if (!data::mnist_present(run.cli.data_dir)) data::ensure_mnist(run.cli.data_dir, !run.cli.no_fetch);
-  Tensor<double> reference = metrics::reference_features(*classifier, run.cli.data_dir, spec.digits);
+  const Tensor<float> test_images = data::load_mnist(run.cli.data_dir, data::Split::test, test_options).images;
+  Tensor<double> reference = metrics::reference_features(*classifier, info.input, test_images);
   Tensor<float> inputs;
   if (spec.latent) {
     Rng rng(run.cli.seed ^ 0x7175616c697479ULL);  // the same latents at every epoch
@@ -332,11 +262,32 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
     inputs = Tensor<float>::uninitialized(shape);
     std::copy_n(test.data(), inputs.numel(), inputs.data());
   }
-  return QualityTracker(std::move(classifier), std::move(reference), std::move(inputs),
+  return QualityTracker(std::move(classifier), info.input, std::move(reference), std::move(inputs),
                         SampleRange{spec.unit_range, spec.inverted});
 }
 
-/// Training: the MODELS.md procedure with progress, samples, checkpoints.
+/// The progress line after a score; a model of some digits (the inverted 8s)
+/// reports how many samples are those digits.
+inline std::string score_line(const ModelSpec& spec, std::int64_t it, const QualityTracker::Row& row, bool best) {
+  double wanted = 0;
+  std::string digits;
+  for (int d : spec.digits) {
+    wanted += row.score.histogram.at(static_cast<std::size_t>(d));
+    digits += (digits.empty() ? "" : "/") + std::to_string(d);
+  }
+  char coverage[64];
+  if (spec.digits.empty())
+    std::snprintf(coverage, sizeof coverage, "%d/%zu digits", row.score.classes_covered, row.score.histogram.size());
+  else
+    std::snprintf(coverage, sizeof coverage, "%.0f%% classified as %s", 100 * wanted, digits.c_str());
+  char line[256];
+  std::snprintf(line, sizeof line, "iteration %lld: FID %.2f%s, IS %.2f, %.0f%% confident, %s",
+                static_cast<long long>(it), row.score.fid, best ? " (best so far)" : "", row.score.inception_score,
+                100 * row.score.confident_share, coverage);
+  return line;
+}
+
+/// Training: docs/models.md's procedure in the training loop, with the programs' outputs.
 inline int train(const Run& run) {
   const ModelSpec& spec = run.spec;
   const CliOptions& cli = run.cli;
@@ -358,9 +309,9 @@ inline int train(const Run& run) {
         ranks > 1 ? " (" + std::to_string(real_batch) + " on each of " + std::to_string(ranks) + " ranks)" : "");
 
   Rng init_rng(cli.seed);
-  const Recipe recipe = chosen_recipe(spec, cli);
+  const Recipe recipe = chosen_recipe(run);
   auto generator = spec.make_generator(init_rng);
-  auto discriminator = spec.make_discriminator(init_rng);
+  auto discriminator = spec.make_discriminator(init_rng, discriminator_output(recipe));
   if (recipe.he_init) {
     nn::init::he_normal_hidden(*generator, init_rng);
     nn::init::he_normal_hidden(*discriminator, init_rng);
@@ -376,350 +327,72 @@ inline int train(const Run& run) {
   if (run.comm) trainer.distribute(*run.comm);
   trainer.set_on_non_finite(cli.on_nan == "skip" ? OnNonFinite::skip : OnNonFinite::stop);
   if (recipe.ema_decay > 0) trainer.set_ema_generator(spec.make_generator(init_rng));
-  Rng rng(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws
+  Rng noise(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws
   // Noise GANs walk the data in shuffled epochs; the autoencoder draws index sets.
-  std::optional<data::Batches> batches;
-  if (!spec.inverted) batches.emplace(train_set, real_batch, rng, run.shard());
-  const std::int64_t per_epoch = batches ? batches->batches_per_epoch()
-                                         : std::max<Index>(train_set.dim(0) / (real_batch * ranks), 1);
-  // --minutes without a length trains until the time is up.
-  const bool until_time_up = cli.minutes && !cli.iters && !cli.epochs;
-  const std::int64_t total = cli.iters ? *cli.iters
-                             : cli.epochs ? *cli.epochs * per_epoch
-                             : until_time_up ? kUnboundedIterations
-                             : spec.iterations ? spec.iterations : spec.epochs * per_epoch;
-  const std::int64_t sample_every = spec.sample_every ? spec.sample_every : per_epoch;
-  const std::int64_t score_every = spec.score_every ? spec.score_every : per_epoch;
-  const std::int64_t checkpoint_every = cli.checkpoint_every.value_or(per_epoch);
+  std::unique_ptr<Source> source;
+  if (spec.inverted)
+    source = std::make_unique<PairedSource>(train_set, targets, real_batch, noise, run.shard());
+  else
+    source = std::make_unique<ImageSource>(train_set, noise,
+                                           ImageSource::Options{spec.latent, real_batch, fake_batch, g_batch, run.shard()});
+  const std::int64_t per_epoch = source->batches_per_epoch();
+
+  LoopOptions options;
+  options.out_dir = cli.out_dir;
+  options.name = spec.name;
+  options.title = run.program + " " + spec.name;
+  // --minutes without a length trains until the time is up (iterations 0).
+  options.iterations = cli.iters ? *cli.iters
+                       : cli.epochs ? *cli.epochs * per_epoch
+                       : cli.minutes ? 0
+                       : spec.iterations ? spec.iterations : spec.epochs * per_epoch;
+  options.minutes = cli.minutes;
+  options.sample_every = spec.sample_every;
+  options.score_every = spec.score_every;
+  options.checkpoint_every = cli.checkpoint_every.value_or(0);
+  options.log_every = spec.log_every;
+  options.samples = spec.samples;
+  options.sample_columns = spec.sample_columns;
+  options.lo = run.lo();
+  options.hi = run.hi();
+  options.seed = cli.seed;
+  options.statistics_batch = g_batch;
+  options.comm = run.comm;
+  options.sync_bn = cli.sync_bn;
+  TrainingLoop loop(trainer, *source, noise, options);
 
   std::optional<QualityTracker> quality;
   if (run.root()) quality = make_quality_tracker(run);
-  History history;
-  double seconds_before = 0;
-  const std::string checkpoint_path = run.out("checkpoint.safetensors");
-  std::int64_t checkpoint_iteration = -1;  // of the last checkpoint written or resumed from; -1: none
-  if (run.root()) std::filesystem::create_directories(cli.out_dir);
-  if (!cli.resume.empty()) {
-    const auto c = io::Checkpoint<float>::load(cli.resume);
-    check(c.meta("model") == spec.name, cli.resume, ": a checkpoint of model '", c.meta("model"),
-          "', not '", spec.name, "'");
-    check_resumed_recipe(c, recipe);
-    c.get_module("generator", trainer.generator());
-    c.get_module("discriminator", trainer.discriminator());
-    if (trainer.has_ema()) c.get_module("generator_ema", trainer.ema_generator());
-    c.get_adam("opt_g", trainer.generator_optimizer());
-    c.get_adam("opt_d", trainer.discriminator_optimizer());
-    c.get_rng("noise", rng);
-    if (batches) {
-      data::Batches::State state;
-      for (float k : c.tensor("batches.order")) {
-        // Checked before the cast, which is undefined for a NaN or a huge value.
-        check(k >= 0 && k < static_cast<float>(train_set.dim(0)), cli.resume, ": batches.order holds ", k,
-              ", expected sample indices from 0 to ", train_set.dim(0) - 1);
-        state.order.push_back(static_cast<Index>(k));
-      }
-      state.position = c.get_int("batches.position");
-      state.epoch = c.get_int("batches.epoch");
-      batches->set_state(std::move(state));
-    }
-    trainer.set_iteration(c.get_int("iteration"));
-    history.load(c);
-    if (quality) quality->load(c);
-    seconds_before = history.last_seconds();
-    checkpoint_iteration = trainer.iteration();
-    std::cout << "Resuming " << spec.name << " from " << cli.resume << " at iteration " << trainer.iteration()
-              << "\n";
-  }
-  if (run.root()) write_config(run, recipe, total, per_epoch, real_batch, fake_batch, g_batch);
+  if (quality) loop.set_quality(&*quality);
+  loop.score_line = [&](const QualityTracker::Row& row, bool best) { return score_line(spec, row.iteration, row, best); };
+  if (!cli.resume.empty()) loop.resume(cli.resume);
+  if (run.root()) write_config(run, recipe, loop.total_iterations(), per_epoch, real_batch, fake_batch, g_batch);
 
-  // Only rank 0 writes files: the ranks' weights are the same. The others
-  // still note the iteration, so that their messages name rank 0's file.
-  const auto save_checkpoint = [&]() {
-    if (!run.root()) {
-      checkpoint_iteration = trainer.iteration();
-      return;
-    }
-    io::Checkpoint<float> c;
-    c.put_text("model", spec.name);
-    for (const auto& [name, value] : recipe_settings(recipe)) c.put_text("recipe." + name, value);
-    c.put_module("generator", trainer.generator());
-    c.put_module("discriminator", trainer.discriminator());
-    if (trainer.has_ema()) c.put_module("generator_ema", trainer.ema_generator());
-    c.put_adam("opt_g", trainer.generator_optimizer());
-    c.put_adam("opt_d", trainer.discriminator_optimizer());
-    c.put_rng("noise", rng);
-    if (batches) {
-      Tensor<float> order(Shape{batches->size()});  // indices < 2^24 are exact in float
-      for (Index i = 0; i < batches->size(); ++i) order[i] = static_cast<float>(batches->order()[static_cast<std::size_t>(i)]);
-      c.put_tensor("batches.order", std::move(order));
-      c.put_int("batches.position", batches->position());
-      c.put_int("batches.epoch", batches->epoch());
-    }
-    c.put_int("iteration", trainer.iteration());
-    history.save(c);
-    if (quality) quality->save(c);
-    c.save(checkpoint_path);
-    checkpoint_iteration = trainer.iteration();
-    history.write_csv(run.out("losses.csv"));
-  };
-
-  // The moving average is sampled and saved with BatchNorm statistics measured
-  // for its own weights (nn::reestimate_batch_norm), at most once per
-  // iteration, on inputs from a stream of their own: training's draws stay as
-  // they were.
-  std::int64_t ema_statistics_at = -1;
-  Tensor<float> statistics_input;
-  std::vector<Index> statistics_picks;
-  const auto sampling_generator = [&]() -> nn::Sequential<float>& {
-    nn::Sequential<float>& g = trainer.sampling_generator();
-    if (!trainer.has_ema() || ema_statistics_at == trainer.iteration()) return g;
-    Rng statistics_rng(cli.seed ^ 0x7374617473ULL);
-    nn::reestimate_batch_norm(g, kEmaStatisticsBatches, [&]() -> const Tensor<float>& {
-      if (spec.latent) {
-        statistics_input = Tensor<float>::randn({g_batch, spec.latent}, statistics_rng);
-      } else {
-        data::sample_indices(train_set.dim(0), g_batch, statistics_rng, statistics_picks);
-        data::gather(train_set, statistics_picks, statistics_input);
-      }
-      return statistics_input;
-    });
-    ema_statistics_at = trainer.iteration();
-    return g;
-  };
-
-  // A fixed batch of inputs, so that every sample grid shows the same latents.
-  Rng fixed_rng(cli.seed ^ 0x73616d706c65ULL);
-  Tensor<float> fixed_inputs;
-  if (spec.latent) {
-    fixed_inputs = Tensor<float>::randn({spec.samples, spec.latent}, fixed_rng);
-  } else {
-    fixed_inputs = Tensor<float>(Shape{std::min(spec.samples, train_set.dim(0)), 784});  // a small set may have fewer
-    std::copy_n(train_set.data(), fixed_inputs.numel(), fixed_inputs.data());
-  }
-  const auto write_samples = [&](const std::string& name) {
-    if (!run.root()) return;
-    const Tensor<float> out = nn::predict(sampling_generator(), fixed_inputs);
-    if (spec.latent)
-      io::save_image_grid(run.out(name), out, spec.sample_columns, run.lo(), run.hi(), 2);
-    else
-      io::save_image_pairs(run.out(name), fixed_inputs, out, 0.0f, 1.0f, 2);
-  };
-
-  Tensor<float> real, fake_input, g_input;
-  std::vector<Index> picks;
-  const auto next_batches = [&]() {
-    if (spec.inverted) {
-      // MODELS.md: one random index set per iteration; D's reals are the
-      // inverted digits, G's input is the same digits as they are.
-      data::sample_indices(train_set.dim(0), real_batch * ranks, rng, picks);
-      if (run.comm) {
-        std::copy_n(picks.begin() + run.comm->rank() * real_batch, real_batch, picks.begin());
-        picks.resize(static_cast<std::size_t>(real_batch));
-      }
-      data::gather(targets, picks, real);
-      data::gather(train_set, picks, fake_input);
-      g_input = fake_input;
-      return;
-    }
-    if (!batches->next(real)) batches->next(real);  // an epoch ended: start the next
-    fake_input = shard_rows(Tensor<float>::randn({fake_batch * ranks, spec.latent}, rng), run);
-    g_input = shard_rows(Tensor<float>::randn({g_batch * ranks, spec.latent}, rng), run);
-  };
-
-  const Shape g_in = spec.latent ? Shape{spec.latent} : spec.sample_shape;
-  std::cout << nn::summary(trainer.generator(), g_in, "generator") << '\n'
+  std::cout << nn::summary(trainer.generator(), generator_input(spec), "generator") << '\n'
             << nn::summary(trainer.discriminator(), spec.sample_shape, "discriminator") << '\n';
-  char budget[64] = "";
-  if (cli.minutes) std::snprintf(budget, sizeof budget, " in %g minutes", *cli.minutes);
-  const std::string ranks_text = run.comm ? " on each of " + std::to_string(ranks) + " ranks" +
-                                                (cli.sync_bn ? " (synchronized BatchNorm)" : "")
-                                          : "";
-  std::cout << "Training " << spec.name << " for "
-            << (until_time_up ? "as many iterations as fit" : std::to_string(total) + " iterations") << budget << " (" << per_epoch
-            << " per epoch) with " << num_threads() << " thread(s)" << ranks_text << "; outputs in " << cli.out_dir
-            << std::endl;
-  interrupted() = 0;
-  auto previous_handler = std::signal(SIGINT, on_interrupt);
-  // The other ranks' progress would repeat rank 0's (the losses are averaged).
-  std::unique_ptr<std::FILE, int (*)(std::FILE*)> quiet(run.root() ? nullptr : std::fopen("/dev/null", "w"), std::fclose);
-  Progress progress(until_time_up ? 0 : total, per_epoch, spec.log_every, quiet ? quiet.get() : stderr);
-  if (cli.minutes) progress.set_time_limit(*cli.minutes * 60 - seconds_before);
-  progress.start_at(trainer.iteration());
-  // Scoring, sample grids and checkpoints are outputs, not training: their time is kept out of the
-  // training time that losses.csv and metrics.csv show and that --minutes counts.
-  double output_seconds = 0;
-  const auto training_seconds = [&] { return seconds_before + progress.seconds() - output_seconds; };
-  const auto off_the_clock = [&](const auto& write) {
-    const auto started = std::chrono::steady_clock::now();
-    write();
-    output_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  };
-  const auto score_epoch = [&](std::int64_t it, double seconds) {
-    const QualityTracker::Row& row = quality->evaluate(sampling_generator(), (it - 1) / per_epoch + 1, it, seconds);
-    const bool best = quality->last_is_best();
-    quality->write_csv(run.out("metrics.csv"));
-    quality->write_plot(run.out("fid_plot.png"), run.program + " " + spec.name + ": FID on " +
-                                                     std::to_string(row.score.count) + " samples");
-    if (best) io::save_weights(run.out("generator_best.safetensors"), sampling_generator());
-    char line[256];
-    // A model of some digits (the inverted 8s) reports how many samples are those digits.
-    double wanted = 0;
-    std::string digits;
-    for (int d : spec.digits) {
-      wanted += row.score.histogram.at(static_cast<std::size_t>(d));
-      digits += (digits.empty() ? "" : "/") + std::to_string(d);
-    }
-    char coverage[64];
-    if (spec.digits.empty())
-      std::snprintf(coverage, sizeof coverage, "%d/10 digits", row.score.classes_covered);
-    else
-      std::snprintf(coverage, sizeof coverage, "%.0f%% classified as %s", 100 * wanted, digits.c_str());
-    std::snprintf(line, sizeof line, "iteration %lld: FID %.2f%s, IS %.2f, %.0f%% confident, %s",
-                  static_cast<long long>(it), row.score.fid, best ? " (best so far)" : "", row.score.inception_score,
-                  100 * row.score.confident_share, coverage);
-    progress.note(line);
-  };
-  const auto last_checkpoint = [&] {
-    return checkpoint_iteration < 0 ? std::string("none was written yet")
-                                    : checkpoint_path + ", iteration " + std::to_string(checkpoint_iteration);
-  };
-  // A step that is not finite stops the run here, before anything is saved over the last checkpoint.
-  const auto stopped = [&](const NonFiniteError& e) {
-    progress.finish();
-    return Error(tinygan::detail::concat("training stopped at ", e.what(),
-                                         ". Nothing was saved over the last checkpoint (", last_checkpoint(),
-                                         "). A lower --lr or --recipe best may help; --on-nan skip skips such "
-                                         "steps instead"));
-  };
-  // --on-nan skip: the first skips are told one by one, the rest only counted.
-  const auto tell_skip = [&](std::int64_t before) {
-    const std::int64_t n = trainer.skipped_steps();
-    if (n > before && n <= kReportedSkips)
-      progress.note("skipped: " + trainer.last_skip_reason() +
-                    (n == kReportedSkips ? " (further skips are only counted)" : ""));
-  };
-  // A lost peer ends a distributed run with where it was and what is saved.
-  const auto peer_lost = [&](const dist::PeerLost& e) {
-    progress.finish();
-    return Error(tinygan::detail::concat("training stopped at iteration ", trainer.iteration() + 1, ": ", e.what(),
-                                         ". Last checkpoint: ", last_checkpoint()));
-  };
-  DiscriminatorWinWatch d_wins;
-  std::int64_t skipped_in_a_row = 0;
-  double seconds = training_seconds();  // the time (rank 0's) at the end of the last iteration
-  while (trainer.iteration() < total) {
-    if (recipe.lr_decay)
-      trainer.scale_learning_rates(lr_decay_factor(run_fraction(trainer.iteration(), total, seconds,
-                                                                 cli.minutes.value_or(0) * 60)));
-    // recipe.d_steps D steps, each on fresh batches, then one G step.
-    StepStats stats;
-    const std::int64_t skipped_before = trainer.skipped_steps();
-    try {
-      for (int k = 0; k < recipe.d_steps; ++k) {
-        next_batches();
-        const std::int64_t before = trainer.skipped_steps();
-        const StepStats d = trainer.d_step(real, fake_input);
-        tell_skip(before);
-        stats.d_loss += d.d_loss / recipe.d_steps;
-        stats.d_acc_real += d.d_acc_real / recipe.d_steps;
-        stats.d_acc_fake += d.d_acc_fake / recipe.d_steps;
-      }
-      const std::int64_t before = trainer.skipped_steps();
-      stats.g_loss =
-          trainer.g_step(recipe.reuse_fakes && spec.latent ? fake_input : g_input, spec.inverted ? &real : nullptr);
-      tell_skip(before);
-    } catch (const NonFiniteError& e) {
-      throw stopped(e);
-    } catch (const dist::PeerLost& e) {
-      throw peer_lost(e);
-    }
-    const std::int64_t it = trainer.iteration();
-    seconds = training_seconds();
-    // Every rank must stop at the same iteration: they follow rank 0's clock and Ctrl-C.
-    bool stop_now = interrupted();
-    if (run.comm) {
-      double shared[2] = {seconds, stop_now ? 1.0 : 0.0};
-      try {
-        run.comm->broadcast(shared, 2, "the end-of-iteration broadcast");
-      } catch (const dist::PeerLost& e) {
-        throw peer_lost(e);
-      }
-      seconds = shared[0];
-      stop_now = shared[1] != 0;
-    }
-    if (trainer.skipped_steps() > skipped_before) {
-      // --on-nan skip: the weights stay as they were; the losses stay out of the history.
-      skipped_in_a_row += 1;
-      if (skipped_in_a_row == kMaxSkipsInARow)
-        throw Error(tinygan::detail::concat("training stopped at iteration ", it, ": the last ", kMaxSkipsInARow,
-                                            " iterations all had non-finite steps, so the model has diverged (",
-                                            trainer.skipped_steps(), " steps skipped in all). Last checkpoint: ",
-                                            last_checkpoint()));
-    } else {
-      skipped_in_a_row = 0;
-      history.add(it, (it - 1) / per_epoch + 1, stats, seconds);
-      progress.update(it, stats.d_loss, stats.g_loss, 0.5 * (stats.d_acc_real + stats.d_acc_fake));
-      if (d_wins.update(stats.d_acc_real, stats.d_acc_fake))
-        progress.note(tinygan::detail::concat(
-            "warning: at iteration ", it, " the discriminator has been right on at least ", 100 * d_wins.accuracy(),
-            "% of real and of fake samples for ", d_wins.patience(),
-            " iterations in a row; the generator gets almost no gradient and such runs rarely recover. "
-            "Try --recipe best, or --label-smoothing 0.1, --d-logits, a lower --lr-d"));
-    }
-    if (it % sample_every == 0) {
-      char name[64];
-      std::snprintf(name, sizeof name, "samples_%07lld.png", static_cast<long long>(it));
-      off_the_clock([&] { write_samples(name); });
-    }
-    const bool time_up = cli.minutes && seconds >= *cli.minutes * 60;
-    if (quality && (it % score_every == 0 || it == total || time_up)) off_the_clock([&] { score_epoch(it, seconds); });
-    if (it % checkpoint_every == 0 && it < total) off_the_clock(save_checkpoint);
-    if (stop_now) {
-      progress.finish();
-      save_checkpoint();
-      std::signal(SIGINT, previous_handler);
-      std::cout << "Interrupted at iteration " << it << ". Checkpoint saved to " << checkpoint_path
-                << "; continue with --resume " << checkpoint_path << "\n";
-      return 130;
-    }
-    if (time_up) {
-      char line[128];
-      std::snprintf(line, sizeof line, "--minutes %g: time is up after iteration %lld", *cli.minutes,
-                    static_cast<long long>(it));
-      progress.note(line);
-      break;
-    }
-  }
-  progress.finish();
-  std::signal(SIGINT, previous_handler);
-  if (!run.root()) return 0;  // rank 0 writes the outputs
-
-  save_checkpoint();
-  write_samples("samples_final.png");
-  history.write_plot(run.out("loss_plot.png"), run.program + " " + spec.name + ": losses");
-  // generator.safetensors is the generator to sample from: the moving average when there is one.
-  io::save_weights(run.out("generator.safetensors"), sampling_generator());
-  if (trainer.has_ema()) io::save_weights(run.out("generator_trained.safetensors"), trainer.generator());
-  io::save_weights(run.out("discriminator.safetensors"), trainer.discriminator());
+  const int code = loop.run();
+  if (code != 0 || !run.root()) return code;  // rank 0 writes the outputs
 
   if (spec.inverted) {
-    // MODELS.md: the generator goes to a file, comes back into a fresh model,
-    // and inverts the test set's digits.
+    // docs/models.md: the generator goes to a file, comes back into a fresh
+    // model, and inverts the test set's digits.
     Rng fresh(cli.seed + 1);
     auto reloaded = spec.make_generator(fresh);
-    io::load_weights(run.out("generator.safetensors"), *reloaded);
+    io::load_weights(loop.out("generator.safetensors"), *reloaded);
     reloaded->eval();
     NoGrad no_grad;
     Tensor<float> test = as_samples(load_split(run, data::Split::test, !cli.no_fetch).images, spec.sample_shape);
-    const Index n = std::min<Index>(test.dim(0), 64);
-    Tensor<float> first(Shape{n, 784});
+    Shape first_shape = test.shape();
+    first_shape[0] = std::min<Index>(test.dim(0), 64);
+    Tensor<float> first(first_shape);
     std::copy_n(test.data(), first.numel(), first.data());
-    io::save_image_pairs(run.out("test_inverted.png"), first, (*reloaded)(Var<float>(first)).value(), 0.0f, 1.0f, 2);
+    io::save_image_pairs(loop.out("test_inverted.png"), first, (*reloaded)(Var<float>(first)).value(), 0.0f, 1.0f, 2);
   }
   if (trainer.skipped_steps())
     std::cout << "Skipped " << trainer.skipped_steps() << " non-finite steps (--on-nan skip)\n";
-  std::cout << "Done: " << trainer.iteration() << " iterations in " << static_cast<long>(progress.seconds()) << " s. Outputs in "
-            << cli.out_dir << ": samples_*.png, loss_plot.png, losses.csv, config.json, generator.safetensors, "
+  std::cout << "Done: " << trainer.iteration() << " iterations in " << static_cast<long>(loop.wall_seconds())
+            << " s. Outputs in " << cli.out_dir
+            << ": samples_*.png, loss_plot.png, losses.csv, config.json, generator.safetensors, "
             << "discriminator.safetensors, checkpoint.safetensors"
             << (quality ? ", metrics.csv, fid_plot.png, generator_best.safetensors" : "")
             << (trainer.has_ema() ? ", generator_trained.safetensors" : "")

@@ -34,28 +34,41 @@ class QualityTracker {
     metrics::Score score;
   };
 
+  /// classifier: takes images of shape `input` [C, H, W] (ClassifierInfo::input,
+  /// from models::load_classifier); the generator's outputs are reshaped to it.
   /// inputs: the generator's fixed inputs, [N, ...], run in batches of `batch`.
-  QualityTracker(std::shared_ptr<nn::Sequential<float>> classifier, Tensor<double> reference, Tensor<float> inputs,
-                 SampleRange range, Index batch = 500)
+  QualityTracker(std::shared_ptr<nn::Sequential<float>> classifier, const Shape& input, Tensor<double> reference,
+                 Tensor<float> inputs, SampleRange range, Index batch = 500)
       : classifier_(std::move(classifier)),
+        input_(input),
         reference_(std::move(reference)),
         inputs_(std::move(inputs)),
         range_(range),
         batch_(batch) {
+    check(classifier_ != nullptr, "QualityTracker: expected a classifier, found none");
+    check(input_.rank() == 3 && input_.numel() >= 1,
+          "QualityTracker: expected the classifier's input shape [C, H, W], found ", input_);
     check(inputs_.rank() >= 2 && inputs_.dim(0) >= 2, "QualityTracker: expected at least two inputs, found ",
           inputs_.shape());
   }
 
+  /// The shape one sample is scored as: the classifier's input [C, H, W].
+  const Shape& input_shape() const { return input_; }
+
   /// Scores the generator (in eval mode for the call) and records the row.
-  const Row& evaluate(nn::Sequential<float>& generator, std::int64_t epoch, std::int64_t iteration, double seconds) {
+  /// Its outputs must hold C * H * W values per sample (any layout: [N, C, H, W],
+  /// [N, H, W] or flat [N, C * H * W]).
+  const Row& evaluate(nn::Module<float>& generator, std::int64_t epoch, std::int64_t iteration, double seconds) {
     Tensor<float> samples = nn::predict(generator, inputs_, batch_);
-    check(samples.shape().per_sample() == 28 * 28, "QualityTracker: expected 28x28 samples, found ", samples.shape());
-    samples.reshape(Shape{samples.dim(0), 1, 28, 28});
+    check(samples.rank() >= 1 && samples.shape().per_sample() == input_.numel(), "QualityTracker: the classifier takes ",
+          input_[0], " x ", input_[1], " x ", input_[2], " images (", input_.numel(),
+          " values each); the generator's samples have shape ", samples.shape());
+    samples.reshape(Shape{samples.dim(0), input_[0], input_[1], input_[2]});
     for (float& v : samples) {
       const float x = range_.unit ? 2 * v - 1 : v;
       v = range_.invert ? -x : x;  // 1 - v in [0, 1] is -x in [-1, 1]
     }
-    rows_.push_back({epoch, iteration, seconds, metrics::score_samples(*classifier_, samples, reference_)});
+    rows_.push_back({epoch, iteration, seconds, metrics::score_samples(*classifier_, input_, samples, reference_)});
     return rows_.back();
   }
 
@@ -134,6 +147,7 @@ class QualityTracker {
 
  private:
   std::shared_ptr<nn::Sequential<float>> classifier_;
+  Shape input_;
   Tensor<double> reference_;
   Tensor<float> inputs_;
   SampleRange range_;

@@ -1,5 +1,5 @@
 /// \file
-/// One GAN iteration as MODELS.md fixes it: a D step on a real batch and a
+/// One GAN iteration as docs/models.md describes it: a D step on a real batch and a
 /// batch of fakes made without gradient, then a G step through the frozen D
 /// (nothing of D changes: weights, BatchNorm statistics, optimizer state),
 /// with real label 1 and fake label 0. With Recipe::reuse_fakes the D step's
@@ -25,33 +25,14 @@
 #include "tinygan/dist/modules.hpp"
 #include "tinygan/gan/divergence.hpp"
 #include "tinygan/gan/gradient_penalty.hpp"
-#include "tinygan/gan/models.hpp"
+#include "tinygan/gan/recipe.hpp"
+#include "tinygan/nn/conditional.hpp"
 #include "tinygan/ops/activations.hpp"
 #include "tinygan/ops/elementwise.hpp"
 #include "tinygan/ops/losses.hpp"
 #include "tinygan/optim/adam.hpp"
 
 namespace tinygan::gan {
-
-/// The generator's loss against "real" labels: BCE, or (the inverted model's
-/// recipe) the mean squared logarithmic error between D's output and 1.
-enum class GeneratorLoss { bce, msle };
-
-struct Recipe {
-  double lr_g = 2e-4, lr_d = 2e-4;
-  double beta1 = 0.5, beta2 = 0.999;
-  GeneratorLoss g_loss = GeneratorLoss::bce;
-  /// Beyond MODELS.md, each off by default (docs/results.md measures them):
-  double real_label = 1.0;   // D's target for real samples; 0.9 is one-sided label smoothing
-  bool d_logits = false;     // drop D's final Sigmoid and train on BCE-with-logits
-  double ema_decay = 0;      // above 0: sample from a moving average of G's weights
-  int d_steps = 1;           // D steps (each on its own batch) per G step
-  bool reuse_fakes = false;  // the G step reuses the last D step's noise (and its pass through G)
-  double pixel_loss = 0;     // paired models: add this weight x MSE(G(x), x's real target), as pix2pix
-  bool he_init = false;      // the programs redraw G's and D's hidden layers He-normal (nn::init::he_normal_hidden)
-  bool lr_decay = false;     // both learning rates fall linearly to 0 over the run's second half
-  double r1_gamma = 0;       // above 0: add the R1 gradient penalty on real samples to D's loss (gradient_penalty.hpp)
-};
 
 /// How far a run is before its next step, in [0, 1): the larger of its share
 /// of iterations done and, for a run with a time budget (budget_seconds > 0),
@@ -83,7 +64,10 @@ struct StepStats {
 
 class Trainer {
  public:
-  using Model = models::Model<float>;
+  /// Any modules: G maps its input batch to samples, D maps samples to one
+  /// output per sample, a probability or (Recipe::d_logits) a logit. A
+  /// conditional module (nn::Conditional) also gets the batch's labels.
+  using Model = std::shared_ptr<nn::Module<float>>;
 
   Trainer(Model generator, Model discriminator, const Recipe& recipe)
       : g_(std::move(generator)),
@@ -100,9 +84,11 @@ class Trainer {
     check(recipe.d_steps >= 1, "Trainer: expected at least one D step per G step, found ", recipe.d_steps);
     check(recipe.pixel_loss >= 0, "Trainer: expected a pixel-loss weight >= 0, found ", recipe.pixel_loss);
     check(recipe.r1_gamma >= 0, "Trainer: expected an R1 weight >= 0, found ", recipe.r1_gamma);
-    if (recipe.r1_gamma > 0) r1_.emplace(*d_);
-    check(!recipe.d_logits || (d_->size() >= 2 && (*d_)[d_->size() - 1].type_name() == "Sigmoid"),
-          "Trainer: d_logits needs a discriminator that ends in a Sigmoid");
+    if (recipe.r1_gamma > 0) {
+      check(!dynamic_cast<nn::Conditional<float>*>(d_.get()), "Trainer: the R1 penalty does not run through a "
+            "conditional discriminator (", d_->type_name(), ") yet");
+      r1_.emplace(*d_, recipe.d_logits);
+    }
   }
 
   /// The moving average of G's weights (Recipe::ema_decay) lives in `copy`, a
@@ -135,21 +121,25 @@ class Trainer {
   }
   bool distributed() const { return d_average_.has_value(); }
 
-  /// One D step: real samples against fakes made from fake_input without gradient.
-  StepStats d_step(const Tensor<float>& real, const Tensor<float>& fake_input) {
+  /// One D step: real samples against fakes made from fake_input without
+  /// gradient. Labels (class indices [N]) go to the models that take them:
+  /// real_labels with the real samples, fake_labels with G's input and its fakes.
+  StepStats d_step(const Tensor<float>& real, const Tensor<float>& fake_input,
+                   const Tensor<float>* real_labels = nullptr, const Tensor<float>* fake_labels = nullptr) {
     StepStats stats;
     Var<float> fake;
     if (recipe_.reuse_fakes) {
-      reusable_fakes_ = (*g_)(Var<float>(fake_input));
+      reusable_fakes_ = nn::apply(*g_, Var<float>(fake_input), fake_labels);
       reusable_input_ = fake_input;
+      reusable_labels_ = fake_labels ? *fake_labels : Tensor<float>();
       fake = reusable_fakes_.detach();
     } else {
       NoGrad no_grad;
-      fake = (*g_)(Var<float>(fake_input));
+      fake = nn::apply(*g_, Var<float>(fake_input), fake_labels);
     }
     opt_d_.zero_grad();
-    const Var<float> d_real = discriminate(Var<float>(real));
-    const Var<float> d_fake = discriminate(fake);
+    const Var<float> d_real = nn::apply(*d_, Var<float>(real), real_labels);
+    const Var<float> d_fake = nn::apply(*d_, fake, fake_labels);
     Var<float> d_loss =
         scale(add(d_loss_term(d_real, labels(real_labels_, real.dim(0), static_cast<float>(recipe_.real_label))),
                   d_loss_term(d_fake, labels(fake_zeros_, fake_input.dim(0), 0.0f))),
@@ -170,16 +160,18 @@ class Trainer {
   }
 
   /// One G step through the frozen D (nothing of D changes); ends the iteration.
-  /// `paired` is the real image each input should become (Recipe::pixel_loss).
-  double g_step(const Tensor<float>& g_input, const Tensor<float>* paired = nullptr) {
+  /// `paired` is the real image each input should become (Recipe::pixel_loss);
+  /// `g_labels` the classes asked of G, which D judges its fakes as.
+  double g_step(const Tensor<float>& g_input, const Tensor<float>* paired = nullptr,
+                const Tensor<float>* g_labels = nullptr) {
     check(recipe_.pixel_loss == 0 || paired, "Trainer: the pixel loss needs the real image paired with each G input");
     d_->set_trainable(false);
     opt_g_.zero_grad();
-    const bool reuse = reusable_fakes_.defined() && reusable_input_.shape() == g_input.shape() &&
-                       std::equal(g_input.begin(), g_input.end(), reusable_input_.begin());
-    const Var<float> fake = reuse ? reusable_fakes_ : (*g_)(Var<float>(g_input));
+    const bool reuse = reusable_fakes_.defined() && same(g_input, reusable_input_) &&
+                       (g_labels ? same(*g_labels, reusable_labels_) : reusable_labels_.numel() == 0);
+    const Var<float> fake = reuse ? reusable_fakes_ : nn::apply(*g_, Var<float>(g_input), g_labels);
     reusable_fakes_ = Var<float>();  // G's weights change below
-    const Var<float> score = discriminate(fake);
+    const Var<float> score = nn::apply(*d_, fake, g_labels);
     const Tensor<float>& target = labels(g_ones_, g_input.dim(0), 1.0f);
     Var<float> g_loss;
     if (recipe_.g_loss == GeneratorLoss::msle)
@@ -199,7 +191,7 @@ class Trainer {
     return loss;
   }
 
-  /// MODELS.md's iteration: one D step, then one G step.
+  /// docs/models.md's iteration: one D step, then one G step.
   StepStats step(const Tensor<float>& real, const Tensor<float>& fake_input, const Tensor<float>& g_input) {
     StepStats stats = d_step(real, fake_input);
     const std::int64_t skipped_before = skipped_steps_;
@@ -216,12 +208,12 @@ class Trainer {
   /// Why the last skipped step was skipped: its iteration, loss and first non-finite gradient.
   const std::string& last_skip_reason() const { return last_skip_reason_; }
 
-  nn::Sequential<float>& generator() { return *g_; }
-  nn::Sequential<float>& discriminator() { return *d_; }
+  nn::Module<float>& generator() { return *g_; }
+  nn::Module<float>& discriminator() { return *d_; }
   /// The generator to sample from: the moving average when there is one.
-  nn::Sequential<float>& sampling_generator() { return ema_ ? *ema_ : *g_; }
+  nn::Module<float>& sampling_generator() { return ema_ ? *ema_ : *g_; }
   bool has_ema() const { return static_cast<bool>(ema_); }
-  nn::Sequential<float>& ema_generator() {
+  nn::Module<float>& ema_generator() {
     check(has_ema(), "Trainer: no EMA generator");
     return *ema_;
   }
@@ -237,12 +229,8 @@ class Trainer {
   void set_iteration(std::int64_t i) { iteration_ = i; }
 
  private:
-  /// D's output: probabilities, or with d_logits the logits before its Sigmoid.
-  Var<float> discriminate(const Var<float>& x) {
-    if (!recipe_.d_logits) return (*d_)(x);
-    Var<float> h = x;
-    for (std::size_t i = 0; i + 1 < d_->size(); ++i) h = (*d_)[i](h);
-    return h;
+  static bool same(const Tensor<float>& a, const Tensor<float>& b) {
+    return a.shape() == b.shape() && std::equal(a.begin(), a.end(), b.begin());
   }
   /// Whether the step may update the weights: its loss and every gradient of
   /// the model it trains are finite. Otherwise it throws (OnNonFinite::stop)
@@ -298,7 +286,7 @@ class Trainer {
   Model g_, d_, ema_;
   // Recipe::reuse_fakes: the last D step's fakes, with G's graph, and their noise.
   Var<float> reusable_fakes_;
-  Tensor<float> reusable_input_;
+  Tensor<float> reusable_input_, reusable_labels_;
   std::optional<dist::GradientAverager<float>> g_average_, d_average_;  // when distributed
   std::vector<std::pair<Var<float>, Var<float>>> ema_parameters_, ema_buffers_;  // (G's, the average's)
   Recipe recipe_;

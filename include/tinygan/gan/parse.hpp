@@ -1,0 +1,79 @@
+/// \file
+/// Command-line values: each parser names the program, the flag, what it
+/// expects and what it found, in one UsageError (the programs exit with 2).
+#pragma once
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <system_error>
+
+#include "tinygan/core/error.hpp"
+
+namespace tinygan::gan {
+
+/// A bad command line: the programs print what() and exit with code 2.
+class UsageError : public Error {
+ public:
+  using Error::Error;
+};
+
+namespace detail {
+inline std::int64_t parse_count(const std::string& program, const std::string& flag,
+                                const std::string& text, std::int64_t lo, std::int64_t hi) {
+  errno = 0;
+  char* end = nullptr;
+  const long long v = std::strtoll(text.c_str(), &end, 10);
+  if (text.empty() || *end != '\0' || errno == ERANGE)
+    throw UsageError(program + ": " + flag + " expects a whole number, found '" + text + "'");
+  if (v < lo || v > hi)
+    throw UsageError(program + ": " + flag + " expects a number from " + std::to_string(lo) +
+                     " to " + std::to_string(hi) + ", found " + text);
+  return v;
+}
+
+inline double parse_real(const std::string& program, const std::string& flag,
+                         const std::string& text, double lo, double hi) {
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !(v == v))
+    throw UsageError(program + ": " + flag + " expects a number, found '" + text + "'");
+  if (!(v > lo && v <= hi)) {
+    std::ostringstream msg;
+    msg << program << ": " << flag << " expects a number above " << lo << " and at most " << hi
+        << ", found " << text;
+    throw UsageError(msg.str());
+  }
+  return v;
+}
+
+/// A number in [0, hi), where 0 turns a switch off: label smoothing, EMA decay, R1 weight.
+inline double parse_fraction(const std::string& program, const std::string& flag, const std::string& text,
+                             double hi) {
+  errno = 0;
+  char* end = nullptr;
+  const double v = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || errno == ERANGE || !(v == v))
+    throw UsageError(program + ": " + flag + " expects a number, found '" + text + "'");
+  if (!(v >= 0 && v < hi)) {
+    std::ostringstream msg;
+    msg << program << ": " << flag << " expects a number from 0 to below " << hi << ", found " << text;
+    throw UsageError(msg.str());
+  }
+  return v;
+}
+
+inline std::string existing_file(const std::string& program, const std::string& flag,
+                                 const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec))
+    throw UsageError(program + ": " + flag + " names '" + path + "', which is not a readable file");
+  return path;
+}
+}  // namespace detail
+
+}  // namespace tinygan::gan

@@ -1,0 +1,41 @@
+/// \file
+/// Conditional: a module with a second input, one class index per sample (a
+/// conditional generator G(z, y) or discriminator D(x, y)). The GAN trainer
+/// hands such a model the labels of each batch; any other module gets the
+/// images alone. Labels are a tensor [N] of whole numbers stored as T, the
+/// form cross_entropy takes them in.
+#pragma once
+
+#include <string>
+
+#include "tinygan/nn/module.hpp"
+
+namespace tinygan::nn {
+
+template <class T>
+class Conditional : public Module<T> {
+ public:
+  virtual Var<T> forward(const Var<T>& x, const Tensor<T>& labels) = 0;
+  Var<T> operator()(const Var<T>& x, const Tensor<T>& labels) { return forward(x, labels); }
+  using Module<T>::operator();  // model(x) stays callable, and says what it lacks
+
+  /// Called without labels it cannot know the class: say so rather than guess one.
+  Var<T> forward(const Var<T>&) override {
+    throw Error(this->type_name() + ": a conditional model takes labels beside its input: call it as model(x, labels)");
+  }
+};
+
+/// The model's output for x, with the labels when it takes them (and they are given).
+template <class T>
+Var<T> apply(Module<T>& model, const Var<T>& x, const Tensor<T>* labels) {
+  if (auto* conditional = dynamic_cast<Conditional<T>*>(&model)) {
+    check(labels != nullptr, conditional->type_name(),
+          ": a conditional model needs the labels of its batch, and this batch has none");
+    check(labels->rank() == 1 && labels->dim(0) == x.shape()[0], conditional->type_name(), ": expected labels [",
+          x.shape()[0], "], one per sample, found ", labels->shape());
+    return conditional->forward(x, *labels);
+  }
+  return model.forward(x);
+}
+
+}  // namespace tinygan::nn
