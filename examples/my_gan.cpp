@@ -26,14 +26,14 @@ int main(int argc, char** argv) {
   recipe.lr_g = recipe.lr_d = 4e-4;
   recipe.d_logits = true;  // D outputs logits: the losses are BCE-with-logits
   gan::Trainer trainer(g, d, recipe);
-  Rng noise(7);  // batch order and noise
+  Rng noise(7);  // batch order and noise: the source draws them, checkpoints keep the stream
   gan::ImageSource source(images, noise, {.latent = 64, .real_batch = 64, .fake_batch = 64, .g_batch = 64});
   gan::LoopOptions options;
   options.out_dir = out;
   options.name = "my_gan";
   options.iterations = iterations;
   options.sample_every = 500;  // a sample grid every 500 iterations, a checkpoint every epoch
-  gan::TrainingLoop loop(trainer, source, noise, options);
+  gan::TrainingLoop loop(trainer, source, options);
   if (std::filesystem::exists(loop.checkpoint_path())) loop.resume(loop.checkpoint_path());  // after Ctrl-C
   return loop.run();
 }

@@ -262,10 +262,10 @@ def check_export(checks, build, work, common, rng):
              "--export-samples", path, "--out", out], f"mnist_dense --export-samples {path}")
 
     samples = np.load(files["npy"])
-    if samples.dtype != np.float32 or samples.shape != (12, 28, 28):
-        checks.fail("export  .npy in NumPy", f"expected float32 (12, 28, 28), found {samples.dtype} {samples.shape}")
+    if samples.dtype != np.float32 or samples.shape != (12, 1, 28, 28):
+        checks.fail("export  .npy in NumPy", f"expected float32 (12, 1, 28, 28), found {samples.dtype} {samples.shape}")
         return
-    expected = torch_output(minimal_generator, to_torch_state(read_safetensors(weights)), z).reshape(12, 28, 28)
+    expected = torch_output(minimal_generator, to_torch_state(read_safetensors(weights)), z).reshape(12, 1, 28, 28)
     compare(checks, "export  .npy (numpy.load) vs torch minimal G", samples, expected)
 
     magic, images = read_idx(files["idx"])
@@ -273,9 +273,9 @@ def check_export(checks, build, work, common, rng):
         checks.fail("export  .idx", f"expected magic 0x00000803 and (12, 28, 28), found 0x{magic:08x} {images.shape}")
         return
     # The IDX bytes must be exactly the .npy's values (in [0, 1], the minimal
-    # G's range) clamped, times 255 in float32, rounded half away from zero.
-    scaled = np.clip(samples, 0, 1) * np.float32(255)
-    quantized = np.floor(scaled.astype(np.float64) + 0.5)
+    # G's range) clamped, times 255 in double, rounded half away from zero.
+    scaled = np.clip(samples.astype(np.float64), 0, 1) * 255.0
+    quantized = np.floor(scaled + 0.5).reshape(images.shape)  # (N, 1, H, W) -> IDX3's (N, H, W)
     levels = float(np.abs(images.astype(np.float64) - quantized).max())
     checks.report("export  .idx (IDX parser) vs .npy as bytes, in levels", levels, 0.5)
 

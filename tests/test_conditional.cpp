@@ -59,7 +59,7 @@ TEST_CASE("a conditional D(x, y) gets each batch's labels through the training l
   options.iterations = 30;
   options.sample_every = 1000;
   options.log_every = 1000;
-  gan::TrainingLoop loop(trainer, source, noise, options);
+  gan::TrainingLoop loop(trainer, source, options);
   CHECK(loop.run() == 0);
   CHECK(trainer.iteration() == 30);
   INFO("class biases " << d->class_bias(0) << ", " << d->class_bias(1));
@@ -73,6 +73,19 @@ TEST_CASE("a conditional D(x, y) gets each batch's labels through the training l
   // Called without labels, it says what it needs.
   CHECK_THROWS_WITH_AS((*d)(Var<float>(x)), doctest::Contains("takes labels beside its input"), Error);
   std::filesystem::remove_all(options.out_dir);
+}
+
+TEST_CASE("the training loop refuses a conditional G, whose grids and scores would need labels") {
+  Rng rng(14);
+  auto g = std::make_shared<ToyConditionalD>(6, 2, rng);  // any conditional module stands in for G here
+  gan::Trainer trainer(g, testing::discriminator(rng), gan::Recipe{});
+  const Tensor<float> images = Tensor<float>::rand({16, 1}, rng, -1, 1);
+  gan::ImageSource source(images, rng, {.latent = 6, .real_batch = 4, .fake_batch = 4, .g_batch = 4});
+  gan::LoopOptions options;
+  options.iterations = 1;
+  options.out_dir = (std::filesystem::temp_directory_path() / "tinygan_test_conditional_g").string();
+  CHECK_THROWS_WITH_AS(gan::TrainingLoop(trainer, source, options),
+                       doctest::Contains("a conditional generator (ToyConditionalD) needs labels"), Error);
 }
 
 TEST_CASE("a conditional D refuses a batch without labels, naming itself") {

@@ -53,6 +53,11 @@ TEST_CASE("recipe: D declared to output logits trains with BCE-with-logits as D 
   CHECK(sb.d_acc_fake == sa.d_acc_fake);
   check_same_weights(a.generator(), b.generator(), 1e-4);
   check_same_weights(a.discriminator(), b.discriminator(), 1e-4);
+
+  // A D declared to output logits that still ends in its Sigmoid is refused.
+  Rng r(4);
+  CHECK_THROWS_WITH_AS(gan::Trainer(generator(r), discriminator(r), logits),
+                       doctest::Contains("declared to output logits (Recipe::d_logits) but ends in a Sigmoid"), Error);
 }
 
 TEST_CASE("recipe: reused fakes skip G's second forward pass and train exactly as recomputing them") {

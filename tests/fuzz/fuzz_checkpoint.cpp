@@ -1,5 +1,5 @@
 // libFuzzer target: a checkpoint read the way a resumed run reads one
-// (gan/program.hpp): Checkpoint::load, then the model's weights, Adam's state,
+// (gan/run_state.hpp): Checkpoint::load, then the model's weights, Adam's state,
 // the noise stream and the integer counters, each step on its own so that one
 // bad field does not hide the rest. Only tinygan::Error may come out.
 #include <cstddef>

@@ -114,7 +114,7 @@ namespace detail {
 inline std::size_t recipe_row(const std::string& flag, const CliSpec& spec) {
   const auto& table = recipe_table();
   for (std::size_t i = 0; i < table.size(); ++i)
-    if (table[i].flag == flag && (!table[i].paired_only || spec.has_input)) return i;
+    if (!table[i].flag.empty() && table[i].flag == flag && (!table[i].paired_only || spec.has_input)) return i;
   return table.size();
 }
 }  // namespace detail

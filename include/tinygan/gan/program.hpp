@@ -50,7 +50,7 @@ namespace tinygan::gan {
 
 /// One model of an example program, with its training settings.
 struct ModelSpec {
-  using Model = std::shared_ptr<nn::Module<float>>;
+  using Model = Trainer::Model;
   std::string name;  // "dcgan"
   std::function<Model(Rng&)> make_generator;
   /// D, built to output what it is asked: probabilities or (Recipe::d_logits) logits.
@@ -114,7 +114,7 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
                          Index real_batch, Index fake_batch, Index g_batch) {
   const ModelSpec& s = run.spec;
   const auto number = [](auto v) { return std::to_string(v); };
-  const auto flag = [](bool on) { return std::string(on ? "true" : "false"); };
+  const auto flag = detail::json_flag;
   std::string digits = "[";
   for (std::size_t i = 0; i < s.digits.size(); ++i) digits += (i ? "," : "") + std::to_string(s.digits[i]);
   digits += "]";
@@ -266,25 +266,21 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
                         SampleRange{spec.unit_range, spec.inverted});
 }
 
-/// The progress line after a score; a model of some digits (the inverted 8s)
-/// reports how many samples are those digits.
-inline std::string score_line(const ModelSpec& spec, std::int64_t it, const QualityTracker::Row& row, bool best) {
+/// How a score's line ends: the digits covered, or for a model of some digits
+/// (the inverted 8s) how many samples are those digits.
+inline std::string digit_coverage(const ModelSpec& spec, const metrics::Score& score) {
   double wanted = 0;
   std::string digits;
   for (int d : spec.digits) {
-    wanted += row.score.histogram.at(static_cast<std::size_t>(d));
+    wanted += score.histogram.at(static_cast<std::size_t>(d));
     digits += (digits.empty() ? "" : "/") + std::to_string(d);
   }
-  char coverage[64];
+  char text[64];
   if (spec.digits.empty())
-    std::snprintf(coverage, sizeof coverage, "%d/%zu digits", row.score.classes_covered, row.score.histogram.size());
+    std::snprintf(text, sizeof text, "%d/%zu digits", score.classes_covered, score.histogram.size());
   else
-    std::snprintf(coverage, sizeof coverage, "%.0f%% classified as %s", 100 * wanted, digits.c_str());
-  char line[256];
-  std::snprintf(line, sizeof line, "iteration %lld: FID %.2f%s, IS %.2f, %.0f%% confident, %s",
-                static_cast<long long>(it), row.score.fid, best ? " (best so far)" : "", row.score.inception_score,
-                100 * row.score.confident_share, coverage);
-  return line;
+    std::snprintf(text, sizeof text, "%.0f%% classified as %s", 100 * wanted, digits.c_str());
+  return text;
 }
 
 /// Training: docs/models.md's procedure in the training loop, with the programs' outputs.
@@ -327,7 +323,7 @@ inline int train(const Run& run) {
   if (run.comm) trainer.distribute(*run.comm);
   trainer.set_on_non_finite(cli.on_nan == "skip" ? OnNonFinite::skip : OnNonFinite::stop);
   if (recipe.ema_decay > 0) trainer.set_ema_generator(spec.make_generator(init_rng));
-  Rng noise(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws
+  Rng noise(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws: the source's stream
   // Noise GANs walk the data in shuffled epochs; the autoencoder draws index sets.
   std::unique_ptr<Source> source;
   if (spec.inverted)
@@ -359,12 +355,15 @@ inline int train(const Run& run) {
   options.statistics_batch = g_batch;
   options.comm = run.comm;
   options.sync_bn = cli.sync_bn;
-  TrainingLoop loop(trainer, *source, noise, options);
+  options.non_finite_advice = "A lower --lr or --recipe best may help; --on-nan skip skips such steps instead";
+  options.d_wins_advice = "Try --recipe best, or --label-smoothing 0.1, --d-logits, a lower --lr-d";
+  options.resume_advice = "continue with --resume " + run.out("checkpoint.safetensors");
+  TrainingLoop loop(trainer, *source, options);
 
   std::optional<QualityTracker> quality;
   if (run.root()) quality = make_quality_tracker(run);
   if (quality) loop.set_quality(&*quality);
-  loop.score_line = [&](const QualityTracker::Row& row, bool best) { return score_line(spec, row.iteration, row, best); };
+  loop.coverage = [&](const metrics::Score& score) { return digit_coverage(spec, score); };
   if (!cli.resume.empty()) loop.resume(cli.resume);
   if (run.root()) write_config(run, recipe, loop.total_iterations(), per_epoch, real_batch, fake_batch, g_batch);
 
@@ -452,6 +451,10 @@ inline int run_program(int argc, const char* const* argv, const std::string& pro
       std::cout << version_line(program);
       return 0;
     }
+    for (const auto& s : specs)
+      check(s.image_shape.rank() == 3 && s.sample_shape.numel() == s.image_shape.numel(), program, ": model ", s.name,
+            " needs an image_shape C x H x W and a sample_shape of as many values, found ", s.image_shape, " and ",
+            s.sample_shape);
     const ModelSpec* spec = &specs.front();
     for (const auto& s : specs)
       if (s.name == cli.model) spec = &s;

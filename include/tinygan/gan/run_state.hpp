@@ -20,8 +20,7 @@ namespace tinygan::gan {
 struct RunState {
   std::string model;  // the checkpoint's "model": a resume into another model is refused
   Trainer& trainer;
-  Rng& noise;
-  Source& source;
+  Source& source;  // and its noise stream
   History& history;
   QualityTracker* quality = nullptr;  // none when the run does not score
 
@@ -33,7 +32,7 @@ struct RunState {
     if (trainer.has_ema()) c.put_module("generator_ema", trainer.ema_generator());
     c.put_adam("opt_g", trainer.generator_optimizer());
     c.put_adam("opt_d", trainer.discriminator_optimizer());
-    c.put_rng("noise", noise);
+    c.put_rng("noise", source.noise());
     source.save(c);
     c.put_int("iteration", trainer.iteration());
     history.save(c);
@@ -49,7 +48,7 @@ struct RunState {
     if (trainer.has_ema()) c.get_module("generator_ema", trainer.ema_generator());
     c.get_adam("opt_g", trainer.generator_optimizer());
     c.get_adam("opt_d", trainer.discriminator_optimizer());
-    c.get_rng("noise", noise);
+    c.get_rng("noise", source.noise());
     source.load(c);
     trainer.set_iteration(c.get_int("iteration"));
     history.load(c);

@@ -48,10 +48,10 @@ class Source {
   virtual Tensor<float> fixed_inputs(Index n, Rng& rng) const = 0;
   /// n of G's inputs drawn from rng into out (BatchNorm statistics).
   virtual void random_inputs(Index n, Rng& rng, Tensor<float>& out) = 0;
-  /// G's input for one sample (its shape without the batch), for summaries.
-  virtual Shape input_shape() const = 0;
   /// Whether G's input is an image paired with D's real sample (grids then show input beside output).
   virtual bool paired() const { return false; }
+  /// The stream the batches and noise are drawn from: a checkpoint keeps it.
+  virtual Rng& noise() = 0;
   /// A resumed run goes on from the same place in the data.
   virtual void save(io::Checkpoint<float>&) const {}
   virtual void load(const io::Checkpoint<float>&) {}
@@ -93,7 +93,12 @@ class ImageSource : public Source {
     check(!labels || static_cast<Index>(labels->size()) == images.dim(0), "ImageSource: expected ", images.dim(0),
           " labels, one per image, found ", labels ? labels->size() : 0);
     check(!labels || classes >= 1, "ImageSource: labelled images need the number of classes, found ", classes);
+    for (std::size_t i = 0; labels && i < labels->size(); ++i)
+      check((*labels)[i] < classes, "ImageSource: label ", int((*labels)[i]), " of image ", i,
+            " is outside the classes 0..", classes - 1);
   }
+  /// The source keeps a reference: a temporary would be gone before the first batch.
+  ImageSource(Tensor<float>&&, Rng&, Options, const std::vector<std::uint8_t>* = nullptr, Index = 0) = delete;
 
   void next(StepBatches& b) override {
     if (!batches_.next(b.real)) batches_.next(b.real);  // an epoch ended: start the next
@@ -114,7 +119,7 @@ class ImageSource : public Source {
   std::int64_t batches_per_epoch() const override { return batches_.batches_per_epoch(); }
   Tensor<float> fixed_inputs(Index n, Rng& rng) const override { return Tensor<float>::randn({n, o_.latent}, rng); }
   void random_inputs(Index n, Rng& rng, Tensor<float>& out) override { out = Tensor<float>::randn({n, o_.latent}, rng); }
-  Shape input_shape() const override { return Shape{o_.latent}; }
+  Rng& noise() override { return rng_; }
 
   void save(io::Checkpoint<float>& c) const override {
     Tensor<float> order(Shape{batches_.size()});  // indices < 2^24 are exact in float
@@ -158,6 +163,9 @@ class PairedSource : public Source {
     check(inputs.dim(0) >= 1 && batch >= 1, "PairedSource: expected samples and a batch of at least one, found ",
           inputs.dim(0), " and ", batch);
   }
+  /// The source keeps references: temporaries would be gone before the first batch.
+  PairedSource(Tensor<float>&&, const Tensor<float>&, Index, Rng&, Shard = {}) = delete;
+  PairedSource(const Tensor<float>&, Tensor<float>&&, Index, Rng&, Shard = {}) = delete;
 
   void next(StepBatches& b) override {
     data::sample_indices(inputs_.dim(0), batch_ * shard_.count, rng_, picks_);
@@ -187,7 +195,7 @@ class PairedSource : public Source {
     data::gather(inputs_, statistics_picks_, out);
   }
   bool paired() const override { return true; }
-  Shape input_shape() const override { return inputs_.shape().tail(); }
+  Rng& noise() override { return rng_; }
 
  private:
   const Tensor<float>& inputs_;

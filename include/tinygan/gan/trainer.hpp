@@ -84,6 +84,11 @@ class Trainer {
     check(recipe.d_steps >= 1, "Trainer: expected at least one D step per G step, found ", recipe.d_steps);
     check(recipe.pixel_loss >= 0, "Trainer: expected a pixel-loss weight >= 0, found ", recipe.pixel_loss);
     check(recipe.r1_gamma >= 0, "Trainer: expected an R1 weight >= 0, found ", recipe.r1_gamma);
+    // A D declared to output logits but ending in a Sigmoid would train BCE-with-logits on probabilities.
+    if (const auto* layers = dynamic_cast<const nn::Sequential<float>*>(d_.get());
+        recipe.d_logits && layers && layers->size() > 0)
+      check((*layers)[layers->size() - 1].type_name() != "Sigmoid", "Trainer: the discriminator is declared to "
+            "output logits (Recipe::d_logits) but ends in a Sigmoid; build it without its Sigmoid");
     if (recipe.r1_gamma > 0) {
       check(!dynamic_cast<nn::Conditional<float>*>(d_.get()), "Trainer: the R1 penalty does not run through a "
             "conditional discriminator (", d_->type_name(), ") yet");

@@ -8,7 +8,7 @@
 /// weights. Data-parallel over MPI too: every rank runs the loop, rank 0
 /// writes the files.
 ///
-///   gan::TrainingLoop loop(trainer, source, noise, options);
+///   gan::TrainingLoop loop(trainer, source, options);
 ///   return loop.run();  // 0 done, 130 interrupted
 #pragma once
 
@@ -35,6 +35,7 @@
 #include "tinygan/gan/trainer.hpp"
 #include "tinygan/io/checkpoint.hpp"
 #include "tinygan/nn/batch_norm_statistics.hpp"
+#include "tinygan/nn/conditional.hpp"
 
 namespace tinygan::gan {
 
@@ -53,6 +54,10 @@ struct LoopOptions {
   std::uint64_t seed = 42;           // the grids' inputs and the moving average's statistics draw from it
   Index statistics_batch = 64;       // G batch for the moving average's BatchNorm statistics
   dist::Communicator* comm = nullptr;  // data-parallel over these ranks (the trainer distributed alike)
+  /// Advice in the messages, in the caller's terms (the example programs name their flags).
+  std::string non_finite_advice = "a lower learning rate may help; OnNonFinite::skip skips such steps instead";
+  std::string d_wins_advice = "try one-sided label smoothing (Recipe::real_label 0.9), D on logits or a lower lr_d";
+  std::string resume_advice = "TrainingLoop::resume goes on from it";
   bool sync_bn = false;              // for the opening line: BatchNorm synchronized over the ranks
 };
 
@@ -71,8 +76,13 @@ constexpr int kEmaStatisticsBatches = 16;       // G batches that measure the mo
 
 class TrainingLoop {
  public:
-  TrainingLoop(Trainer& trainer, Source& source, Rng& noise, LoopOptions options)
-      : trainer_(trainer), source_(source), noise_(noise), o_(std::move(options)) {
+  TrainingLoop(Trainer& trainer, Source& source, LoopOptions options)
+      : trainer_(trainer), source_(source), o_(std::move(options)) {
+    // Grids, scores and the moving average's statistics run G on inputs alone.
+    check(!dynamic_cast<nn::Conditional<float>*>(&trainer.generator()), "TrainingLoop: a conditional generator (",
+          trainer.generator().type_name(), ") needs labels for its sample grids and scores, which the loop does not "
+          "draw yet; train it with Trainer's steps");
+    check(o_.log_every >= 1, "TrainingLoop: expected log_every >= 1, found ", o_.log_every);
     per_epoch_ = source.batches_per_epoch();
     until_time_up_ = o_.minutes && o_.iterations == 0;
     check(o_.iterations > 0 || until_time_up_, "TrainingLoop: expected a number of iterations or minutes");
@@ -86,18 +96,22 @@ class TrainingLoop {
     if (root()) std::filesystem::create_directories(o_.out_dir);
   }
 
-  /// Scores the sampling generator every score_every iterations (none: no scores).
-  void set_quality(QualityTracker* quality) { quality_ = quality; }
+  /// Scores the sampling generator every score_every iterations (none: no
+  /// scores). Before resume(), which loads the scores so far into it.
+  void set_quality(QualityTracker* quality) {
+    check(!resumed_, "TrainingLoop: set_quality after resume would lose the checkpoint's scores; call it before");
+    quality_ = quality;
+  }
   /// Replaces the sample grid writer: called with the file's path.
-  std::function<void(const std::string& path)> write_samples;
-  /// The progress line after each score, from its row and whether it is the
-  /// best so far; by default FID, IS, confident share and classes covered.
-  std::function<std::string(const QualityTracker::Row&, bool best)> score_line;
+  std::function<void(const std::string& path)> sample_writer;
+  /// How a score's progress line ends: by default "7/10 classes" covered.
+  std::function<std::string(const metrics::Score&)> coverage;
 
   /// Goes on from a checkpoint of this run's model and recipe.
   void resume(const std::string& path) {
     const auto c = io::Checkpoint<float>::load(path);
     state().load(c);
+    resumed_ = true;
     seconds_before_ = history_.last_seconds();
     checkpoint_iteration_ = trainer_.iteration();
     std::cout << "Resuming " << o_.name << " from " << path << " at iteration " << trainer_.iteration() << "\n";
@@ -150,7 +164,7 @@ class TrainingLoop {
   double wall_seconds() const { return wall_seconds_; }
 
  private:
-  RunState state() { return RunState{o_.name, trainer_, noise_, source_, history_, quality_}; }
+  RunState state() { return RunState{o_.name, trainer_, source_, history_, quality_}; }
   std::string last_checkpoint() const {
     return checkpoint_iteration_ < 0 ? std::string("none was written yet")
                                      : checkpoint_path() + ", iteration " + std::to_string(checkpoint_iteration_);
@@ -160,10 +174,9 @@ class TrainingLoop {
 
   Trainer& trainer_;
   Source& source_;
-  Rng& noise_;
   LoopOptions o_;
   std::int64_t per_epoch_ = 1, total_ = 0;
-  bool until_time_up_ = false;
+  bool until_time_up_ = false, resumed_ = false;
   QualityTracker* quality_ = nullptr;
   History history_;
   double seconds_before_ = 0, output_seconds_ = 0, wall_seconds_ = 0;
@@ -178,14 +191,12 @@ inline void TrainingLoop::score(std::int64_t it, double seconds, Progress& progr
   quality_->write_csv(out("metrics.csv"));
   quality_->write_plot(out("fid_plot.png"), o_.title + ": FID on " + std::to_string(row.score.count) + " samples");
   if (best) io::save_weights(out("generator_best.safetensors"), sampling_generator());
-  if (score_line) {
-    progress.note(score_line(row, best));
-    return;
-  }
+  char classes[32];
+  std::snprintf(classes, sizeof classes, "%d/%zu classes", row.score.classes_covered, row.score.histogram.size());
   char line[256];
-  std::snprintf(line, sizeof line, "iteration %lld: FID %.2f%s, IS %.2f, %.0f%% confident, %d/%zu classes",
+  std::snprintf(line, sizeof line, "iteration %lld: FID %.2f%s, IS %.2f, %.0f%% confident, %s",
                 static_cast<long long>(it), row.score.fid, best ? " (best so far)" : "", row.score.inception_score,
-                100 * row.score.confident_share, row.score.classes_covered, row.score.histogram.size());
+                100 * row.score.confident_share, coverage ? coverage(row.score).c_str() : classes);
   progress.note(line);
 }
 
@@ -232,7 +243,11 @@ inline int TrainingLoop::run() {
             << "; outputs in "
             << o_.out_dir << std::endl;
   detail::interrupted() = 0;
-  auto previous_handler = std::signal(SIGINT, detail::on_interrupt);
+  // Ctrl-C's handler is this run's only, also when it ends by an exception.
+  struct HandlerGuard {
+    void (*previous)(int) = std::signal(SIGINT, detail::on_interrupt);
+    ~HandlerGuard() { std::signal(SIGINT, previous); }
+  } handler;
   // The other ranks' progress would repeat rank 0's (the losses are averaged).
   std::unique_ptr<std::FILE, int (*)(std::FILE*)> quiet(root() ? nullptr : std::fopen("/dev/null", "w"), std::fclose);
   Progress progress(until_time_up_ ? 0 : total_, per_epoch_, o_.log_every, quiet ? quiet.get() : stderr);
@@ -246,8 +261,8 @@ inline int TrainingLoop::run() {
   };
   const auto samples_to = [&](const std::string& name) {
     if (!root()) return;
-    if (write_samples)
-      write_samples(out(name));
+    if (sample_writer)
+      sample_writer(out(name));
     else
       write_sample_grid(out(name));
   };
@@ -256,8 +271,7 @@ inline int TrainingLoop::run() {
     progress.finish();
     return Error(tinygan::detail::concat("training stopped at ", e.what(),
                                          ". Nothing was saved over the last checkpoint (", last_checkpoint(),
-                                         "). A lower --lr or --recipe best may help; --on-nan skip skips such "
-                                         "steps instead"));
+                                         "). ", o_.non_finite_advice));
   };
   // A lost peer ends a distributed run with where it was and what is saved.
   const auto peer_lost = [&](const dist::PeerLost& e) {
@@ -313,8 +327,8 @@ inline int TrainingLoop::run() {
         progress.note(tinygan::detail::concat(
             "warning: at iteration ", it, " the discriminator has been right on at least ", 100 * d_wins.accuracy(),
             "% of real and of fake samples for ", d_wins.patience(),
-            " iterations in a row; the generator gets almost no gradient and such runs rarely recover. "
-            "Try --recipe best, or --label-smoothing 0.1, --d-logits, a lower --lr-d"));
+            " iterations in a row; the generator gets almost no gradient and such runs rarely recover. ",
+            o_.d_wins_advice));
     }
     if (it % o_.sample_every == 0) {
       char name[64];
@@ -322,15 +336,14 @@ inline int TrainingLoop::run() {
       off_the_clock([&] { samples_to(name); });
     }
     const bool time_up = o_.minutes && seconds >= *o_.minutes * 60;
-    if (quality_ && (it % o_.score_every == 0 || it == total_ || time_up))
+    if (quality_ && root() && (it % o_.score_every == 0 || it == total_ || time_up))
       off_the_clock([&] { score(it, seconds, progress); });
     if (it % o_.checkpoint_every == 0 && it < total_) off_the_clock([&] { save_checkpoint(); });
     if (stop_now) {
       progress.finish();
       save_checkpoint();
-      std::signal(SIGINT, previous_handler);
-      std::cout << "Interrupted at iteration " << it << ". Checkpoint saved to " << checkpoint_path()
-                << "; continue with --resume " << checkpoint_path() << "\n";
+      std::cout << "Interrupted at iteration " << it << ". Checkpoint saved to " << checkpoint_path() << "; "
+                << o_.resume_advice << "\n";
       wall_seconds_ = progress.seconds();
       return 130;
     }
@@ -343,13 +356,13 @@ inline int TrainingLoop::run() {
     }
   }
   progress.finish();
-  std::signal(SIGINT, previous_handler);
+  if (root()) {  // rank 0 writes the outputs
+    save_checkpoint();
+    samples_to("samples_final.png");
+    history_.write_plot(out("loss_plot.png"), o_.title + ": losses");
+    save_final_weights(o_.out_dir, sampling_generator(), trainer_);
+  }
   wall_seconds_ = progress.seconds();
-  if (!root()) return 0;  // rank 0 writes the outputs
-  save_checkpoint();
-  samples_to("samples_final.png");
-  history_.write_plot(out("loss_plot.png"), o_.title + ": losses");
-  save_final_weights(o_.out_dir, sampling_generator(), trainer_);
   return 0;
 }
 
