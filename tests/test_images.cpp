@@ -402,8 +402,10 @@ TEST_CASE("export samples refuses shapes and channels its format cannot hold, wr
   io::export_samples(dir.file("four.npy"), Tensor<float>({2, 4, 3, 3}), 0.0f, 1.0f);
   CHECK(io::load_npy(dir.file("four.npy")).shape() == Shape{2, 4, 3, 3});
 
-  for (const auto& [path, shape] : std::vector<std::pair<std::string, Shape>>{
+  for (const auto& path_and_shape : std::vector<std::pair<std::string, Shape>>{
            {dir.file("flat.npy"), Shape{2, 784}}, {dir.file("flat-idx3"), Shape{16}}, {folder, Shape{2, 784}}}) {
+    const std::string& path = path_and_shape.first;  // named, not bound: the lambda captures it (clang 14)
+    const Shape& shape = path_and_shape.second;
     err = error_of([&] { io::export_samples(path, Tensor<float>(shape), 0.0f, 1.0f); });
     CHECK(contains(err, path + ": export_samples: expected samples shaped [N, C, H, W] or [N, H, W], found " + shape.str()));
   }
