@@ -157,9 +157,6 @@ class TrainingLoop {
   std::string checkpoint_path() const { return out("checkpoint.safetensors"); }
   bool root() const { return !o_.comm || o_.comm->is_root(); }
   std::int64_t total_iterations() const { return total_; }
-  std::int64_t iterations_per_epoch() const { return per_epoch_; }
-  bool until_time_up() const { return until_time_up_; }
-  const History& history() const { return history_; }
   /// Wall seconds of this process's run() so far (outputs included).
   double wall_seconds() const { return wall_seconds_; }
 
