@@ -28,7 +28,8 @@ struct BenchModel {
 inline const std::vector<BenchModel>& bench_models() {
   using gan::GeneratorLoss;
   static const std::vector<BenchModel> all = {
-      {"dcgan", mnist::dcgan_generator<float>, mnist::dcgan_discriminator<float>, Shape{1, 28, 28}, 100, 64, 64, 64,
+      {"dcgan", [](Rng& rng) { return mnist::dcgan_generator<float>(rng); },
+       [](Rng& rng, gan::DiscriminatorOutput out) { return mnist::dcgan_discriminator<float>(rng, out); }, Shape{1, 28, 28}, 100, 64, 64, 64,
        2e-4, 0.5, GeneratorLoss::bce, 30},
       {"dense", mnist::dense_generator<float>, mnist::dense_discriminator<float>, Shape{784}, 100, 64, 64, 64, 2e-4,
        0.5, GeneratorLoss::bce, 300},

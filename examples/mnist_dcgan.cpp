@@ -9,8 +9,10 @@ using namespace tinygan;
 int main(int argc, char** argv) {
   gan::ModelSpec dcgan;
   dcgan.name = "dcgan";
-  dcgan.make_generator = mnist::dcgan_generator<float>;
-  dcgan.make_discriminator = mnist::dcgan_discriminator<float>;
+  dcgan.make_generator = [](Rng& rng) { return mnist::dcgan_generator<float>(rng); };
+  dcgan.make_discriminator = [](Rng& rng, gan::DiscriminatorOutput out) {
+    return mnist::dcgan_discriminator<float>(rng, out);
+  };
   dcgan.init = "normal(0, 0.02) weights, BatchNorm scale normal(1, 0.02) (DCGAN)";
   dcgan.sample_shape = Shape{1, 28, 28};
   dcgan.image_shape = Shape{1, 28, 28};

@@ -1,5 +1,6 @@
 // The DCGAN of docs/models.md: z[100] -> 1x28x28 in [-1, 1] through three
-// transposed convolutions, and a convolutional critic. Shapes NCHW, k5
+// transposed convolutions, and a convolutional critic. With channels 3 the
+// same networks make and judge 3x28x28 colour pictures (image_dcgan --size 28). Shapes NCHW, k5
 // "same" padding 2 as in PyTorch; weights drawn N(0, 0.02)
 // (nn::init::dcgan_normal), dropout streams seeded from rng too.
 #pragma once
@@ -9,7 +10,7 @@
 namespace mnist {
 
 template <class T>
-Model<T> dcgan_generator(tinygan::Rng& rng) {
+Model<T> dcgan_generator(tinygan::Rng& rng, Index channels = 1) {
   using namespace tinygan::nn;
   auto g = std::make_shared<Sequential<T>>();
   g->add(Dense<T>(DenseOptions(kLatent, 256 * 7 * 7).bias(false)))
@@ -24,17 +25,17 @@ Model<T> dcgan_generator(tinygan::Rng& rng) {
       .add(BatchNorm<T>(64))
       .add(LeakyReLU<T>(kSlope))
       .add(Conv2DTranspose<T>(
-          Conv2DTransposeOptions(64, 1, 5).stride(2).padding(2).output_padding(1).bias(false)))    // 1 x 28 x 28
+          Conv2DTransposeOptions(64, channels, 5).stride(2).padding(2).output_padding(1).bias(false)))  // C x 28 x 28
       .add(Tanh<T>());
   init::dcgan_normal(*g, rng);
   return g;
 }
 
 template <class T>
-Model<T> dcgan_discriminator(tinygan::Rng& rng, tinygan::gan::DiscriminatorOutput output = {}) {
+Model<T> dcgan_discriminator(tinygan::Rng& rng, tinygan::gan::DiscriminatorOutput output = {}, Index channels = 1) {
   using namespace tinygan::nn;
   auto d = std::make_shared<Sequential<T>>();
-  d->add(Conv2D<T>(Conv2DOptions(1, 64, 5).stride(2).padding(2)))  // 64 x 14 x 14
+  d->add(Conv2D<T>(Conv2DOptions(channels, 64, 5).stride(2).padding(2)))  // 64 x 14 x 14
       .add(LeakyReLU<T>(kSlope))
       .add(Dropout<T>(0.3))
       .add(Conv2D<T>(Conv2DOptions(64, 128, 5).stride(2).padding(2)))  // 128 x 7 x 7

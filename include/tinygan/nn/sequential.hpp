@@ -1,6 +1,7 @@
 /// \file
-/// Sequential: modules applied in order, named "0", "1", ... as in PyTorch. A
-/// Sequential can hold Sequentials, so a combined GAN is G followed by D.
+/// Sequential: modules applied in order, named "0", "1", ... as in PyTorch (or
+/// by a name given). A Sequential can hold Sequentials, so a combined GAN is G
+/// followed by D.
 #pragma once
 
 #include <memory>
@@ -23,7 +24,12 @@ class Sequential : public Module<T> {
   }
   /// Shares a module that lives elsewhere (a G inside the combined G->D model).
   Sequential& add(std::shared_ptr<Module<T>> module) {
-    this->register_module(std::to_string(this->children().size()), std::move(module));
+    return add(std::to_string(this->children().size()), std::move(module));
+  }
+  /// Under a name of one's own, as a PyTorch model's attribute ("main"), so
+  /// that its state_dict names match.
+  Sequential& add(std::string name, std::shared_ptr<Module<T>> module) {
+    this->register_module(std::move(name), std::move(module));
     return *this;
   }
 

@@ -3,6 +3,7 @@
 /// parameter count per row, then total, trainable and non-trainable counts.
 #pragma once
 
+#include <cctype>
 #include <iomanip>
 #include <sstream>
 #include <string>
@@ -57,12 +58,21 @@ std::string summary(Module<T>& model, const Shape& sample_shape, const std::stri
   for (int i = 0; i < sample_shape.rank(); ++i) input.push_back(sample_shape[i]);
   Var<T> h(Tensor<T>::zeros(input));
 
-  // A Sequential lists its children, anything else is one row.
+  // A Sequential lists its children, anything else is one row. A Sequential
+  // held under a name ("main", as in PyTorch's models) lists its own children
+  // ("main.0"); one held under a number (G inside the combined model) is a row.
   std::vector<std::pair<std::string, Module<T>*>> rows;
-  if (dynamic_cast<Sequential<T>*>(&model))
-    for (auto& [name, child] : model.children()) rows.emplace_back(name, child.get());
-  else
+  if (dynamic_cast<Sequential<T>*>(&model)) {
+    for (auto& [name, child] : model.children()) {
+      const bool named = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+      if (named && dynamic_cast<Sequential<T>*>(child.get()))
+        for (auto& [inner, layer] : child->children()) rows.emplace_back(name + "." + inner, layer.get());
+      else
+        rows.emplace_back(name, child.get());
+    }
+  } else {
     rows.emplace_back("0", &model);
+  }
 
   std::vector<std::string> cells;
   for (auto& [name, layer] : rows) {
