@@ -12,6 +12,9 @@
 
 namespace tinygan::data {
 
+/// Which part of a data set that comes split in two (MNIST).
+enum class Split { train, test };
+
 enum class Scaling {
   zero_to_one,       // x / 255
   minus_one_to_one,  // x / 127.5 - 1, for generators ending in tanh

