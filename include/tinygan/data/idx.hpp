@@ -2,6 +2,7 @@
 /// IDX files, the format MNIST ships in: two zero bytes, a type byte, a rank
 /// byte, rank big-endian uint32 dimensions, then the elements in row-major
 /// order. Only unsigned bytes (type 0x08) are supported: that is all MNIST uses.
+/// A gzipped IDX file (as Fashion-MNIST ships) is read the same way.
 #pragma once
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include "tinygan/core/error.hpp"
 #include "tinygan/core/read_file.hpp"
 #include "tinygan/core/shape.hpp"
+#include "tinygan/data/gzip.hpp"
 
 namespace tinygan::data {
 
@@ -69,11 +71,6 @@ inline Index parse_header(std::string_view head, Index size, const std::string& 
   check(size >= 4, name, ": shorter than an IDX header (expected at least 4 bytes, found ", size, ")");
   const auto byte = [&](Index i) { return static_cast<std::uint8_t>(head[static_cast<std::size_t>(i)]); };
   const std::uint8_t magic[4] = {byte(0), byte(1), byte(2), byte(3)};
-  if (magic[0] == 0x1f && magic[1] == 0x8b) {
-    const bool gz = name.size() > 3 && name.ends_with(".gz");
-    throw Error(name + ": gzip-compressed: decompress it first (" +
-                (gz ? "gzip -dk " + name : "gzip -dc < " + name + " > " + name + ".idx") + ")");
-  }
   check(magic[0] == 0 && magic[1] == 0, name,
         ": not an IDX file (expected the magic 00 00 <type> <rank>, found ", hex_byte(magic[0]), " ",
         hex_byte(magic[1]), " ", hex_byte(magic[2]), " ", hex_byte(magic[3]), ")");
@@ -108,13 +105,25 @@ inline Index parse_header(std::string_view head, Index size, const std::string& 
 }
 }  // namespace idx_detail
 
-/// An IDX file already in memory; name (its path) is what errors call it.
-inline IdxArray read_idx_bytes(std::string_view bytes, const std::string& name) {
+namespace idx_detail {
+inline IdxArray read_plain_bytes(std::string_view bytes, const std::string& name) {
   IdxArray array;
-  const Index header = idx_detail::parse_header(bytes, static_cast<Index>(bytes.size()), name, array);
+  const Index header = parse_header(bytes, static_cast<Index>(bytes.size()), name, array);
   const auto* data = reinterpret_cast<const std::uint8_t*>(bytes.data()) + header;
   array.data.assign(data, data + array.numel());
   return array;
+}
+
+/// What errors about a gzipped file's contents call it: their sizes are the
+/// decompressed ones, not the file's.
+inline std::string decompressed_name(const std::string& name) { return name + " (decompressed)"; }
+}  // namespace idx_detail
+
+/// An IDX file already in memory, plain or gzipped (told by gzip's magic, not
+/// by the name); name (its path) is what errors call it.
+inline IdxArray read_idx_bytes(std::string_view bytes, const std::string& name) {
+  if (is_gzip(bytes)) return idx_detail::read_plain_bytes(gunzip(bytes, name), idx_detail::decompressed_name(name));
+  return idx_detail::read_plain_bytes(bytes, name);
 }
 
 inline IdxArray read_idx(const std::string& path) {
@@ -132,6 +141,13 @@ inline IdxArray read_idx(const std::string& path) {
   // The longest header (rank 4) is 20 bytes; the data is read only once they check out.
   std::string head(static_cast<std::size_t>(std::min<std::uint64_t>(size, 20)), '\0');
   read(head.data(), static_cast<Index>(head.size()));
+  if (is_gzip(head)) {
+    // Its size is known only once decoded: read whole (the compressed bytes
+    // are freed before the array is filled).
+    in.close();
+    const std::string decoded = gunzip(read_whole_file(path), path);
+    return idx_detail::read_plain_bytes(decoded, idx_detail::decompressed_name(path));
+  }
   IdxArray array;
   const Index header = idx_detail::parse_header(head, static_cast<Index>(size), path, array);
   array.data.resize(static_cast<std::size_t>(array.numel()));
