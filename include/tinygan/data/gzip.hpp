@@ -137,12 +137,12 @@ inline std::string gunzip(std::string_view bytes, const std::string& name) {
   const int decoded = stbi_zlib_decode_noheader_buffer(out.data(), static_cast<int>(isize), bytes.data() + at,
                                                        static_cast<int>(compressed + kTrailerBytes));
   if (decoded < 0) {
+    // Built with STBI_FAILURE_USERMSG, stb calls any bad zlib data "Corrupt
+    // PNG", output beyond the ISIZE-sized buffer included.
     const char* reason = stbi_failure_reason();
-    // stb words every zlib error as a PNG's (its only other user); overflowing
-    // the ISIZE-sized buffer is one of them.
     throw Error(tinygan::detail::concat(
-        name, ": truncated or corrupt gzip stream: the deflate data does not decode to the trailer's ISIZE of ",
-        isize, " bytes (stb_image's inflate failed: ", reason ? reason : "invalid block type", ")"));
+        name, ": truncated or corrupt gzip stream: the deflate data is invalid or decodes to more than the "
+        "trailer's ISIZE of ", isize, " bytes (stb_image's inflate says: ", reason ? reason : "invalid block type", ")"));
   }
   check(decoded == isize, name, ": truncated or corrupt gzip stream: the deflate data decodes to ", decoded,
         " bytes, the trailer's ISIZE says ", isize);
