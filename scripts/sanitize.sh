@@ -40,7 +40,7 @@ corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
 # The four fuzzers run at once: each gets its full time on the clock.
 pids=()
-for reader in idx safetensors npy checkpoint; do
+for reader in idx safetensors npy checkpoint image; do
   cp -r "tests/fuzz/corpus/$reader" "$corpus/$reader"
   # A finding writes crash-/leak-/oom-/timeout-<hash> into build-sanitize/ and exits non-zero.
   build-sanitize/tests/fuzz/fuzz_$reader "$corpus/$reader" -max_total_time="$fuzz_seconds" \
@@ -50,7 +50,7 @@ for reader in idx safetensors npy checkpoint; do
 done
 status=0
 i=0
-for reader in idx safetensors npy checkpoint; do
+for reader in idx safetensors npy checkpoint image; do
   log="build-sanitize/fuzz_$reader.log"
   if wait "${pids[$i]}"; then
     echo "fuzz_$reader: $(grep -o 'Done [0-9]* runs in [0-9]* second(s)' "$log")"
