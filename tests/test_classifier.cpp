@@ -227,7 +227,7 @@ TEST_CASE("classifier: malformed classifier metadata is refused naming the file 
 
 TEST_CASE("classifier: the committed asset records MNIST, 1x28x28, 10 classes") {
   if (!std::filesystem::exists(kCommittedClassifier)) {
-    MESSAGE("skipped: " << kCommittedClassifier << " does not exist (train it with examples/mnist_classifier)");
+    MESSAGE("skipped: " << kCommittedClassifier << " does not exist (train it with examples/image_classifier)");
     return;
   }
   const auto file = io::load_safetensors<float>(kCommittedClassifier);

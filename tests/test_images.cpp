@@ -19,17 +19,7 @@
 #include "tinygan/io/png.hpp"
 #include "tinygan/io/sample_export.hpp"
 
-// The decoder, for these tests only; a static copy in this translation unit.
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#include <stb/stb_image.h>
-#pragma GCC diagnostic pop
+#include "tinygan/data/stb_image.hpp"  // the decoder the picture readers use
 
 using namespace tinygan;
 using namespace tinygan::testing;
@@ -54,7 +44,7 @@ struct Decoded {
 // Decodes a PNG as stored (no channel conversion), then deletes the file.
 Decoded decode(const std::string& path) {
   Decoded d;
-  unsigned char* data = stbi_load(path.c_str(), &d.width, &d.height, &d.channels, 0);
+  unsigned char* data = tinygan::testing::load_picture(path, &d.width, &d.height, &d.channels);
   REQUIRE_MESSAGE(data != nullptr, path, ": stb_image cannot decode it: ", stbi_failure_reason());
   d.pixels.assign(data, data + static_cast<std::size_t>(d.width) * d.height * d.channels);
   stbi_image_free(data);

@@ -171,7 +171,7 @@ TEST_CASE("metrics: the classifier's shapes, size and batching") {
 
 TEST_CASE("metrics: the committed classifier recognizes the fixture's test digits") {
   if (!std::filesystem::exists(kClassifier)) {
-    MESSAGE("skipped: " << kClassifier << " does not exist (train it with examples/mnist_classifier)");
+    MESSAGE("skipped: " << kClassifier << " does not exist (train it with examples/image_classifier)");
     return;
   }
   models::ClassifierInfo info;

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "tinygan/core/error.hpp"
+#include "tinygan/data/stb_image.hpp"
 
 namespace tinygan::testing {
 
@@ -33,6 +34,14 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
 inline std::string read_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// stb_image's stbi_load for a file: tinygan's static copy decodes from memory
+// only (STBI_NO_STDIO).
+inline unsigned char* load_picture(const std::string& path, int* width, int* height, int* channels) {
+  const std::string bytes = read_bytes(path);
+  return stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()),
+                               width, height, channels, 0);
 }
 
 // The message of the tinygan::Error that f throws, or "" if it throws none.

@@ -45,6 +45,7 @@
 #include "tinygan/optim/sgd.hpp"
 
 #include "tinygan/data/batches.hpp"
+#include "tinygan/data/datasets.hpp"
 #include "tinygan/data/idx.hpp"
 #include "tinygan/data/mnist.hpp"
 

@@ -4,9 +4,6 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include <doctest/doctest.h>
 
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#include <stb/stb_image.h>
 
 #include <signal.h>
 #include <spawn.h>
@@ -26,12 +23,13 @@
 #include <string>
 #include <vector>
 
-#include "tinygan/gan.hpp"
+#include "tinygan/gan.hpp"  // with data/stb_image.hpp's decoder
 #include "../test_util.hpp"
 #include "processes.hpp"
 
 namespace fs = std::filesystem;
 using tinygan::testing::contains;
+using tinygan::testing::load_picture;
 using tinygan::testing::read_bytes;
 using namespace tinygan::testing::processes;
 
@@ -43,7 +41,7 @@ const std::string kData = std::string(" --data ") + TINYGAN_FIXTURE_DIR + "/mnis
 void expect_png(const std::string& path) {
   INFO(path);
   int w = 0, h = 0, channels = 0;
-  unsigned char* pixels = stbi_load(path.c_str(), &w, &h, &channels, 0);
+  unsigned char* pixels = load_picture(path, &w, &h, &channels);
   REQUIRE(pixels != nullptr);
   CHECK(w >= 56);
   CHECK(h >= 56);
@@ -108,7 +106,8 @@ TEST_CASE("e2e --version prints the program and tinygan's version") {
   const std::pair<std::string, std::string> programs[] = {{MNIST_DCGAN, "mnist_dcgan"}, {MNIST_DENSE, "mnist_dense"},
                                                           {MNIST_INVERTED, "mnist_inverted"},
                                                           {TINYGAN_SCORE, "tinygan-score"},
-                                                          {MNIST_CLASSIFIER, "mnist_classifier"}};
+                                                          {IMAGE_CLASSIFIER, "image_classifier"},
+                                                          {IMAGE_DCGAN, "image_dcgan"}};
   for (const auto& program_and_name : programs) {
     const Result r = run(program_and_name.first, "--version");
     CHECK(r.code == 0);
@@ -286,7 +285,7 @@ TEST_CASE("e2e generate from saved weights and export samples") {
                                " --export-samples " + out + "/pngs/").code == 0);
   for (const char* png : {"/pngs/sample_000000.png", "/pngs/sample_000001.png", "/pngs/sample_000002.png"}) {
     int w = 0, h = 0, channels = 0;
-    unsigned char* pixels = stbi_load((out + png).c_str(), &w, &h, &channels, 0);
+    unsigned char* pixels = load_picture(out + png, &w, &h, &channels);
     REQUIRE(pixels != nullptr);
     CHECK((w == 28 && h == 28 && channels == 1));
     stbi_image_free(pixels);
@@ -332,7 +331,7 @@ TEST_CASE("e2e every flag of every program, given a missing, malformed, negative
   std::ofstream(samples) << "x";
   const std::pair<std::string, std::string> programs[] = {
       {MNIST_DCGAN, ""}, {MNIST_DENSE, ""}, {MNIST_INVERTED, ""}, {TINYGAN_SCORE, samples + " "},
-      {MNIST_CLASSIFIER, ""}};
+      {IMAGE_CLASSIFIER, ""}, {IMAGE_DCGAN, ""}};
   int tried = 0;
   for (const auto& program_and_before : programs) {
     const std::string& program = program_and_before.first;  // named, not bound: INFO captures it (clang 14)
@@ -668,4 +667,82 @@ TEST_CASE("e2e the tutorial's own-model program trains in the loop, resumes bit 
   const std::string program = read_bytes(MY_GAN_SOURCE), tutorial = read_bytes(TUTORIAL_MD);
   CHECK(contains(tutorial, "```cpp\n" + program + "```\n"));
   CHECK(std::count(program.begin(), program.end(), '\n') < 40);
+}
+
+namespace {
+// A folder of pictures as a user brings them: two classes of 36 RGBA PNGs,
+// 40x36 (not square, so they are cropped), each a random colour with a
+// transparent corner, and a stray text file.
+std::string write_picture_folder(const std::string& name) {
+  const std::string root = fresh_dir(name);
+  std::mt19937 random(7);
+  for (const char* cls : {"reds", "blues"}) {
+    fs::create_directories(root + "/" + cls);
+    for (int i = 0; i < 36; ++i) {
+      const int w = 40, h = 36;
+      std::vector<std::uint8_t> rgba(static_cast<std::size_t>(w * h * 4));
+      const auto shade = static_cast<std::uint8_t>(random() % 200);
+      for (int p = 0; p < w * h; ++p) {
+        const bool corner = p % w < 8 && p / w < 8;
+        const std::uint8_t px[4] = {cls[0] == 'r' ? std::uint8_t(255) : shade, shade,
+                                    cls[0] == 'b' ? std::uint8_t(255) : shade, corner ? std::uint8_t(0) : std::uint8_t(255)};
+        std::copy(px, px + 4, rgba.begin() + p * 4);
+      }
+      tinygan::io::save_png(root + "/" + cls + "/" + std::to_string(i) + ".png", rgba, w, h, 4);
+    }
+  }
+  std::ofstream(root + "/notes.txt") << "not a picture";
+  return root;
+}
+}  // namespace
+
+TEST_CASE("e2e image_dcgan trains on a folder of pictures and resumes bit for bit") {
+  const std::string pictures = write_picture_folder("pictures");
+  const std::string args = " --data " + pictures + " --size 32 --batch 16 --threads 2 --fid-samples 0 --recipe best";
+  const std::string split = fresh_dir("image_split"), whole = fresh_dir("image_whole");
+  const Result first = run(IMAGE_DCGAN, args + " --iters 3 --out " + split);
+  INFO(first.output);
+  REQUIRE(first.code == 0);
+  CHECK(contains(first.output, "main.0 (Conv2DTranspose)"));  // the summary shows the network's layers
+  CHECK(contains(first.output, "Training dcgan32 for 3 iterations (4 per epoch)"));  // 65 of 72: a tenth held out
+  const Result resumed = run(IMAGE_DCGAN, args + " --iters 6 --out " + split + " --resume " + split +
+                                              "/checkpoint.safetensors");
+  INFO(resumed.output);
+  REQUIRE(resumed.code == 0);
+  REQUIRE(run(IMAGE_DCGAN, args + " --iters 6 --out " + whole).code == 0);
+  CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
+  CHECK(read_bytes(split + "/discriminator.safetensors") == read_bytes(whole + "/discriminator.safetensors"));
+  expect_losses(split + "/losses.csv", 6);
+  // The grid is in colour, and config.json names the data set.
+  int w = 0, h = 0, channels = 0;
+  unsigned char* grid = load_picture(split + "/samples_final.png", &w, &h, &channels);
+  REQUIRE(grid != nullptr);
+  CHECK(channels == 3);
+  stbi_image_free(grid);
+  CHECK(contains(read_bytes(split + "/config.json"), "\"dataset\": \"folder\""));
+
+  // --generate from the saved weights writes a folder of colour PNGs.
+  const std::string exported = whole + "/exported/";
+  const Result generated = run(IMAGE_DCGAN, " --data " + pictures + " --size 32 --load " + whole +
+                                                "/generator.safetensors --generate 5 --out " + whole +
+                                                " --export-samples " + exported);
+  INFO(generated.output);
+  REQUIRE(generated.code == 0);
+  CHECK(std::distance(fs::directory_iterator(exported), fs::directory_iterator()) == 5);
+}
+
+TEST_CASE("e2e image_dcgan says what is wrong with a data set") {
+  const std::string empty = fresh_dir("no_pictures");
+  const Result none = run(IMAGE_DCGAN, " --data " + empty + " --iters 1 --fid-samples 0");
+  CHECK(none.code == 1);
+  CHECK(contains(none.output, empty));
+  const Result no_cifar = run(IMAGE_DCGAN, " --dataset cifar10 --data " + empty + " --iters 1 --fid-samples 0");
+  CHECK(no_cifar.code == 1);
+  CHECK(contains(no_cifar.output, "data_batch_1.bin"));
+  const Result no_choice = run(IMAGE_DCGAN, " --iters 1");
+  CHECK(no_choice.code == 2);
+  CHECK(contains(no_choice.output, "--dataset"));
+  const Result bad_size = run(IMAGE_DCGAN, " --dataset emoji --size 48");
+  CHECK(bad_size.code == 2);
+  CHECK(contains(bad_size.output, "28, 32, 64"));
 }

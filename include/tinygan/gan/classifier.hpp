@@ -6,7 +6,7 @@
 /// a classifier file records its input shape, its data set and its class
 /// count in the safetensors metadata (load_classifier, save_classifier).
 /// The MNIST one (1 x 28 x 28, 10 classes) is trained by
-/// examples/mnist_classifier; its weights are committed in assets/ so that
+/// examples/image_classifier; its weights are committed in assets/ so that
 /// every user gets the same scores.
 #pragma once
 

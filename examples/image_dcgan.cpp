@@ -1,0 +1,64 @@
+// image_dcgan: a DCGAN on any pictures: MNIST, Fashion-MNIST, CIFAR-10, the
+// Twemoji, or a folder of one's own, in grey or colour, at 28, 32 or 64
+// pixels. At 28 pixels it is mnist_dcgan's network (docs/models.md) with C
+// channels; at 32 and 64, pytorch/examples' DCGAN (models/pytorch_dcgan.hpp).
+// Every flag and output of mnist_dcgan works here too.
+#include <tinygan/gan.hpp>
+#include <tinygan/gan/program.hpp>  // the programs' shared command line, training run and outputs
+
+#include "models/dcgan.hpp"
+#include "models/pytorch_dcgan.hpp"
+
+using namespace tinygan;
+
+namespace {
+
+gan::ModelSpec dcgan_for(const gan::CliOptions& cli) {
+  const bool digits_or_clothes = cli.dataset == "mnist" || cli.dataset == "fashion-mnist";
+  const Index size = cli.size.value_or(digits_or_clothes ? 28 : 32);
+  const Index channels = cli.channels.value_or(digits_or_clothes ? 1 : 3);
+  gan::ModelSpec dcgan;
+  dcgan.name = "dcgan" + std::to_string(size);
+  dcgan.dataset = cli.dataset;
+  if (size == 28) {
+    dcgan.make_generator = [channels](Rng& rng) { return mnist::dcgan_generator<float>(rng, channels); };
+    dcgan.make_discriminator = [channels](Rng& rng, gan::DiscriminatorOutput out) {
+      return mnist::dcgan_discriminator<float>(rng, out, channels);
+    };
+  } else {
+    dcgan.make_generator = [size, channels](Rng& rng) { return images::dcgan_generator<float>(rng, size, channels); };
+    dcgan.make_discriminator = [size, channels](Rng& rng, gan::DiscriminatorOutput out) {
+      return images::dcgan_discriminator<float>(rng, out, size, channels);
+    };
+  }
+  dcgan.init = "normal(0, 0.02) weights, BatchNorm scale normal(1, 0.02) (DCGAN)";
+  dcgan.image_shape = dcgan.sample_shape = Shape{channels, size, size};
+  dcgan.recipe.beta1 = 0.5;  // both DCGANs: Adam lr 2e-4, betas (0.5, 0.999)
+  // --recipe best: mnist_dcgan's measured best recipe (docs/results.md): D on
+  // logits, reused fakes, Adam at twice the rate, samples from the weights'
+  // moving average.
+  dcgan.best_recipe = dcgan.recipe;
+  dcgan.best_recipe.d_logits = true;
+  dcgan.best_recipe.reuse_fakes = true;
+  dcgan.best_recipe.lr_g = dcgan.best_recipe.lr_d = 4e-4;
+  dcgan.best_recipe.ema_decay = 0.999;
+  dcgan.real_batch = dcgan.fake_batch = dcgan.g_batch = 64;
+  dcgan.iterations = 2000;  // a few minutes at 28 and 32 pixels on 2 cores; --iters, --epochs, --minutes set others
+  dcgan.sample_every = 100;
+  dcgan.score_every = 500;  // small sets have short epochs: score by iterations
+  dcgan.log_every = 50;
+  return dcgan;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  gan::CliSpec cli;
+  cli.program = "image_dcgan";
+  cli.any_images = true;
+  cli.sizes = {28, 32, 64};
+  cli.about = "Trains a DCGAN on a data set or a folder of pictures and writes samples, losses and weights.";
+  return gan::run_program(argc, argv, cli, [](const gan::CliOptions& options) {
+    return std::vector<gan::ModelSpec>{dcgan_for(options)};
+  });
+}
