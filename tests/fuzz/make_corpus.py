@@ -3,10 +3,12 @@
 valid files of each format and a few near-valid ones (truncated, oversized,
 foreign, corrupted), each at most a few KB. Deterministic; rerun after a
 format change and commit the result."""
+import gzip
 import json
 import os
 import shutil
 import struct
+import zlib
 
 here = os.path.dirname(os.path.abspath(__file__))
 root = os.path.dirname(os.path.dirname(here))
@@ -53,7 +55,9 @@ def npy(descr, shape, raw, version=1, fortran=False):
 
 
 def main():
-    shutil.rmtree(out, ignore_errors=True)
+    # Only these readers' seeds are made here; corpus/image/ holds pictures (and fuzzer findings) kept as files.
+    for reader in ["idx", "safetensors", "npy", "checkpoint"]:
+        shutil.rmtree(os.path.join(out, reader), ignore_errors=True)
 
     # IDX: the fixture's first three images and labels, and broken variants.
     with open(os.path.join(root, "tests/fixtures/mnist/t10k-images-idx3-ubyte"), "rb") as f:
@@ -71,6 +75,15 @@ def main():
     write("idx", "float_type", idx([3], f32([1, 2, 3]), type_byte=0x0D))
     write("idx", "gzip", b"\x1f\x8b\x08\x00" + bytes(12))
     write("idx", "zero_dim", idx([0, 5], b""))
+    # gzipped IDX (read transparently): plain, and with every optional header field (FHCRC, FEXTRA, FNAME,
+    # FCOMMENT); and CIFAR-10 records, which fuzz_idx feeds to the CIFAR parser too.
+    write("idx", "gzip_images3", gzip.compress(images, mtime=0))
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)
+    body = deflate.compress(labels) + deflate.flush()
+    header = b"\x1f\x8b\x08\x1e" + bytes(4) + b"\x04\x03" + struct.pack("<H", 3) + b"ab\x00" + b"labels3\x00seed\x00"
+    header += struct.pack("<H", zlib.crc32(header) & 0xFFFF)
+    write("idx", "gzip_all_fields", header + body + struct.pack("<II", zlib.crc32(labels), len(labels)))
+    write("idx", "cifar_record", bytes([3]) + bytes(i % 256 for i in range(3072)))
 
     # safetensors: small golden files, and broken variants of one.
     os.makedirs(os.path.join(out, "safetensors"))
