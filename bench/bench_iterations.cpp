@@ -1,10 +1,10 @@
 // Milliseconds per full GAN training iteration of each of docs/models.md's five
-// models at its batch sizes (D step on a real and a fake batch, then the G
+// models and pytorch/examples' 64x64x3 DCGAN (dcgan64) at its batch sizes (D step on a real and a fake batch, then the G
 // step through the frozen D with fresh noise), with heap allocations per
 // iteration and peak RSS. Each (model, threads) runs in its own child process
 // so that peak RSS is that run's own.
 //
-//   tinygan_bench_iterations [--models dcgan,dense,...] [--threads 1,2] [--repeats N] [--warmup N] [--json]
+//   tinygan_bench_iterations [--models dcgan,dense,...,dcgan64] [--threads 1,2] [--repeats N] [--warmup N] [--json]
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,7 +61,7 @@ void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bench::CommandLine cli("tinygan_bench_iterations", "[--models dcgan,dense,dense-bn,minimal,inverted] [--threads 1,2] [--repeats N] [--warmup N] [--json]");
+  const bench::CommandLine cli("tinygan_bench_iterations", "[--models dcgan,dense,dense-bn,minimal,inverted,dcgan64] [--threads 1,2] [--repeats N] [--warmup N] [--json]");
   std::vector<std::string> names;
   std::vector<int> thread_counts = {1, 2};
   int repeats = 0, warmup = 5;
@@ -85,7 +85,7 @@ int main(int argc, char** argv) {
   for (const auto& m : bench::bench_models())
     if (names.empty() || std::find(names.begin(), names.end(), m.name) != names.end()) chosen.push_back(&m);
   for (const auto& n : names) {
-    if (!bench::find_model(n)) cli.fail("unknown model '" + n + "' (dcgan, dense, dense-bn, minimal, inverted)");
+    if (!bench::find_model(n)) cli.fail("unknown model '" + n + "' (dcgan, dense, dense-bn, minimal, inverted, dcgan64)");
   }
   // One child per measurement; the parent never starts OpenMP threads, so fork is safe.
   for (const bench::BenchModel* m : chosen)

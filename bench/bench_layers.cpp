@@ -1,4 +1,5 @@
-// Forward and forward+backward time of every layer shape of the MNIST GANs at
+// Forward and forward+backward time of every layer shape of the MNIST GANs,
+// and of the 4x4 stride-2 convolutions of pytorch/examples' 64x64x3 DCGAN, at
 // batch 64, each beside the machine's single-precision GEMM peak at the same
 // thread count, so that a layer's GFLOP/s read as a share of the best Eigen
 // can do. For the dense layers and the 1-channel convolutions, whose cost is
@@ -135,6 +136,32 @@ std::vector<LayerCase> layer_cases() {
       {"convT 64->1 k5s2 14x14", {kBatch, 64, 14, 14},
        maker<Conv2DTranspose<float>>(ConvT(64, 1, 5).stride(2).padding(2).output_padding(1).bias(false)),
        Rate::gflops, 2 * b * 64 * 14 * 14 * 1 * 25, one_channel_conv_products()},
+      // pytorch/examples' 64x64x3 DCGAN (examples/models/pytorch_dcgan.hpp): D's
+      // 4x4 stride-2 convolutions and G's transposed ones, inputs as they arrive.
+      {"conv2d 3->64 k4s2 64x64", {kBatch, 3, 64, 64},
+       maker<Conv2D<float>>(Conv(3, 64, 4).stride(2).padding(1).bias(false)), Rate::gflops,
+       2 * b * 64 * 32 * 32 * 3 * 16, {}},
+      {"conv2d 64->128 k4s2 32x32", {kBatch, 64, 32, 32},
+       maker<Conv2D<float>>(Conv(64, 128, 4).stride(2).padding(1).bias(false)), Rate::gflops,
+       2 * b * 128 * 16 * 16 * 64 * 16, {}},
+      {"conv2d 128->256 k4s2 16x16", {kBatch, 128, 16, 16},
+       maker<Conv2D<float>>(Conv(128, 256, 4).stride(2).padding(1).bias(false)), Rate::gflops,
+       2 * b * 256 * 8 * 8 * 128 * 16, {}},
+      {"conv2d 256->512 k4s2 8x8", {kBatch, 256, 8, 8},
+       maker<Conv2D<float>>(Conv(256, 512, 4).stride(2).padding(1).bias(false)), Rate::gflops,
+       2 * b * 512 * 4 * 4 * 256 * 16, {}},
+      {"convT 512->256 k4s2 4x4", {kBatch, 512, 4, 4},
+       maker<Conv2DTranspose<float>>(ConvT(512, 256, 4).stride(2).padding(1).bias(false)), Rate::gflops,
+       2 * b * 512 * 4 * 4 * 256 * 16, {}},
+      {"convT 256->128 k4s2 8x8", {kBatch, 256, 8, 8},
+       maker<Conv2DTranspose<float>>(ConvT(256, 128, 4).stride(2).padding(1).bias(false)), Rate::gflops,
+       2 * b * 256 * 8 * 8 * 128 * 16, {}},
+      {"convT 128->64 k4s2 16x16", {kBatch, 128, 16, 16},
+       maker<Conv2DTranspose<float>>(ConvT(128, 64, 4).stride(2).padding(1).bias(false)), Rate::gflops,
+       2 * b * 128 * 16 * 16 * 64 * 16, {}},
+      {"convT 64->3 k4s2 32x32", {kBatch, 64, 32, 32},
+       maker<Conv2DTranspose<float>>(ConvT(64, 3, 4).stride(2).padding(1).bias(false)), Rate::gflops,
+       2 * b * 64 * 32 * 32 * 3 * 16, {}},
       {"batchnorm 12544", {kBatch, 12544}, maker<BatchNorm<float>>(Index{12544}), Rate::gbps, 8 * b * 12544, {}},
       {"batchnorm2d 128 7x7", {kBatch, 128, 7, 7}, maker<BatchNorm<float>>(Index{128}), Rate::gbps,
        8 * b * 128 * 7 * 7, {}},

@@ -1,5 +1,6 @@
-// docs/models.md's five models as the benchmarks train them, with their batch
-// sizes and optimizer settings (shared by bench_iterations and bench_distributed).
+// docs/models.md's five models and pytorch/examples' 64x64x3 DCGAN as the
+// benchmarks train them, with their batch sizes and optimizer settings (shared
+// by bench_iterations and bench_distributed).
 #pragma once
 
 #include <string>
@@ -9,10 +10,13 @@
 #include "models/dcgan.hpp"
 #include "models/dense.hpp"
 #include "models/inverted.hpp"
+#include "models/pytorch_dcgan.hpp"
 
 namespace tinygan::bench {
 
-// docs/models.md's five models as the examples train them (examples/mnist_*.cpp).
+// docs/models.md's five models as the examples train them (examples/mnist_*.cpp),
+// and "dcgan64", pytorch/examples' DCGAN (examples/models/pytorch_dcgan.hpp)
+// with its own settings: batch 64, Adam 2e-4 (0.5, 0.999), BCE.
 struct BenchModel {
   std::string name;
   mnist::Model<float> (*generator)(Rng&);
@@ -39,6 +43,9 @@ inline const std::vector<BenchModel>& bench_models() {
        32, 1e-3, 0.9, GeneratorLoss::bce, 2000},
       {"inverted", mnist::inverted_generator<float>, mnist::inverted_discriminator<float>, Shape{784}, 0, 128, 128,
        128, 2e-4, 0.9, GeneratorLoss::msle, 300},
+      {"dcgan64", [](Rng& rng) { return images::dcgan_generator<float>(rng, 64, 3); },
+       [](Rng& rng, gan::DiscriminatorOutput out) { return images::dcgan_discriminator<float>(rng, out, 64, 3); },
+       Shape{3, 64, 64}, 100, 64, 64, 64, 2e-4, 0.5, GeneratorLoss::bce, 10},
   };
   return all;
 }

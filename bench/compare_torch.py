@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
-"""Time tinygan and PyTorch on the same five MNIST GANs (and, with --layers,
-the same single layers) at the same thread counts, and print one table per
-thread count: tinygan ms, PyTorch's best ms, their ratio and the target.
+"""Time tinygan and PyTorch on the same five MNIST GANs and pytorch/examples'
+64x64x3 DCGAN (and, with --layers, the same single layers) at the same
+thread counts, and print one table per thread count: tinygan ms, PyTorch's
+best ms, their ratio and the target.
 
-    /usr/bin/python3 bench/compare_torch.py [--build build] [--models dcgan,dense,...]
+    /usr/bin/python3 bench/compare_torch.py [--build build] [--models dcgan,dense,...,dcgan64]
         [--layers] [--quick] [--json FILE] [--markdown FILE]
 
 tinygan's numbers come from BUILD/bench/tinygan_bench_iterations (and
@@ -25,12 +26,16 @@ torch. dcgan is timed in three formulations of its transposed convolutions:
 as a user writes it (nn.ConvTranspose2d, "plain"), with
 torch_twin.FastConvTranspose2d ("fast"), and "mixed" (FastConvTranspose2d at
 stride 1, nn.ConvTranspose2d at stride 2, the per-layer best on this CPU);
-PyTorch's best is the fastest of all. Targets: at 1 thread tinygan must beat
-PyTorch's 1-thread setting by 1.25x; at 2 threads it must beat PyTorch's best
-over all three settings by 1.5x. Times are medians over many iterations after
-a warm-up, with the 10th and 90th percentiles as the spread; each model is
-measured in tinygan and then in PyTorch before the next model, so that both
-see about the same load on a shared machine.
+PyTorch's best is the fastest of all. dcgan64 is pytorch/examples' DCGAN
+(dcgan/main.py's Generator and Discriminator, in bench/torch_common.py) as
+written there, with nn.ConvTranspose2d (FastConvTranspose2d takes only the
+5x5 kernels), trained by the same procedure at batch 64. Targets: at 1
+thread tinygan must beat PyTorch's 1-thread setting by 1.25x; at 2 threads
+it must beat PyTorch's best over all three settings by 1.5x. Times are
+medians over many iterations after a warm-up, with the 10th and 90th
+percentiles as the spread; each model is measured in tinygan and then in
+PyTorch before the next model, so that both see about the same load on a
+shared machine.
 """
 
 import argparse
@@ -50,7 +55,7 @@ sys.dont_write_bytecode = True  # no bench/__pycache__ from importing blas_env a
 
 import blas_env  # noqa: E402,F401  (sets OPENBLAS_CORETYPE, which the workers inherit)
 
-MODEL_ORDER = ["dcgan", "dense", "dense-bn", "minimal", "inverted"]
+MODEL_ORDER = ["dcgan", "dense", "dense-bn", "minimal", "inverted", "dcgan64"]
 
 # key on the command line: (name in tables and JSON, torch threads, environment to set, environment to remove)
 SETTINGS = {
@@ -63,7 +68,7 @@ SETTING_THREADS = {SETTINGS[k][0]: SETTINGS[k][1] for k in SETTINGS}
 
 # (warm-up, timed iterations) per model; --quick divides the timed ones by 5.
 ITERATION_REPEATS = {"dcgan": (5, 30), "dense": (5, 300), "dense-bn": (5, 300), "minimal": (5, 2000),
-                     "inverted": (5, 300)}
+                     "inverted": (5, 300), "dcgan64": (2, 10)}
 # PyTorch's dcgan comes in three formulations of its transposed convolutions:
 # as a user writes it, torch_twin's sub-pixel FastConvTranspose2d, and the
 # per-layer best of the two (on this CPU, with oneDNN, nn.ConvTranspose2d wins
@@ -228,9 +233,22 @@ def blas_info():
     return info
 
 
+def dcgan64():
+    """pytorch/examples' DCGAN at 64x64x3, initialized as there."""
+    from torch_common import DCGANDiscriminator, DCGANGenerator, dcgan_weights_init
+    g, d = DCGANGenerator(64, nc=3), DCGANDiscriminator(64, nc=3)
+    g.apply(dcgan_weights_init)
+    d.apply(dcgan_weights_init)
+    return g, d
+
+
 def iteration_step(torch, nn, torch_twin, model, formulation):
     """One training iteration exactly as bench/bench_iterations.cpp times it."""
-    make, shape, unit, batch, g_batch, lr, beta1, _ = torch_twin.MODELS[model]
+    if model == "dcgan64":  # not a twin of docs/models.md's; its settings as in bench/bench_models.hpp
+        make, shape, unit, batch, g_batch, lr, beta1 = dcgan64, (3, 64, 64), False, 64, 64, 2e-4, 0.5
+    else:
+        make, shape, unit, batch, g_batch, lr, beta1, _ = torch_twin.MODELS[model]
+    latent = (100, 1, 1) if model == "dcgan64" else (100,)  # pytorch/examples' G takes z as [N, 100, 1, 1]
     torch.manual_seed(42)
     g, d = make(fast=formulation != "plain") if model == "dcgan" else make()
     if formulation == "mixed":  # same parameters; only forward differs
@@ -248,7 +266,7 @@ def iteration_step(torch, nn, torch_twin, model, formulation):
         if autoencoder:
             fake_input = g_input = images
         else:  # fresh noise every iteration, as in training
-            fake_input, g_input = torch.randn(batch, 100), torch.randn(g_batch, 100)
+            fake_input, g_input = torch.randn(batch, *latent), torch.randn(g_batch, *latent)
         d_loss, g_loss = torch_twin.train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder)
         return d_loss.item(), g_loss.item()  # tinygan's step reads both losses too
 
@@ -261,6 +279,9 @@ def layer_specs(nn, torch_twin):
         return lambda fast: (torch_twin.FastConvTranspose2d if fast else nn.ConvTranspose2d)(
             cin, cout, 5, stride, 2, output_padding=output_padding, bias=False)
     plain = lambda make: (lambda fast: make())  # noqa: E731
+    # pytorch/examples' 64x64x3 DCGAN: only nn.ConvTranspose2d (FastConvTranspose2d takes the 5x5 kernels alone)
+    conv4 = lambda cin, cout: plain(lambda: nn.Conv2d(cin, cout, 4, 2, 1, bias=False))  # noqa: E731
+    convt4 = lambda cin, cout: plain(lambda: nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False))  # noqa: E731
     return [
         ("dense 100->12544", plain(lambda: nn.Linear(100, 12544, bias=False)), (64, 100), False),
         ("dense 784->1024", plain(lambda: nn.Linear(784, 1024)), (64, 784), False),
@@ -271,6 +292,14 @@ def layer_specs(nn, torch_twin):
         ("convT 256->128 k5s1 7x7", convt(256, 128, 1, 0), (64, 256, 7, 7), True),
         ("convT 128->64 k5s2 7x7", convt(128, 64, 2, 1), (64, 128, 7, 7), True),
         ("convT 64->1 k5s2 14x14", convt(64, 1, 2, 1), (64, 64, 14, 14), True),
+        ("conv2d 3->64 k4s2 64x64", conv4(3, 64), (64, 3, 64, 64), False),
+        ("conv2d 64->128 k4s2 32x32", conv4(64, 128), (64, 64, 32, 32), False),
+        ("conv2d 128->256 k4s2 16x16", conv4(128, 256), (64, 128, 16, 16), False),
+        ("conv2d 256->512 k4s2 8x8", conv4(256, 512), (64, 256, 8, 8), False),
+        ("convT 512->256 k4s2 4x4", convt4(512, 256), (64, 512, 4, 4), False),
+        ("convT 256->128 k4s2 8x8", convt4(256, 128), (64, 256, 8, 8), False),
+        ("convT 128->64 k4s2 16x16", convt4(128, 64), (64, 128, 16, 16), False),
+        ("convT 64->3 k4s2 32x32", convt4(64, 3), (64, 64, 32, 32), False),
         ("batchnorm 12544", plain(lambda: nn.BatchNorm1d(12544)), (64, 12544), False),
         ("batchnorm2d 128 7x7", plain(lambda: nn.BatchNorm2d(128)), (64, 128, 7, 7), False),
         ("leakyrelu 64x12544", plain(lambda: nn.LeakyReLU(0.2)), (64, 12544), False),
@@ -418,6 +447,8 @@ def build_tables(models, tiny_iters, torch_iters, tiny_layers, torch_layers, lay
             notes.append("dcgan's transposed convolutions in PyTorch: "
                          + "; ".join(f"{f} = {v}" for f, v in FORMULATIONS.items())
                          + " (plain is the model as a user writes it).")
+        if "dcgan64" in models:
+            notes.append("dcgan64: pytorch/examples' 64x64x3 DCGAN as written there (nn.ConvTranspose2d), batch 64.")
         tables.append((f"Training iteration, {threads} thread{'s' if threads > 1 else ''} "
                        f"(ms per iteration, median (p10-p90))", header, rows, notes))
 
@@ -493,7 +524,7 @@ def build_tables(models, tiny_iters, torch_iters, tiny_layers, torch_layers, lay
                      "require grad; both backwards start from a fixed random upstream gradient; PyTorch's "
                      "gradients are set to None between calls, tinygan's zeroed. "
                      f"PyTorch's best is over its settings with {threads} thread{'s' if threads > 1 else ''} "
-                     "and, for convT, over plain = nn.ConvTranspose2d and fast = FastConvTranspose2d. "
+                     "and, for the 5x5 convT, over plain = nn.ConvTranspose2d and fast = FastConvTranspose2d. "
                      "ratio = PyTorch's best / tinygan (above 1: tinygan is faster). Eigen's products alone: "
                      "the same matrix products as the layer's forward+backward, at its shapes and layouts, with "
                      "nothing around them (the dense layers and the 1-channel convolutions, whose cost is "
@@ -505,7 +536,10 @@ def build_tables(models, tiny_iters, torch_iters, tiny_layers, torch_layers, lay
 
 LAYER_NAMES = ["dense 100->12544", "dense 784->1024", "dense 1024->1024", "dense 1024->784",
                "conv2d 1->64 k5s2 28x28", "conv2d 64->128 k5s2 14x14", "convT 256->128 k5s1 7x7",
-               "convT 128->64 k5s2 7x7", "convT 64->1 k5s2 14x14", "batchnorm 12544", "batchnorm2d 128 7x7",
+               "convT 128->64 k5s2 7x7", "convT 64->1 k5s2 14x14", "conv2d 3->64 k4s2 64x64",
+               "conv2d 64->128 k4s2 32x32", "conv2d 128->256 k4s2 16x16", "conv2d 256->512 k4s2 8x8",
+               "convT 512->256 k4s2 4x4", "convT 256->128 k4s2 8x8", "convT 128->64 k4s2 16x16",
+               "convT 64->3 k4s2 32x32", "batchnorm 12544", "batchnorm2d 128 7x7",
                "leakyrelu 64x12544"]
 
 

@@ -1,8 +1,10 @@
-"""The PyTorch side that bench/torch_twin.py, scripts/torch_interop.py and
-tests/golden/make_golden.py share: the networks of docs/models.md that
-more than one of them builds, and the IDX and safetensors formats, written
-from their specifications (no safetensors package)."""
+"""The PyTorch side that bench/torch_twin.py, bench/compare_torch.py,
+scripts/torch_interop.py and tests/golden/make_golden.py share: the networks
+of docs/models.md that more than one of them builds, pytorch/examples'
+DCGAN (examples/models/pytorch_dcgan.hpp), and the IDX and safetensors
+formats, written from their specifications (no safetensors package)."""
 
+import gzip
 import json
 import struct
 
@@ -41,6 +43,61 @@ def inverted_autoencoder():
 
 def minimal_generator():  # mnist_dense --model minimal; its Reshape to 28x28 has no weights
     return nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 784), nn.Sigmoid())
+
+
+class DCGANGenerator(nn.Module):
+    """pytorch/examples' dcgan/main.py Generator (nz 100, ngf 64, nc channels),
+    as written there; size 32 leaves out its widest block (ngf * 8), as
+    examples/models/pytorch_dcgan.hpp does. Takes z as [N, 100, 1, 1]."""
+
+    def __init__(self, size=64, nc=3, nz=100, ngf=64):
+        super().__init__()
+        if size == 64:
+            first = [nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+                     nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False)]
+        else:
+            first = [nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False)]
+        self.main = nn.Sequential(
+            *first, nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
+
+    def forward(self, input):
+        return self.main(input)
+
+
+class DCGANDiscriminator(nn.Module):
+    """pytorch/examples' dcgan/main.py Discriminator (ndf 64), size 32 without
+    its widest block; returns [N, 1] (pytorch/examples squeezes it to [N]),
+    as tinygan's D, whose Flatten follows main."""
+
+    def __init__(self, size=64, nc=3, ndf=64):
+        super().__init__()
+        if size == 64:
+            last = [nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8),
+                    nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False)]
+        else:
+            last = [nn.Conv2d(ndf * 4, 1, 4, 1, 0, bias=False)]
+        self.main = nn.Sequential(
+            nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2, inplace=True),
+            *last, nn.Sigmoid())
+
+    def forward(self, input):
+        return self.main(input).view(-1, 1)
+
+
+def dcgan_weights_init(m):
+    """pytorch/examples' weights_init: N(0, 0.02) convolutions, BatchNorm scale N(1, 0.02)."""
+    classname = m.__class__.__name__
+    if classname.find("Conv") != -1:
+        nn.init.normal_(m.weight, 0.0, 0.02)
+    elif classname.find("BatchNorm") != -1:
+        nn.init.normal_(m.weight, 1.0, 0.02)
+        nn.init.zeros_(m.bias)
 
 
 # ---------------------------------------------------------------------------
@@ -99,9 +156,9 @@ def read_safetensors(path):
 
 def read_idx(path):
     """An IDX file of unsigned bytes: magic 0x0000 08 RANK (big-endian), RANK
-    big-endian uint32 dimensions, then the bytes in C order. Returns the
-    magic and the array."""
-    with open(path, "rb") as f:
+    big-endian uint32 dimensions, then the bytes in C order; gzipped if the
+    name ends in .gz (Debian's Fashion-MNIST). Returns the magic and the array."""
+    with (gzip.open if path.endswith(".gz") else open)(path, "rb") as f:
         data = f.read()
     if len(data) < 4:
         raise ValueError(f"{path}: not an IDX file ({len(data)} bytes)")

@@ -9,14 +9,23 @@ BUILD_DIR: tests/interop/run_model, examples/mnist_dcgan, mnist_inverted and
 mnist_dense (`cmake --build BUILD_DIR -j2`). It installs nothing.
 
 For the DCGAN generator, the DCGAN discriminator and the inverted
-autoencoder (docs/models.md's models 1 and 5) it checks:
+autoencoder (docs/models.md's models 1 and 5), and pytorch/examples' DCGAN
+generator and discriminator at 32x32x3 and 64x64x3
+(examples/models/pytorch_dcgan.hpp; in PyTorch the Modules of
+bench/torch_common.py, written as pytorch/examples writes them, with self.main
+an nn.Sequential, so the names are "main.0.weight", ...) it checks:
 
   tinygan -> torch  tinygan's weights, freshly initialized (run_model init)
                     and after 3 training iterations (the example programs on
                     the fixture, so BatchNorm's running statistics are not
                     their 0 and 1), are loaded into the same network built in
                     PyTorch with load_state_dict(strict=True); both run the
-                    same fixed input in inference mode.
+                    same fixed input in inference mode. No program here
+                    trains the colour DCGANs, so in place of training,
+                    run_model runs them forward 3 times in training mode
+                    before saving ("BN statistics"). Their generators
+                    take z as [N, 100] in tinygan and [N, 100, 1, 1] in
+                    PyTorch, as pytorch/examples feeds them.
   torch -> tinygan  a PyTorch network with random weights and random
                     BatchNorm running statistics is saved as safetensors and
                     run by tinygan (run_model run).
@@ -47,8 +56,9 @@ try:
     import numpy as np
     import torch
     from torch import nn
-    from torch_common import (dcgan_discriminator, dcgan_generator, inverted_autoencoder, minimal_generator,
-                              read_idx, read_safetensors, write_safetensors)
+    from torch_common import (DCGANDiscriminator, DCGANGenerator, dcgan_discriminator, dcgan_generator,
+                              inverted_autoencoder, minimal_generator, read_idx, read_safetensors,
+                              write_safetensors)
 except ImportError as e:
     sys.exit(f"torch_interop.py: {e}. It needs Debian's PyTorch and NumPy:\n"
              "    apt-get install python3-torch python3-numpy\n"
@@ -62,6 +72,16 @@ SEED = 7
 
 NETWORKS = {"dcgan-generator": dcgan_generator, "dcgan-discriminator": dcgan_discriminator,
             "inverted-autoencoder": inverted_autoencoder}
+# pytorch/examples' DCGAN in colour (run_model's names)
+COLOUR = {f"dcgan{size}-{part}": (lambda size=size, make=make: make(size, nc=3))
+          for size in (32, 64) for part, make in (("generator", DCGANGenerator), ("discriminator", DCGANDiscriminator))}
+NETWORKS.update(COLOUR)
+
+
+def torch_input(network, x):
+    """x as the PyTorch network takes it: pytorch/examples' G takes z as [N, 100, 1, 1]."""
+    x = torch.from_numpy(x)
+    return x.reshape(len(x), 100, 1, 1) if network in ("dcgan32-generator", "dcgan64-generator") else x
 
 
 # ---------------------------------------------------------------------------
@@ -135,7 +155,7 @@ def torch_output(network, state, x):
     model.load_state_dict(state, strict=True)  # every name, every shape, nothing extra
     model.eval()
     with torch.no_grad():
-        return model(torch.from_numpy(x)).numpy()
+        return model(torch_input(network, x) if isinstance(network, str) else torch.from_numpy(x)).numpy()
 
 
 def tinygan_output(build, weights, network, x, work):
@@ -188,6 +208,9 @@ def check_all(build, work):
         "dcgan-discriminator": (digits * 2 - 1).reshape(BATCH, 1, 28, 28),  # G's tanh range
         "inverted-autoencoder": digits.reshape(BATCH, 784),
     }
+    for size in (32, 64):  # colour pictures in G's tanh range
+        inputs[f"dcgan{size}-generator"] = rng.standard_normal((BATCH, 100)).astype(np.float32)
+        inputs[f"dcgan{size}-discriminator"] = rng.uniform(-1, 1, (BATCH, 3, size, size)).astype(np.float32)
     try:
         # tinygan -> torch, as initialized: run_model init.
         for network in NETWORKS:
@@ -207,6 +230,14 @@ def check_all(build, work):
         for network, weights in trained.items():
             check_tinygan_to_torch(checks, build, work, network, weights, "trained", inputs[network])
 
+        # tinygan -> torch, the colour DCGANs after 3 forward passes in training mode.
+        for network in COLOUR:
+            weights, passes = os.path.join(work, f"stats_{network}.safetensors"), os.path.join(work, "passes.npy")
+            np.save(passes, inputs[network][::-1].copy())  # not the compared batch itself
+            run([os.path.join(build, "tests", "interop", "run_model"), "init", network, str(SEED), weights, passes],
+                f"run_model init {network} (training-mode passes)")
+            check_tinygan_to_torch(checks, build, work, network, weights, "BN statistics", inputs[network])
+
         # torch -> tinygan: random weights and BatchNorm statistics.
         gen = torch.Generator().manual_seed(SEED)
         for network, make in NETWORKS.items():
@@ -214,7 +245,7 @@ def check_all(build, work):
             weights = os.path.join(work, f"torch_{network}.safetensors")
             write_safetensors(weights, from_torch_state(model.state_dict()))
             with torch.no_grad():
-                expected = model(torch.from_numpy(inputs[network])).numpy()
+                expected = model(torch_input(network, inputs[network])).numpy()
             name = f"torch -> tinygan  {network} (random)"
             try:
                 compare(checks, name, tinygan_output(build, weights, network, inputs[network], work), expected)

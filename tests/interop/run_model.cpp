@@ -1,13 +1,19 @@
 // run_model: the tinygan side of scripts/torch_interop.py. It builds one of
 // the example networks (examples/models/) and either saves its freshly
-// initialized weights, or loads weights (a state dict in safetensors, names
-// and layouts as PyTorch's) and runs it in inference mode on a .npy input:
+// initialized weights (with INPUT.npy: after three forward passes over it in
+// training mode, so that BatchNorm's running statistics are not 0 and 1 in
+// the networks that no example program trains here), or loads weights (a
+// state dict in safetensors, names and layouts as PyTorch's) and runs it in
+// inference mode on a .npy input:
 //
-//   run_model init MODEL SEED WEIGHTS.safetensors
+//   run_model init MODEL SEED WEIGHTS.safetensors [INPUT.npy]
 //   run_model run  MODEL WEIGHTS.safetensors INPUT.npy OUTPUT.npy
 //
-// MODEL: dcgan-generator (input [N, 100]), dcgan-discriminator ([N, 1, 28, 28])
-// or inverted-autoencoder ([N, 784]). Inference mode is nn::predict's: eval
+// MODEL: dcgan-generator (input [N, 100]), dcgan-discriminator ([N, 1, 28, 28]),
+// inverted-autoencoder ([N, 784]), or pytorch/examples' colour DCGAN
+// (examples/models/pytorch_dcgan.hpp) at 32 or 64 pixels: dcgan32-generator,
+// dcgan64-generator ([N, 100]), dcgan32-discriminator ([N, 3, 32, 32]),
+// dcgan64-discriminator ([N, 3, 64, 64]). Inference mode is nn::predict's: eval
 // (BatchNorm uses its running statistics, Dropout passes its input through),
 // no gradient. Loading is io::load_weights, strict: a missing, extra or
 // misshapen tensor is an error naming it.
@@ -21,22 +27,31 @@
 #include <vector>
 #include "models/dcgan.hpp"
 #include "models/inverted.hpp"
+#include "models/pytorch_dcgan.hpp"
 
 using namespace tinygan;
 
 namespace {
 
 constexpr const char* kUsage =
-    "Usage: run_model init MODEL SEED WEIGHTS.safetensors\n"
+    "Usage: run_model init MODEL SEED WEIGHTS.safetensors [INPUT.npy]\n"
     "       run_model run  MODEL WEIGHTS.safetensors INPUT.npy OUTPUT.npy\n"
-    "MODEL: dcgan-generator, dcgan-discriminator or inverted-autoencoder\n";
+    "MODEL: dcgan-generator, dcgan-discriminator, inverted-autoencoder,\n"
+    "       dcgan32-generator, dcgan32-discriminator, dcgan64-generator or dcgan64-discriminator\n";
 
 mnist::Model<float> build(const std::string& name, Rng& rng) {
   if (name == "dcgan-generator") return mnist::dcgan_generator<float>(rng);
   if (name == "dcgan-discriminator") return mnist::dcgan_discriminator<float>(rng);
   if (name == "inverted-autoencoder") return mnist::inverted_generator<float>(rng);
+  for (const Index size : {32, 64}) {  // pytorch/examples' DCGAN in colour
+    const std::string prefix = "dcgan" + std::to_string(size);
+    if (name == prefix + "-generator") return images::dcgan_generator<float>(rng, size, 3);
+    if (name == prefix + "-discriminator")
+      return images::dcgan_discriminator<float>(rng, gan::DiscriminatorOutput::probabilities, size, 3);
+  }
   throw Error("unknown model '" + name +
-              "'; expected dcgan-generator, dcgan-discriminator or inverted-autoencoder");
+              "'; expected dcgan-generator, dcgan-discriminator, inverted-autoencoder, dcgan32-generator, "
+              "dcgan32-discriminator, dcgan64-generator or dcgan64-discriminator");
 }
 
 std::uint64_t parse_seed(const std::string& text) {
@@ -57,9 +72,15 @@ std::uint64_t parse_seed(const std::string& text) {
 int main(int argc, char** argv) {
   const std::vector<std::string> args(argv + 1, argv + argc);
   try {
-    if (args.size() == 4 && args[0] == "init") {
+    if ((args.size() == 4 || args.size() == 5) && args[0] == "init") {
       Rng rng(parse_seed(args[2]));
-      io::save_weights(args[3], *build(args[1], rng));
+      auto model = build(args[1], rng);
+      if (args.size() == 5) {
+        const Var<float> x(io::load_npy(args[4]));
+        NoGrad no_grad;
+        for (int pass = 0; pass < 3; ++pass) (*model)(x);  // training mode: running statistics move
+      }
+      io::save_weights(args[3], *model);
       return 0;
     }
     if (args.size() == 5 && args[0] == "run") {
