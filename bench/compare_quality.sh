@@ -7,23 +7,27 @@
 #
 #   bench/compare_quality.sh MODEL [SEED]     MODEL: dcgan dense dense-bn minimal inverted
 #
-# Environment: ITERS (default: docs/models.md's length), MINUTES (train each for
+# Environment: DATASET (mnist, the default, or fashion-mnist: the dcgan only,
+# tinygan's image_dcgan at 28x28 grey, the same network as mnist_dcgan, scored
+# with assets/fashion-mnist_classifier.safetensors on Debian's Fashion-MNIST),
+# ITERS (default: docs/models.md's length), MINUTES (train each for
 # this long instead: equal wall time), TINYGAN_ARGS (more flags for tinygan,
-# e.g. "--recipe best"), OUT (default
-# out/quality/MODEL-seedSEED), BUILD (default build), REUSE_TWIN=1 (keep the
-# twin's earlier run in OUT/torch when only tinygan changed), THREADS (default
-# 1: both run at once, one thread each; above 1: one after the other, each
-# with that many threads, PyTorch's BLAS single-threaded, its fastest setting
-# on this machine). Prints one table row and
-# writes OUT/result.json. Needs a built tree (scripts/setup.sh), Debian's
-# python3-torch and MNIST in data/mnist.
+# e.g. "--recipe best"), OUT (default out/quality/MODEL-seedSEED; for
+# Fashion-MNIST out/quality/fashion-mnist-MODEL-seedSEED), BUILD (default
+# build), REUSE_TWIN=1 (keep the twin's earlier run in OUT/torch when only
+# tinygan changed), THREADS (default 1: both run at once, one thread each;
+# above 1: one after the other, each with that many threads, PyTorch's BLAS
+# single-threaded, its fastest setting on this machine). Prints one table
+# row and writes OUT/result.json. Needs a built tree (scripts/setup.sh), Debian's
+# python3-torch and MNIST in data/mnist (or Fashion-MNIST in
+# /usr/share/datasets/fashion-mnist: apt-get install dataset-fashion-mnist).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 model=${1:?usage: bench/compare_quality.sh MODEL [SEED]}
 seed=${2:-42}
+dataset=${DATASET:-mnist}
 build=${BUILD:-build}
-out=${OUT:-out/quality/$model-seed$seed}
 samples=10000
 
 case $model in
@@ -35,8 +39,31 @@ esac
 length=()
 [[ -n ${ITERS:-} ]] && length=(--iters "$ITERS")
 [[ -n ${MINUTES:-} ]] && length+=(--minutes "$MINUTES")
-read -r -a extra <<<"${TINYGAN_ARGS:-}"
 score=("$build/examples/tinygan-score" --json --no-fetch)
+case $dataset in
+  mnist) out=${OUT:-out/quality/$model-seed$seed} ;;
+  fashion-mnist)
+    [[ $model == dcgan ]] || {
+      echo "compare_quality.sh: DATASET=fashion-mnist takes the dcgan model only (image_dcgan), not '$model'" >&2
+      exit 2
+    }
+    out=${OUT:-out/quality/fashion-mnist-$model-seed$seed}
+    # --fid-samples 0: image_dcgan would score every 500 iterations, in the
+    # training time; this script scores the final samples itself.
+    program=(image_dcgan --dataset fashion-mnist --fid-samples 0)
+    # One epoch (937 iterations) unless told otherwise, as mnist_dcgan and the
+    # twin train by default; image_dcgan's own default is 2,000.
+    ((${#length[@]})) || length=(--iters 937)
+    classifier=assets/fashion-mnist_classifier.safetensors
+    [[ -f $classifier ]] || {  # before training, not after
+      echo "compare_quality.sh: no $classifier to score the samples with (image_classifier trains it)" >&2
+      exit 1
+    }
+    score+=(--classifier "$classifier")
+    ;;
+  *) echo "compare_quality.sh: unknown DATASET '$dataset' (mnist, fashion-mnist)" >&2; exit 2 ;;
+esac
+read -r -a extra <<<"${TINYGAN_ARGS:-}"
 [[ $model == inverted ]] && score+=(--invert --digits 8 --nearest)
 mkdir -p "$out"
 
@@ -61,7 +88,8 @@ fi
 if [[ ${REUSE_TWIN:-0} == 1 && -f $out/torch/samples.npy ]]; then
   echo "compare_quality.sh: reusing the PyTorch twin's run in $out/torch" >&2
 else
-  OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_twin.py --model "$model" "${length[@]}" --seed "$seed" \
+  OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_twin.py --model "$model" \
+    --dataset "$dataset" "${length[@]}" --seed "$seed" \
     --threads "$threads" --samples "$samples" --out "$out/torch" >"$out/torch.log" 2>&1 || {
     echo "compare_quality.sh: the PyTorch twin failed; see $out/torch.log" >&2; exit 1; }
 fi
@@ -73,15 +101,16 @@ tinygan_seconds=$(tail -n 1 "$out/tinygan/losses.csv" | awk -F, '{print $NF}')
 torch_seconds=$(tail -n 1 "$out/torch/log.csv" | awk -F, '{print $NF}')
 tinygan_iterations=$(tail -n 1 "$out/tinygan/losses.csv" | cut -d, -f1)
 torch_iterations=$(tail -n 1 "$out/torch/log.csv" | cut -d, -f1)
-printf '{"model": "%s", "seed": %s, "args": "%s", "iterations": %s,\n "tinygan": {"seconds": %s, "iterations": %s, "score": %s},\n "torch": {"seconds": %s, "iterations": %s, "score": %s}}\n' \
-  "$model" "$seed" "${TINYGAN_ARGS:-}" "$torch_iterations" "$tinygan_seconds" "$tinygan_iterations" "$tinygan_score" \
+printf '{"model": "%s", "dataset": "%s", "seed": %s, "args": "%s", "iterations": %s,\n "tinygan": {"seconds": %s, "iterations": %s, "score": %s},\n "torch": {"seconds": %s, "iterations": %s, "score": %s}}\n' \
+  "$model" "$dataset" "$seed" "${TINYGAN_ARGS:-}" "$torch_iterations" "$tinygan_seconds" "$tinygan_iterations" "$tinygan_score" \
   "$torch_seconds" "$torch_iterations" "$torch_score" >"$out/result.json"
 /usr/bin/python3 - "$out/result.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))
 def row(name):
     s = r[name]["score"]
-    return (f"{r['model']:<9} seed {r['seed']:<3} {r[name]['iterations']:>6} its  {name:<8} {r[name]['seconds']:>7.0f} s  "
+    model = r["model"] if r["dataset"] == "mnist" else f"{r['dataset']} {r['model']}"
+    return (f"{model:<9} seed {r['seed']:<3} {r[name]['iterations']:>6} its  {name:<8} {r[name]['seconds']:>7.0f} s  "
             f"FID {s['fid']:>7.2f}  IS {s['inception_score']:.2f}  confident {100 * s['confident_share']:5.1f}%  "
             f"classes {s['classes_covered']}")
 print(row("tinygan"))

@@ -3,11 +3,14 @@
 with the same procedure, and write samples for tinygan-score.
 
     /usr/bin/python3 bench/torch_twin.py --model dcgan --iters 937 --out /tmp/torch_dcgan
+    /usr/bin/python3 bench/torch_twin.py --model dcgan --dataset fashion-mnist --out /tmp/torch_fashion
 
 Needs Debian's python3-torch and python3-numpy, and MNIST's four IDX files
-(data/mnist, as the tinygan programs fetch them). Install libopenblas0-pthread
-too: Debian's torch calls the system libblas.so.3, which is otherwise the
-reference BLAS (a tiny MLP step then costs 26 ms instead of 4.6 ms);
+(data/mnist, as the tinygan programs fetch them). --dataset fashion-mnist
+(the dcgan only, as image_dcgan trains it at 28x28 grey) reads Debian's
+gzipped IDX files from /usr/share/datasets/fashion-mnist. Install
+libopenblas0-pthread too: Debian's torch calls the system libblas.so.3, which
+is otherwise the reference BLAS (a tiny MLP step then costs 26 ms instead of 4.6 ms);
 blas_env.py then picks OpenBLAS's kernels for this CPU. Writes OUT/samples.npy
 (float32, N x 28 x 28, in the generator's output range) and OUT/log.csv
 (iteration, d_loss, g_loss, seconds).
@@ -115,6 +118,10 @@ MODELS = {
 }
 
 
+# --dataset: the default folder of each (28x28 grey, 60,000 training images each)
+DATA = {"mnist": "data/mnist", "fashion-mnist": "/usr/share/datasets/fashion-mnist"}
+
+
 def msle(p, target):  # Keras's mean squared logarithmic error, predictions clamped at its epsilon
     return ((torch.log1p(p.clamp(min=1e-7)) - torch.log1p(target)) ** 2).mean()
 
@@ -148,7 +155,9 @@ def main():
     parser.add_argument("--model", choices=sorted(MODELS), default="dcgan")
     parser.add_argument("--iters", type=int)
     parser.add_argument("--minutes", type=float, help="stop once training has run this long (as tinygan's --minutes)")
-    parser.add_argument("--data", default="data/mnist")
+    parser.add_argument("--dataset", choices=sorted(DATA), default="mnist")
+    parser.add_argument("--data", help="the data set's folder [mnist: data/mnist; fashion-mnist: "
+                                       "/usr/share/datasets/fashion-mnist]")
     parser.add_argument("--out", required=True)
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--threads", type=int, default=1)
@@ -156,6 +165,10 @@ def main():
     parser.add_argument("--plain-deconv", action="store_true",
                         help="dcgan: use nn.ConvTranspose2d as written (slow backward) instead of FastConvTranspose2d")
     args = parser.parse_args()
+    if args.dataset != "mnist" and args.model != "dcgan":
+        parser.error(f"--dataset {args.dataset}: only --model dcgan trains on it (tinygan's image_dcgan); "
+                     f"the other models are MNIST's")
+    data = args.data or DATA[args.dataset]
 
     make, shape, unit, batch, g_batch, lr, beta1, default_iters = MODELS[args.model]
     iters = args.iters or default_iters
@@ -164,11 +177,15 @@ def main():
     torch.set_num_threads(args.threads)
     os.makedirs(args.out, exist_ok=True)
 
+    def idx(name):  # Debian ships Fashion-MNIST gzipped; take the plain file if it is there
+        path = os.path.join(data, name)
+        return path if os.path.exists(path) or not os.path.exists(path + ".gz") else path + ".gz"
+
     def load(split):
-        _, images = read_idx(os.path.join(args.data, split + "-images-idx3-ubyte"))
+        _, images = read_idx(idx(split + "-images-idx3-ubyte"))
         images = images.astype(np.float32) / 255.0
         if autoencoder:  # docs/models.md: the 8s only; G maps x to the inverted 1 - x
-            _, labels = read_idx(os.path.join(args.data, split + "-labels-idx1-ubyte"))
+            _, labels = read_idx(idx(split + "-labels-idx1-ubyte"))
             images = images[labels == 8]
         elif not unit:
             images = images * 2 - 1
