@@ -47,6 +47,7 @@ struct Options {
   std::string samples, classifier = TINYGAN_CLASSIFIER, data_dir;
   std::vector<int> digits;  // reference digits (MNIST); empty: all ten
   bool json = false, help = false, version = false, no_fetch = false, invert = false, nearest = false;
+  std::string nearest_pairs;  // --nearest-pairs FILE.png: the first samples beside their nearest training images
   int threads = 0;
 };
 
@@ -67,6 +68,7 @@ std::string usage() {
          "  --digits LIST      MNIST: compare against only these test digits, e.g. 8 or 0,6,9 [all]\n"
          "  --invert           the samples are dark-on-white digits: score 1 - x (mnist_inverted's outputs)\n"
          "  --nearest          also the mean distance to the nearest training image (slow for all ten digits)\n"
+         "  --nearest-pairs PNG  with --nearest: the first 32 samples, each beside its nearest training image\n"
          "  --json             print one JSON object\n"
          "  --threads N        threads [all cores]\n"
          "  --help             print this help and exit\n"
@@ -105,6 +107,7 @@ Options parse(int argc, char** argv) {
     else if (arg == "--no-fetch") o.no_fetch = true;
     else if (arg == "--invert") o.invert = true;
     else if (arg == "--nearest") o.nearest = true;
+    else if (arg == "--nearest-pairs") o.nearest_pairs = value();
     else if (arg == "--digits") o.digits = parse_digits(value());
     else if (arg == "--classifier") o.classifier = gan::detail::existing_file(kProgram, arg, value());
     else if (arg == "--data") o.data_dir = value();
@@ -115,6 +118,8 @@ Options parse(int argc, char** argv) {
   }
   if (o.help || o.version) return o;
   if (o.samples.empty()) throw gan::UsageError(std::string(kProgram) + ": expected a SAMPLES file (see --help)");
+  if (!o.nearest_pairs.empty() && !o.nearest)
+    throw gan::UsageError(std::string(kProgram) + ": --nearest-pairs needs --nearest");
   return o;
 }
 
@@ -237,8 +242,22 @@ PixelFigures pixel_figures(const Options& o, const models::ClassifierInfo& info,
   if (!o.nearest) return f;
   const data::ImageSet train = load_reference(o, info, data::Split::train, data::Scaling::zero_to_one);
   const data::ImageSet test = load_reference(o, info, data::Split::test, data::Scaling::zero_to_one);
-  f.nearest = metrics::mean_nearest_distance(unit, train.images);
+  const metrics::Nearest nearest = metrics::nearest_references(unit, train.images);
+  f.nearest = 0;
+  for (double d : nearest.distance) f.nearest += d / static_cast<double>(nearest.distance.size());
   f.test_nearest = metrics::mean_nearest_distance(test.images, train.images);
+  if (!o.nearest_pairs.empty()) {
+    // The first samples beside their nearest training images: copies would show as twins.
+    const Index shown = std::min<Index>(32, unit.dim(0)), per = unit.numel() / unit.dim(0);
+    Shape shape = unit.shape();
+    shape[0] = shown;
+    Tensor<float> first(shape), neighbours(shape);
+    for (Index i = 0; i < shown; ++i) {
+      std::copy_n(unit.data() + i * per, per, first.data() + i * per);
+      std::copy_n(train.images.data() + nearest.index[static_cast<std::size_t>(i)] * per, per, neighbours.data() + i * per);
+    }
+    io::save_image_pairs(o.nearest_pairs, first, neighbours, 0.0f, 1.0f, 2);
+  }
   return f;
 }
 

@@ -227,15 +227,20 @@ TEST_CASE("metrics: nearest-image distance against a brute-force search") {
   const Tensor<float> samples = Tensor<float>::rand({700, 1, 4, 4}, rng, 0, 1);
   const Tensor<float> reference = Tensor<float>::rand({37, 16}, rng, 0, 1);
   double expected = 0;
+  const metrics::Nearest found = metrics::nearest_references(samples, reference);
+  Index same_index = 0;
   for (Index i = 0; i < 700; ++i) {
     double nearest = 1e300;
+    Index nearest_row = -1;
     for (Index r = 0; r < 37; ++r) {
       double sum = 0;
       for (Index k = 0; k < 16; ++k) sum += std::pow(static_cast<double>(samples[i * 16 + k]) - reference[r * 16 + k], 2);
-      nearest = std::min(nearest, sum);
+      if (sum < nearest) nearest = sum, nearest_row = r;
     }
     expected += std::sqrt(nearest);
+    same_index += found.index[static_cast<std::size_t>(i)] == nearest_row;
   }
+  CHECK(same_index == 700);
   CHECK(metrics::mean_nearest_distance(samples, reference) == doctest::Approx(expected / 700).epsilon(1e-9));
   // A set against itself is at distance 0 (up to round-off of the expanded square).
   CHECK(metrics::mean_nearest_distance(reference, reference) == doctest::Approx(0).epsilon(1e-6));

@@ -171,32 +171,48 @@ inline int classes_covered(const std::vector<double>& histogram, double min_shar
   return static_cast<int>(std::count_if(histogram.begin(), histogram.end(), [&](double s) { return s >= min_share; }));
 }
 
-/// Mean Euclidean distance from each sample to its nearest reference image,
-/// images compared as flat vectors (any shapes [N, ...] of one image size).
+/// Each sample's nearest reference image and its Euclidean distance, images
+/// compared as flat vectors (any shapes [N, ...] of one image size).
 /// |a - b|^2 = |a|^2 + |b|^2 - 2 a.b in double, 512 samples per matrix product.
+struct Nearest {
+  std::vector<Index> index;      // per sample: the nearest reference's row
+  std::vector<double> distance;  // per sample: the distance to it
+};
+
 template <class T>
-double mean_nearest_distance(const Tensor<T>& samples, const Tensor<T>& reference) {
+Nearest nearest_references(const Tensor<T>& samples, const Tensor<T>& reference) {
   check(samples.rank() >= 2 && reference.rank() >= 2 && samples.dim(0) >= 1 && reference.dim(0) >= 1,
-        "mean_nearest_distance: expected [N, ...] samples and references, found ", samples.shape(), " and ",
+        "nearest_references: expected [N, ...] samples and references, found ", samples.shape(), " and ",
         reference.shape());
   const Index size = samples.numel() / samples.dim(0);
-  check(reference.numel() / reference.dim(0) == size, "mean_nearest_distance: samples of ", samples.shape(),
+  check(reference.numel() / reference.dim(0) == size, "nearest_references: samples of ", samples.shape(),
         " and references of ", reference.shape(), " differ in image size");
   const Eigen::Map<const detail::RowMatrix<T>> a(samples.data(), samples.dim(0), size), b(reference.data(), reference.dim(0), size);
   const detail::RowMatrix<double> refs = b.template cast<double>();
   const Eigen::VectorXd ref_norms = refs.rowwise().squaredNorm();
   constexpr Index kBlock = 512;
-  double total = 0;
+  Nearest out;
   for (Index start = 0; start < a.rows(); start += kBlock) {
     const Index n = std::min(kBlock, a.rows() - start);
     const detail::RowMatrix<double> block = a.middleRows(start, n).template cast<double>();
     const detail::Matrix<double> dots = block * refs.transpose();
     for (Index i = 0; i < n; ++i) {
-      const double nearest = (ref_norms.transpose().array() - 2 * dots.row(i).array()).minCoeff();
-      total += std::sqrt(std::max(block.row(i).squaredNorm() + nearest, 0.0));
+      Eigen::Index at = 0;
+      const double nearest = (ref_norms.transpose().array() - 2 * dots.row(i).array()).minCoeff(&at);
+      out.index.push_back(static_cast<Index>(at));
+      out.distance.push_back(std::sqrt(std::max(block.row(i).squaredNorm() + nearest, 0.0)));
     }
   }
-  return total / static_cast<double>(a.rows());
+  return out;
+}
+
+/// Mean Euclidean distance from each sample to its nearest reference image.
+template <class T>
+double mean_nearest_distance(const Tensor<T>& samples, const Tensor<T>& reference) {
+  const Nearest nearest = nearest_references(samples, reference);
+  double total = 0;
+  for (double d : nearest.distance) total += d;
+  return total / static_cast<double>(nearest.distance.size());
 }
 
 /// The mean pixel of a frame `width` pixels wide around images [N, C, H, W],
