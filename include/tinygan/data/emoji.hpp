@@ -2,7 +2,7 @@
 /// The Twemoji colour set: 64x64 PNGs of emoji with transparency (most RGBA,
 /// some 4- or 8-bit palette: decode them to 4 channels), one folder per category
 /// ("smileys-emotion", "animals-nature", ...), fetched from the npm package
-/// emoji-datasource-twitter and arranged as dir/<class folder>/<image>.png
+/// emoji-datasource-twitter and arranged as `dir/CLASS/IMAGE.png`
 /// with dir/README.txt naming the source and the counts.
 ///
 /// The package's img/twitter/64/ holds 3,786 PNGs: the 1,911 emoji of
@@ -345,7 +345,7 @@ inline std::string tarball_problem(const fs::path& tarball) {
 }  // namespace emoji_detail
 
 /// Arranges an unpacked package (package_dir holding emoji.json and
-/// img/twitter/64/) into target/<class folder>/<image>.png, one PNG per
+/// img/twitter/64/) into `target/CLASS/IMAGE.png`, one PNG per
 /// top-level emoji.json entry with a Twitter image, then writes
 /// target/README.txt. Moves the PNGs out of package_dir (a rename, so
 /// target must be on the same file system). target must not exist; it is

@@ -62,7 +62,7 @@ inline bool sync_file(const fs::path& p) {
   return ::close(fd) == 0 && ok;
 }
 
-/// A fresh folder parent/<prefix>XXXXXX, removed with everything in it however
+/// A fresh folder `parent/PREFIXXXXXXX`, removed with everything in it however
 /// the fetch ends. Beside the target, so that moving results in is a rename on
 /// one file system.
 class TempDir {
