@@ -16,14 +16,8 @@ int main(int argc, char** argv) {
   dcgan.init = "normal(0, 0.02) weights, BatchNorm scale normal(1, 0.02) (DCGAN)";
   dcgan.sample_shape = Shape{1, 28, 28};
   dcgan.image_shape = Shape{1, 28, 28};
-  dcgan.recipe.beta1 = 0.5;  // Adam lr 2e-4, betas (0.5, 0.999)
-  // --recipe best: D on logits, reused fakes, Adam at twice docs/models.md's rate
-  // and sampling from the weights' moving average (measured in docs/results.md).
-  dcgan.best_recipe = dcgan.recipe;
-  dcgan.best_recipe.d_logits = true;
-  dcgan.best_recipe.reuse_fakes = true;
-  dcgan.best_recipe.lr_g = dcgan.best_recipe.lr_d = 4e-4;
-  dcgan.best_recipe.ema_decay = 0.999;
+  dcgan.recipe = mnist::dcgan_recipe();  // Adam lr 2e-4, betas (0.5, 0.999)
+  dcgan.best_recipe = mnist::dcgan_best_recipe();
   dcgan.real_batch = dcgan.fake_batch = dcgan.g_batch = 64;
   dcgan.epochs = 1;           // docs/models.md sets no length; one epoch fits the quick start
   dcgan.sample_every = 100;

@@ -9,6 +9,24 @@
 
 namespace mnist {
 
+/// The DCGAN's training settings: docs/models.md's Adam (lr 2e-4, betas
+/// (0.5, 0.999)), and --recipe best: D on logits, reused fakes, Adam at twice
+/// the rate and samples from the weights' moving average (measured in
+/// docs/results.md).
+inline tinygan::gan::Recipe dcgan_recipe() {
+  tinygan::gan::Recipe recipe;
+  recipe.beta1 = 0.5;
+  return recipe;
+}
+inline tinygan::gan::Recipe dcgan_best_recipe() {
+  tinygan::gan::Recipe best = dcgan_recipe();
+  best.d_logits = true;
+  best.reuse_fakes = true;
+  best.lr_g = best.lr_d = 4e-4;
+  best.ema_decay = 0.999;
+  return best;
+}
+
 template <class T>
 Model<T> dcgan_generator(tinygan::Rng& rng, Index channels = 1) {
   using namespace tinygan::nn;

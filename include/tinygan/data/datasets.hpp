@@ -100,7 +100,7 @@ inline ImageSet load_native(const DatasetOptions& o, const std::string& path, Sp
   FolderOptions folder;
   folder.channels = static_cast<int>(o.channels ? o.channels : 3);
   folder.background = o.background;
-  folder.size = static_cast<int>(o.size ? o.size : 64);
+  folder.size = static_cast<int>(o.size ? o.size : 32);
   folder.scaling = o.scaling;
   folder.skip_unreadable = o.skip_unreadable;
   folder.progress = o.progress;

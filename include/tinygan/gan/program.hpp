@@ -275,7 +275,9 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
                             ", but " + run.program + " trains on " + dataset + " pictures " +
                             spec.image_shape.str();
     if (chosen) throw Error(why);
-    std::cout << "Not scoring samples: " << why << " (pass --classifier FILE, or --fid-samples 0 to silence this)\n";
+    std::cout << "Not scoring samples: " << why << " (train one with image_classifier --dataset " << spec.dataset
+              << " --size " << spec.image_shape[1] << " --channels " << spec.image_shape[0]
+              << " --out FILE and pass --classifier FILE, or --fid-samples 0 to silence this)\n";
     return std::nullopt;
   }
   // The reference: the test split (of the model's digits) in the classifier's range [-1, 1].
