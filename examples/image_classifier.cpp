@@ -182,18 +182,4 @@ int train(const Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return gan::run_main(kProgram, [&] {
-    const Options o = parse(argc, argv);
-    if (o.help) {
-      std::cout << usage();
-      return 0;
-    }
-    if (o.version) {
-      std::cout << gan::version_line(kProgram);
-      return 0;
-    }
-    if (o.threads) set_num_threads(o.threads);
-    return train(o);
-  });
-}
+int main(int argc, char** argv) { return gan::run_tool(kProgram, usage(), argc, argv, parse, train); }

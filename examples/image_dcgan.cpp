@@ -13,6 +13,8 @@ using namespace tinygan;
 
 namespace {
 
+constexpr std::int64_t kScoreEvery = 500;  // small sets have short epochs: score by iterations
+
 gan::ModelSpec dcgan_for(const gan::CliOptions& cli) {
   const bool digits_or_clothes = cli.dataset == "mnist" || cli.dataset == "fashion-mnist";
   const Index size = cli.size.value_or(digits_or_clothes ? 28 : 32);
@@ -41,7 +43,7 @@ gan::ModelSpec dcgan_for(const gan::CliOptions& cli) {
   dcgan.real_batch = dcgan.fake_batch = dcgan.g_batch = 64;
   dcgan.iterations = 2000;  // a few minutes at 28 and 32 pixels on 2 cores; --iters, --epochs, --minutes set others
   dcgan.sample_every = 100;
-  dcgan.score_every = 500;  // small sets have short epochs: score by iterations
+  dcgan.score_every = kScoreEvery;
   dcgan.log_every = 50;
   return dcgan;
 }
@@ -53,6 +55,7 @@ int main(int argc, char** argv) {
   cli.program = "image_dcgan";
   cli.any_images = true;
   cli.sizes = {28, 32, 64};
+  cli.score_when = "every " + std::to_string(kScoreEvery) + " iterations";
   cli.about = "Trains a DCGAN on a data set or a folder of pictures and writes samples, losses and weights.";
   return gan::run_program(argc, argv, cli, [](const gan::CliOptions& options) {
     return std::vector<gan::ModelSpec>{dcgan_for(options)};

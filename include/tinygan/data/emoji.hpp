@@ -10,27 +10,26 @@
 /// ("skin_variations"). The variants are left out: they are the same drawings
 /// recoloured, and would make people-body nearly half the set.
 ///
-/// emoji.json (the image -> category map) is read by a small reader here
-/// rather than by `node -e`: io/json.hpp is a higher layer, and with the
-/// reader a tarball brought from another machine is arranged where neither
-/// npm nor node is installed (only tar), and the tests need neither.
+/// emoji.json (the image -> category map) is read with core/json.hpp rather
+/// than by `node -e`, so a tarball brought from another machine is arranged
+/// where neither npm nor node is installed (only tar), and the tests need
+/// neither.
 #pragma once
 
-#include <cctype>
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <iterator>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
 #include "tinygan/core/error.hpp"
+#include "tinygan/core/json.hpp"
+#include "tinygan/core/read_file.hpp"
 #include "tinygan/core/shape.hpp"
 #include "tinygan/data/npm_package.hpp"
 #include "tinygan/data/sha256.hpp"
@@ -79,185 +78,33 @@ struct Entry {
   bool has_image = true; // "has_img_twitter"
 };
 
-/// Reads the "image", "category" and "has_img_twitter" members of each
-/// top-level object of emoji.json and skips every other value (nested
-/// skin_variations, whose "image" members are not the entry's, included).
-/// Strict about the JSON structure, so a cut or spoiled file is refused with
-/// the byte where it goes wrong rather than read in part.
-class IndexReader {
- public:
-  IndexReader(std::string_view text, std::string source) : text_(text), source_(std::move(source)) {}
-
-  std::vector<Entry> entries() {
-    std::vector<Entry> out;
-    expect('[');
-    if (!consume(']')) {
-      do out.push_back(entry(out.size()));
-      while (consume(','));
-      expect(']');
-    }
-    skip_space();
-    if (pos_ != text_.size()) fail("the end of the file after the array");
-    return out;
-  }
-
- private:
-  static constexpr int kMaxDepth = 64;  // deeper than emoji.json ever nests; bounds the recursion
-
-  Entry entry(std::size_t index) {
-    Entry e;
-    expect('{');
-    if (!consume('}')) {
-      do {
-        const std::string key = string();
-        expect(':');
-        if (key == "image")
-          e.image = string();
-        else if (key == "category")
-          e.category = string();
-        else if (key == "has_img_twitter")
-          e.has_image = boolean();
-        else
-          skip_value(1);
-      } while (consume(','));
-      expect('}');
-    }
-    check(!e.image.empty() && !e.category.empty(), source_, ": entry ", index,
+/// The "image", "category" and "has_img_twitter" members of each top-level
+/// object of emoji.json (nested skin_variations have "image" members too,
+/// which are not the entry's). The whole file is parsed strictly, so a cut
+/// or spoiled file is refused with the byte where it goes wrong rather than
+/// read in part.
+inline std::vector<Entry> index_entries(const std::string& text, const std::string& source) {
+  const json::Value root = json::parse(text, source);
+  check(root.is_array(), source, ": expected an array of emoji entries");
+  std::vector<Entry> out;
+  for (const json::Value& value : root.array()) {
+    const std::size_t index = out.size();
+    check(value.is_object(), source, ": entry ", index, " is not an object; expected one per emoji");
+    const json::Object& entry = value.object();
+    const auto text_of = [&](const char* key) {
+      const auto at = entry.find(key);
+      return at != entry.end() && at->second.is_string() ? at->second.string() : std::string();
+    };
+    Entry e{text_of("image"), text_of("category")};
+    check(!e.image.empty() && !e.category.empty(), source, ": entry ", index,
           " has no \"image\" or no \"category\" string; expected both");
-    return e;
-  }
-
-  void skip_space() {
-    while (pos_ < text_.size() &&
-           (text_[pos_] == ' ' || text_[pos_] == '\n' || text_[pos_] == '\r' || text_[pos_] == '\t'))
-      ++pos_;
-  }
-  bool consume(char c) {
-    skip_space();
-    if (pos_ < text_.size() && text_[pos_] == c) {
-      ++pos_;
-      return true;
+    if (const auto has = entry.find("has_img_twitter"); has != entry.end()) {
+      check(has->second.is_boolean(), source, ": entry ", index, "'s has_img_twitter is not true or false");
+      e.has_image = has->second.boolean();
     }
-    return false;
+    out.push_back(std::move(e));
   }
-  void expect(char c) {
-    if (!consume(c)) fail(std::string("'") + c + "'");
-  }
-  [[noreturn]] void fail(const std::string& expected) const {
-    const std::string found = pos_ < text_.size() ? "'" + std::string(1, text_[pos_]) + "'" : "the end of the file";
-    throw Error(source_ + ": at byte " + std::to_string(pos_) + ": expected " + expected + ", found " + found);
-  }
-
-  std::string string() {
-    skip_space();
-    if (pos_ >= text_.size() || text_[pos_] != '"') fail("a string");
-    ++pos_;
-    std::string out;
-    for (;;) {
-      if (pos_ >= text_.size()) fail("the closing '\"' of a string");
-      const char c = text_[pos_++];
-      if (c == '"') return out;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
-      const char escaped = pos_ < text_.size() ? text_[pos_++] : '\0';
-      switch (escaped) {
-        case '"': case '\\': case '/': out += escaped; break;
-        case 'b': out += '\b'; break;
-        case 'f': out += '\f'; break;
-        case 'n': out += '\n'; break;
-        case 'r': out += '\r'; break;
-        case 't': out += '\t'; break;
-        case 'u': append_utf8(out, code_point()); break;
-        default: --pos_; fail("an escape such as \\n or \\u0041 after '\\'");
-      }
-    }
-  }
-  unsigned hex4() {
-    unsigned value = 0;
-    for (int i = 0; i < 4; ++i, ++pos_) {
-      const char c = pos_ < text_.size() ? text_[pos_] : '\0';
-      const int digit = c >= '0' && c <= '9' ? c - '0'
-                        : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                        : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-      if (digit < 0) fail("four hex digits after \\u");
-      value = value * 16 + static_cast<unsigned>(digit);
-    }
-    return value;
-  }
-  // A \uXXXX escape, joining a UTF-16 surrogate pair into one code point.
-  std::uint32_t code_point() {
-    const unsigned high = hex4();
-    if (high < 0xD800 || high > 0xDBFF) return high;
-    if (text_.substr(pos_, 2) != "\\u") fail("a \\u low surrogate after a high one");
-    pos_ += 2;
-    const unsigned low = hex4();
-    if (low < 0xDC00 || low > 0xDFFF) fail("a low surrogate (DC00 to DFFF)");
-    return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-  }
-  static void append_utf8(std::string& out, std::uint32_t cp) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  }
-  bool boolean() {
-    skip_space();
-    if (text_.substr(pos_, 4) == "true") return pos_ += 4, true;
-    if (text_.substr(pos_, 5) == "false") return pos_ += 5, false;
-    fail("true or false");
-  }
-  void skip_value(int depth) {
-    if (depth > kMaxDepth) fail("at most " + std::to_string(kMaxDepth) + " levels of nesting");
-    skip_space();
-    const char c = pos_ < text_.size() ? text_[pos_] : '\0';
-    if (c == '"') {
-      string();
-    } else if (c == '{') {
-      ++pos_;
-      if (consume('}')) return;
-      do {
-        string();
-        expect(':');
-        skip_value(depth + 1);
-      } while (consume(','));
-      expect('}');
-    } else if (c == '[') {
-      ++pos_;
-      if (consume(']')) return;
-      do skip_value(depth + 1);
-      while (consume(','));
-      expect(']');
-    } else {  // a number, true, false or null: skipped, not checked
-      const std::size_t start = pos_;
-      while (pos_ < text_.size() && (std::isalnum(static_cast<unsigned char>(text_[pos_])) ||
-                                     text_[pos_] == '+' || text_[pos_] == '-' || text_[pos_] == '.'))
-        ++pos_;
-      if (pos_ == start) fail("a value");
-    }
-  }
-
-  std::string_view text_;
-  std::string source_;
-  std::size_t pos_ = 0;
-};
-
-inline std::string read_text(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  check(static_cast<bool>(in), p.string(), ": cannot open it for reading");
-  return std::string{std::istreambuf_iterator<char>(in), {}};
+  return out;
 }
 
 /// A file name from emoji.json is joined to folders, so it must be a plain
@@ -356,8 +203,8 @@ inline std::map<std::string, Index> arrange_emoji(const std::filesystem::path& p
   namespace fs = std::filesystem;
   const fs::path json = package_dir / "emoji.json";
   const fs::path images = package_dir / "img" / "twitter" / "64";
-  const std::string text = emoji_detail::read_text(json);
-  const std::vector<emoji_detail::Entry> entries = emoji_detail::IndexReader(text, json.string()).entries();
+  const std::vector<emoji_detail::Entry> entries =
+      emoji_detail::index_entries(read_whole_file(json.string()), json.string());
   std::error_code ec;
   check(!fs::exists(target, ec), "arrange_emoji: ", target.string(), " already exists; expected a new folder");
 

@@ -46,21 +46,7 @@
 #define STBI_MAX_DIMENSIONS (1 << 14)
 #define STB_IMAGE_RESIZE_STATIC
 #define STB_IMAGE_RESIZE_IMPLEMENTATION
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
-#pragma GCC diagnostic ignored "-Wshadow"
+#include "tinygan/core/third_party_begin.hpp"
 #ifdef __clang__
 // UndefinedBehaviorSanitizer checks stb's code except for three faults of
 // 2.27 on corrupt files that touch no memory (see the \file comment): 0 bytes
@@ -74,7 +60,7 @@
 #ifdef __clang__
 #pragma clang attribute pop
 #endif
-#pragma GCC diagnostic pop
+#include "tinygan/core/third_party_end.hpp"
 #undef STB_IMAGE_IMPLEMENTATION
 #undef STB_IMAGE_STATIC
 #undef STB_IMAGE_RESIZE_IMPLEMENTATION

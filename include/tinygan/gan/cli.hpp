@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "tinygan/core/error.hpp"
+#include "tinygan/core/threads.hpp"
 #include "tinygan/data/datasets.hpp"
 #include "tinygan/gan/parse.hpp"
 #include "tinygan/gan/recipe.hpp"
@@ -60,6 +61,7 @@ struct CliSpec {
   bool any_images = false;          // --dataset, --size, --channels, ...: not only MNIST
   std::string about = "Trains the GAN of docs/models.md on MNIST and writes samples, losses and weights.";
   std::vector<Index> sizes;         // the --size values its models are built for
+  std::string score_when = "at the end of every epoch";  // when --fid-samples scores, for the help
 };
 
 
@@ -110,8 +112,9 @@ inline std::string usage(const CliSpec& spec) {
       help.insert(at + 1, std::string(25, ' '));
     out << "  " << left << help << "\n";
   }
-  out << "  --fid-samples N        score N samples (FID, IS) at the end of every epoch [10000]; 0: off\n"
-      << "  --classifier FILE      the scoring classifier [the committed assets/mnist_classifier.safetensors]\n"
+  out << "  --fid-samples N        score N samples (FID, IS) " << spec.score_when << " [10000]; 0: off\n"
+      << "  --classifier FILE      the scoring classifier [the committed assets/"
+      << (spec.any_images ? "DATASET" : "mnist") << "_classifier.safetensors]\n"
       << "  --on-nan WHAT          a step with a NaN or infinite loss or gradient: stop (saving nothing over\n"
       << "                         the last checkpoint) or skip it and count it [stop]\n"
       << "  --seed N               random seed [42]\n"
@@ -273,6 +276,22 @@ int run_main(const std::string& program, Body body) {
     std::cerr << program << ": error: " << e.what() << "\n";
     return 1;
   }
+}
+
+/// A tool's main (image_classifier, tinygan-score): its options parsed,
+/// --help and --version answered, --threads set, then `body(options)` run
+/// under run_main's exit codes. Options has help, version and threads.
+template <class Parse, class Body>
+int run_tool(const std::string& program, const std::string& usage, int argc, char** argv, Parse parse, Body body) {
+  return run_main(program, [&] {
+    const auto options = parse(argc, argv);
+    if (options.help || options.version) {
+      std::cout << (options.help ? usage : version_line(program));
+      return 0;
+    }
+    if (options.threads) set_num_threads(options.threads);
+    return body(options);
+  });
 }
 
 }  // namespace tinygan::gan

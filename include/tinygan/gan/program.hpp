@@ -33,7 +33,7 @@
 #include "tinygan/gan/sources.hpp"
 #include "tinygan/gan/trainer.hpp"
 #include "tinygan/gan/training_loop.hpp"
-#include "tinygan/io/json.hpp"
+#include "tinygan/core/json.hpp"
 #include "tinygan/io/npy.hpp"
 #include "tinygan/io/png.hpp"
 #include "tinygan/io/sample_export.hpp"
@@ -98,6 +98,7 @@ struct Run {
     o.skip_unreadable = cli.skip_unreadable;
     o.allow_fetch = !cli.no_fetch;
     o.scaling = scaling;
+    o.classes = spec.digits;  // a model of some digits (the inverted 8s) keeps those alone
     o.progress = reading_progress;
     return o;
   }
@@ -120,13 +121,7 @@ inline Tensor<float> as_samples(Tensor<float> images, const Shape& sample_shape)
 inline data::ImageSet load_split(const Run& run, data::Split split, std::optional<data::Scaling> scaling = {}) {
   const data::Scaling range = scaling.value_or(run.spec.unit_range ? data::Scaling::zero_to_one
                                                                    : data::Scaling::minus_one_to_one);
-  if (run.spec.dataset != "mnist" || run.spec.digits.empty()) return data::load_dataset(run.data_options(range), split);
-  // A model of some digits (the inverted 8s) keeps those alone.
-  if (!data::mnist_present(run.cli.data_dir)) data::ensure_mnist(run.cli.data_dir, !run.cli.no_fetch);
-  data::MnistOptions options;
-  options.scaling = range;
-  options.digits = run.spec.digits;
-  return data::mnist_image_set(data::load_mnist(run.cli.data_dir, split, options));
+  return data::load_dataset(run.data_options(range), split);
 }
 
 /// --recipe picks docs/models.md's settings or the best ones; each switch given on

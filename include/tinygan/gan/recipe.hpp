@@ -17,7 +17,7 @@
 #include "tinygan/core/error.hpp"
 #include "tinygan/gan/parse.hpp"
 #include "tinygan/io/checkpoint.hpp"
-#include "tinygan/io/json.hpp"
+#include "tinygan/core/json.hpp"
 
 namespace tinygan::gan {
 

@@ -18,18 +18,9 @@
 // stb_easy_font is all static functions and tables; not every one is called.
 #ifndef TINYGAN_STB_EASY_FONT_INCLUDED
 #define TINYGAN_STB_EASY_FONT_INCLUDED
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wunused-variable"
-#pragma GCC diagnostic ignored "-Wsign-conversion"
-#pragma GCC diagnostic ignored "-Wconversion"
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-#pragma GCC diagnostic ignored "-Wcast-align"
-#pragma GCC diagnostic ignored "-Wcast-qual"
-#pragma GCC diagnostic ignored "-Wdouble-promotion"
-#pragma GCC diagnostic ignored "-Wzero-as-null-pointer-constant"
+#include "tinygan/core/third_party_begin.hpp"
 #include <stb/stb_easy_font.h>
-#pragma GCC diagnostic pop
+#include "tinygan/core/third_party_end.hpp"
 #endif
 
 namespace tinygan::io {

@@ -19,7 +19,7 @@
 #include "tinygan/core/read_file.hpp"
 #include "tinygan/core/tensor.hpp"
 #include "tinygan/core/atomic_file.hpp"
-#include "tinygan/io/json.hpp"
+#include "tinygan/core/json.hpp"
 
 namespace tinygan::io {
 

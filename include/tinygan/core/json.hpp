@@ -1,6 +1,7 @@
 /// \file
-/// A small, strict JSON reader and writer: enough for safetensors headers and
-/// config files, with errors that say where the text went wrong.
+/// A small, strict JSON reader and writer: enough for safetensors headers,
+/// config files and the emoji package's index, with errors that say where the
+/// text went wrong. In core, below data/, so that every layer may read JSON.
 #pragma once
 
 #include <cmath>
@@ -26,6 +27,7 @@ struct Value {
 
   bool is_string() const { return std::holds_alternative<std::string>(data); }
   bool is_number() const { return std::holds_alternative<double>(data); }
+  bool is_boolean() const { return std::holds_alternative<bool>(data); }
   bool is_array() const { return std::holds_alternative<std::shared_ptr<Array>>(data); }
   bool is_object() const { return std::holds_alternative<std::shared_ptr<Object>>(data); }
   const std::string& string() const { return std::get<std::string>(data); }
@@ -149,23 +151,35 @@ class Parser {
         case 'n': out += '\n'; break;
         case 'r': out += '\r'; break;
         case 't': out += '\t'; break;
-        case 'u': {
-          expect(pos_ + 4 <= text_.size(), "four hex digits");
-          unsigned code = 0;
-          for (int i = 0; i < 4; ++i) {
-            const char h = text_[pos_++];
-            code <<= 4;
-            if (h >= '0' && h <= '9') code |= static_cast<unsigned>(h - '0');
-            else if (h >= 'a' && h <= 'f') code |= static_cast<unsigned>(h - 'a' + 10);
-            else if (h >= 'A' && h <= 'F') code |= static_cast<unsigned>(h - 'A' + 10);
-            else fail("a hex digit");
-          }
-          append_utf8(out, code);
-          break;
-        }
+        case 'u': append_utf8(out, code_point()); break;
         default: fail("a valid escape");
       }
     }
+  }
+
+  unsigned hex4() {
+    expect(pos_ + 4 <= text_.size(), "four hex digits");
+    unsigned code = 0;
+    for (int i = 0; i < 4; ++i) {
+      const char h = text_[pos_++];
+      code <<= 4;
+      if (h >= '0' && h <= '9') code |= static_cast<unsigned>(h - '0');
+      else if (h >= 'a' && h <= 'f') code |= static_cast<unsigned>(h - 'a' + 10);
+      else if (h >= 'A' && h <= 'F') code |= static_cast<unsigned>(h - 'A' + 10);
+      else fail("a hex digit");
+    }
+    return code;
+  }
+  // A \uXXXX escape; a UTF-16 surrogate pair joins into one code point.
+  unsigned code_point() {
+    const unsigned high = hex4();
+    if (high < 0xD800 || high > 0xDFFF) return high;
+    expect(high <= 0xDBFF, "a high surrogate (D800 to DBFF) first");
+    expect(text_.compare(pos_, 2, "\\u") == 0, "a \\u low surrogate after a high one");
+    pos_ += 2;
+    const unsigned low = hex4();
+    expect(low >= 0xDC00 && low <= 0xDFFF, "a low surrogate (DC00 to DFFF)");
+    return 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
   }
 
   static void append_utf8(std::string& out, unsigned code) {
@@ -174,8 +188,13 @@ class Parser {
     } else if (code < 0x800) {
       out += static_cast<char>(0xC0 | (code >> 6));
       out += static_cast<char>(0x80 | (code & 0x3F));
-    } else {
+    } else if (code < 0x10000) {
       out += static_cast<char>(0xE0 | (code >> 12));
+      out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (code & 0x3F));
+    } else {
+      out += static_cast<char>(0xF0 | (code >> 18));
+      out += static_cast<char>(0x80 | ((code >> 12) & 0x3F));
       out += static_cast<char>(0x80 | ((code >> 6) & 0x3F));
       out += static_cast<char>(0x80 | (code & 0x3F));
     }
