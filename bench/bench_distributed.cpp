@@ -78,7 +78,10 @@ int main(int argc, char** argv) {
     else cli.fail("unknown option '" + arg + "'");
   }
   if (chosen.empty())
-    for (const auto& m : bench::bench_models()) chosen.push_back(&m);
+    for (const auto& m : bench::bench_models())
+      if (!m.classes) chosen.push_back(&m);  // the conditional models' labels: bench_iterations times them
+  for (const bench::BenchModel* m : chosen)
+    if (m->classes) cli.fail("'" + m->name + "' is conditional: tinygan_bench_iterations times it");
   try {
     dist::Communicator comm;
     set_num_threads(threads);

@@ -35,12 +35,20 @@ void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats,
     fake_input = Tensor<float>::rand({m.fake_batch, 784}, rng);
     g_input = fake_input;
   }
+  // A conditional model's classes: the reals' fixed, the fakes' drawn afresh (in place) every iteration.
+  Tensor<float> real_labels(Shape{m.classes ? m.real_batch : 0}), fake_labels(Shape{m.classes ? m.fake_batch : 0}),
+      g_labels(Shape{m.classes ? m.g_batch : 0});
+  for (Index i = 0; i < real_labels.numel(); ++i) real_labels[i] = static_cast<float>(i % m.classes);
+  const auto labels = [&](Tensor<float>& t) -> const Tensor<float>* {
+    for (float& y : t) y = static_cast<float>(rng.below(static_cast<std::uint64_t>(m.classes)));
+    return m.classes ? &t : nullptr;
+  };
   const auto iteration = [&] {
     if (m.latent) {  // fresh noise every iteration, as in training
       fake_input = Tensor<float>::randn({m.fake_batch, m.latent}, rng);
       g_input = Tensor<float>::randn({m.g_batch, m.latent}, rng);
     }
-    trainer.step(real, fake_input, g_input);
+    trainer.step(real, fake_input, g_input, m.classes ? &real_labels : nullptr, labels(fake_labels), labels(g_labels));
   };
   const bench::Timing t = bench::measure(iteration, warmup, repeats);
   if (json) {
@@ -61,7 +69,7 @@ void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bench::CommandLine cli("tinygan_bench_iterations", "[--models dcgan,dense,dense-bn,minimal,inverted,dcgan64] [--threads 1,2] [--repeats N] [--warmup N] [--json]");
+  const bench::CommandLine cli("tinygan_bench_iterations", "[--models dcgan,dense,dense-bn,minimal,inverted,dcgan64,cdcgan-projection,cdcgan-channels] [--threads 1,2] [--repeats N] [--warmup N] [--json]");
   std::vector<std::string> names;
   std::vector<int> thread_counts = {1, 2};
   int repeats = 0, warmup = 5;
@@ -85,7 +93,7 @@ int main(int argc, char** argv) {
   for (const auto& m : bench::bench_models())
     if (names.empty() || std::find(names.begin(), names.end(), m.name) != names.end()) chosen.push_back(&m);
   for (const auto& n : names) {
-    if (!bench::find_model(n)) cli.fail("unknown model '" + n + "' (dcgan, dense, dense-bn, minimal, inverted, dcgan64)");
+    if (!bench::find_model(n)) cli.fail("unknown model '" + n + "' (dcgan, dense, dense-bn, minimal, inverted, dcgan64, cdcgan-projection, cdcgan-channels)");
   }
   // One child per measurement; the parent never starts OpenMP threads, so fork is safe.
   for (const bench::BenchModel* m : chosen)

@@ -3,10 +3,12 @@
 // by bench_iterations and bench_distributed).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
 #include <tinygan/gan.hpp>
+#include "models/conditional_dcgan.hpp"
 #include "models/dcgan.hpp"
 #include "models/dense.hpp"
 #include "models/inverted.hpp"
@@ -15,18 +17,21 @@
 namespace tinygan::bench {
 
 // docs/models.md's five models as the examples train them (examples/mnist_*.cpp),
-// and "dcgan64", pytorch/examples' DCGAN (examples/models/pytorch_dcgan.hpp)
-// with its own settings: batch 64, Adam 2e-4 (0.5, 0.999), BCE.
+// "dcgan64", pytorch/examples' DCGAN (examples/models/pytorch_dcgan.hpp)
+// with its own settings: batch 64, Adam 2e-4 (0.5, 0.999), BCE; and the
+// conditional DCGAN (examples/models/conditional_dcgan.hpp) with each kind of
+// D, at the DCGAN's settings, its batches labelled with 10 classes.
 struct BenchModel {
   std::string name;
-  mnist::Model<float> (*generator)(Rng&);
-  mnist::Model<float> (*discriminator)(Rng&, gan::DiscriminatorOutput);
+  std::function<gan::Trainer::Model(Rng&)> generator;
+  std::function<gan::Trainer::Model(Rng&, gan::DiscriminatorOutput)> discriminator;
   Shape sample;      // one real sample as D takes it
   Index latent;      // 0: G takes an image (the autoencoder)
   Index real_batch, fake_batch, g_batch;
   double lr, beta1;
   gan::GeneratorLoss g_loss;
   int repeats;       // timed iterations by default
+  Index classes = 0;  // a conditional model's; 0: unconditional
 };
 
 inline const std::vector<BenchModel>& bench_models() {
@@ -46,6 +51,16 @@ inline const std::vector<BenchModel>& bench_models() {
       {"dcgan64", [](Rng& rng) { return images::dcgan_generator<float>(rng, 64, 3); },
        [](Rng& rng, gan::DiscriminatorOutput out) { return images::dcgan_discriminator<float>(rng, out, 64, 3); },
        Shape{3, 64, 64}, 100, 64, 64, 64, 2e-4, 0.5, GeneratorLoss::bce, 10},
+      {"cdcgan-projection", [](Rng& rng) { return mnist::conditional_dcgan_generator<float>(rng, 10); },
+       [](Rng& rng, gan::DiscriminatorOutput out) {
+         return mnist::conditional_dcgan_discriminator<float>(rng, mnist::LabelInput::projection, out, 10);
+       },
+       Shape{1, 28, 28}, 100, 64, 64, 64, 2e-4, 0.5, GeneratorLoss::bce, 30, 10},
+      {"cdcgan-channels", [](Rng& rng) { return mnist::conditional_dcgan_generator<float>(rng, 10); },
+       [](Rng& rng, gan::DiscriminatorOutput out) {
+         return mnist::conditional_dcgan_discriminator<float>(rng, mnist::LabelInput::channels, out, 10);
+       },
+       Shape{1, 28, 28}, 100, 64, 64, 64, 2e-4, 0.5, GeneratorLoss::bce, 30, 10},
   };
   return all;
 }

@@ -9,6 +9,7 @@ import json
 import struct
 
 import numpy as np
+import torch
 from torch import nn
 
 
@@ -17,20 +18,66 @@ from torch import nn
 # them; index for index, so the state_dict names are the same
 # ---------------------------------------------------------------------------
 
-def dcgan_generator(deconv=nn.ConvTranspose2d):  # torch_twin.py passes its FastConvTranspose2d
+def dcgan_generator(deconv=nn.ConvTranspose2d, inputs=100):  # torch_twin.py passes its FastConvTranspose2d
     return nn.Sequential(
-        nn.Linear(100, 256 * 7 * 7, bias=False), nn.BatchNorm1d(256 * 7 * 7), nn.LeakyReLU(0.2),
+        nn.Linear(inputs, 256 * 7 * 7, bias=False), nn.BatchNorm1d(256 * 7 * 7), nn.LeakyReLU(0.2),
         nn.Unflatten(1, (256, 7, 7)),
         deconv(256, 128, 5, 1, 2, bias=False), nn.BatchNorm2d(128), nn.LeakyReLU(0.2),
         deconv(128, 64, 5, 2, 2, output_padding=1, bias=False), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
         deconv(64, 1, 5, 2, 2, output_padding=1, bias=False), nn.Tanh())
 
 
-def dcgan_discriminator():
-    return nn.Sequential(
-        nn.Conv2d(1, 64, 5, 2, 2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-        nn.Conv2d(64, 128, 5, 2, 2), nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Dropout(0.3),
-        nn.Flatten(), nn.Linear(128 * 7 * 7, 1), nn.Sigmoid())
+def dcgan_features(channels=1):  # D up to its head: [N, 6272]
+    return [nn.Conv2d(channels, 64, 5, 2, 2), nn.LeakyReLU(0.2), nn.Dropout(0.3),
+            nn.Conv2d(64, 128, 5, 2, 2), nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Dropout(0.3), nn.Flatten()]
+
+
+def dcgan_discriminator(channels=1, sigmoid=True):
+    return nn.Sequential(*dcgan_features(channels), nn.Linear(128 * 7 * 7, 1), *([nn.Sigmoid()] if sigmoid else []))
+
+
+class LabelConcat(nn.Module):
+    """tinygan's nn::LabelConcat: the label's embedding joined to the input,
+    as features of a vector or as channels spread over a map, then `net`."""
+
+    def __init__(self, classes, features, net):
+        super().__init__()
+        self.embed = nn.Embedding(classes, features)
+        self.net = net
+
+    def forward(self, x, y):
+        e = self.embed(y)
+        if x.dim() == 4:
+            e = e[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+        return self.net(torch.cat([x, e], 1))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """tinygan's nn::ProjectionDiscriminator (Miyato and Koyama, 2018):
+    head(f(x)) + <embed(y), f(x)>, a Sigmoid after when D outputs probabilities."""
+
+    def __init__(self, body, features, classes, sigmoid):
+        super().__init__()
+        self.body, self.head, self.embed = body, nn.Linear(features, 1), nn.Embedding(classes, features)
+        self.sigmoid = sigmoid
+
+    def forward(self, x, y):
+        f = self.body(x)
+        out = self.head(f) + (self.embed(y) * f).sum(1, keepdim=True)
+        return torch.sigmoid(out) if self.sigmoid else out
+
+
+LABEL_FEATURES = 10  # examples/models/conditional_dcgan.hpp's kLabelFeatures
+
+
+def conditional_dcgan(kind, classes=10, deconv=nn.ConvTranspose2d, sigmoid=True):
+    """examples/models/conditional_dcgan.hpp: G(z, y) and D(x, y), D reading the label by `kind`."""
+    g = LabelConcat(classes, LABEL_FEATURES, dcgan_generator(deconv, 100 + LABEL_FEATURES))
+    if kind == "channels":
+        d = LabelConcat(classes, LABEL_FEATURES, dcgan_discriminator(1 + LABEL_FEATURES, sigmoid))
+    else:
+        d = ProjectionDiscriminator(nn.Sequential(*dcgan_features()), 128 * 7 * 7, classes, sigmoid)
+    return g, d
 
 
 def inverted_autoencoder():

@@ -4,6 +4,7 @@ with the same procedure, and write samples for tinygan-score.
 
     /usr/bin/python3 bench/torch_twin.py --model dcgan --iters 937 --out /tmp/torch_dcgan
     /usr/bin/python3 bench/torch_twin.py --model dcgan --dataset fashion-mnist --out /tmp/torch_fashion
+    /usr/bin/python3 bench/torch_twin.py --model dcgan --conditional projection --out /tmp/torch_cdcgan
 
 Needs Debian's python3-torch and python3-numpy, and MNIST's four IDX files
 (data/mnist, as the tinygan programs fetch them). --dataset fashion-mnist
@@ -13,7 +14,11 @@ libopenblas0-pthread too: Debian's torch calls the system libblas.so.3, which
 is otherwise the reference BLAS (a tiny MLP step then costs 26 ms instead of 4.6 ms);
 blas_env.py then picks OpenBLAS's kernels for this CPU. Writes OUT/samples.npy
 (float32, N x 28 x 28, in the generator's output range) and OUT/log.csv
-(iteration, d_loss, g_loss, seconds).
+(iteration, d_loss, g_loss, seconds). --conditional KIND trains the
+conditional DCGAN (image_dcgan --conditional KIND: G(z, y), D(x, y) reading
+the label by projection or channels) on the data set's labels, the fakes'
+classes drawn uniformly; its samples ask for the classes in turn (sample i
+for class i mod 10), and OUT/labels.npy holds the class each was asked for.
 """
 
 import argparse
@@ -25,7 +30,8 @@ import numpy as np
 import blas_env  # noqa: F401  (before torch: picks OpenBLAS's kernels for this CPU)
 import torch
 from torch import nn
-from torch_common import dcgan_discriminator, dcgan_generator, inverted_autoencoder, minimal_generator, read_idx
+from torch_common import (conditional_dcgan, dcgan_discriminator, dcgan_generator, inverted_autoencoder,
+                          minimal_generator, read_idx)
 
 
 class FastConvTranspose2d(nn.ConvTranspose2d):
@@ -59,11 +65,14 @@ class FastConvTranspose2d(nn.ConvTranspose2d):
         return y if self.bias is None else y + self.bias.view(1, -1, 1, 1)
 
 
-def dcgan(fast=True):
-    g = dcgan_generator(FastConvTranspose2d if fast else nn.ConvTranspose2d)
-    d = dcgan_discriminator()
+def dcgan(fast=True, conditional=None):
+    deconv = FastConvTranspose2d if fast else nn.ConvTranspose2d
+    if conditional:
+        g, d = conditional_dcgan(conditional, deconv=deconv)
+    else:
+        g, d = dcgan_generator(deconv), dcgan_discriminator()
 
-    def init(m):  # DCGAN's normal(0, 0.02), as tinygan's dcgan_normal
+    def init(m):  # DCGAN's normal(0, 0.02), as tinygan's dcgan_normal (embeddings stay N(0, 1))
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             nn.init.normal_(m.weight, 0.0, 0.02)
             if m.bias is not None:
@@ -73,6 +82,8 @@ def dcgan(fast=True):
             nn.init.zeros_(m.bias)
     g.apply(init)
     d.apply(init)
+    if conditional == "projection":  # at the head's scale, as examples/models/conditional_dcgan.hpp
+        nn.init.normal_(d.embed.weight, 0.0, 0.02)
     return g, d
 
 
@@ -126,9 +137,15 @@ def msle(p, target):  # Keras's mean squared logarithmic error, predictions clam
     return ((torch.log1p(p.clamp(min=1e-7)) - torch.log1p(target)) ** 2).mean()
 
 
-def train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder):
-    """One GAN iteration by docs/models.md's procedure (tinygan's gan::Trainer::step)."""
+def train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder, labels=None):
+    """One GAN iteration by docs/models.md's procedure (tinygan's gan::Trainer::step).
+    labels: a conditional GAN's (reals' classes, the D step's fakes', the G step's)."""
     bce = nn.functional.binary_cross_entropy
+    if labels is not None:  # G(z, y) and D(x, y): each call takes the next classes, in the order the step calls them
+        real_y, fake_y, g_y = labels
+        g_plain, d_plain = g, d
+        g = lambda z, k=iter((fake_y, g_y)): g_plain(z, next(k))  # noqa: E731
+        d = lambda x, k=iter((real_y, fake_y, g_y)): d_plain(x, next(k))  # noqa: E731
     # D step: a real batch and a batch of fakes made without gradient.
     with torch.no_grad():
         fake = g(fake_input)
@@ -137,7 +154,8 @@ def train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder):
     d_loss.backward()
     opt_d.step()
     # G step through the frozen D; only G's optimizer steps.
-    for p in d.parameters():
+    frozen = d_plain if labels is not None else d
+    for p in frozen.parameters():
         p.requires_grad_(False)
     opt_g.zero_grad()
     score = d(g(g_input))
@@ -145,7 +163,7 @@ def train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder):
     g_loss = msle(score, target) if autoencoder else bce(score, target)
     g_loss.backward()
     opt_g.step()
-    for p in d.parameters():
+    for p in frozen.parameters():
         p.requires_grad_(True)
     return d_loss, g_loss
 
@@ -162,12 +180,16 @@ def main():
     parser.add_argument("--samples", type=int, default=10000)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--conditional", choices=["projection", "channels"],
+                        help="dcgan: the conditional DCGAN, D reading the label this way")
     parser.add_argument("--plain-deconv", action="store_true",
                         help="dcgan: use nn.ConvTranspose2d as written (slow backward) instead of FastConvTranspose2d")
     args = parser.parse_args()
     if args.dataset != "mnist" and args.model != "dcgan":
         parser.error(f"--dataset {args.dataset}: only --model dcgan trains on it (tinygan's image_dcgan); "
                      f"the other models are MNIST's")
+    if args.conditional and args.model != "dcgan":
+        parser.error("--conditional: only --model dcgan has a conditional twin")
     data = args.data or DATA[args.dataset]
 
     make, shape, unit, batch, g_batch, lr, beta1, default_iters = MODELS[args.model]
@@ -192,25 +214,29 @@ def main():
         return torch.from_numpy(np.ascontiguousarray(images)).reshape(-1, *shape)
 
     x = load("train")
-    g, d = make(fast=not args.plain_deconv) if args.model == "dcgan" else make()
+    y = torch.from_numpy(read_idx(idx("train-labels-idx1-ubyte"))[1].astype(np.int64)) if args.conditional else None
+    g, d = make(fast=not args.plain_deconv, conditional=args.conditional) if args.model == "dcgan" else make()
     opt_g = torch.optim.Adam(g.parameters(), lr=lr, betas=(beta1, 0.999))
     opt_d = torch.optim.Adam(d.parameters(), lr=lr, betas=(beta1, 0.999))
-    def batches():  # (real, G's input for the D step's fakes, G's input for the G step)
+    def batches():  # (real, G's input for the D step's fakes, G's input for the G step, labels or None)
         while True:
             if autoencoder:  # one random index set per iteration, drawn with replacement
                 idx = torch.randint(len(x), (batch,))
-                yield 1 - x[idx], x[idx], x[idx]
+                yield 1 - x[idx], x[idx], x[idx], None
                 continue
             order = torch.randperm(len(x))
             for k in range(len(x) // batch):
-                yield x[order[k * batch:(k + 1) * batch]], torch.randn(batch, 100), torch.randn(g_batch, 100)
+                picked = order[k * batch:(k + 1) * batch]
+                labels = (y[picked], torch.randint(10, (batch,)), torch.randint(10, (g_batch,))) if args.conditional \
+                    else None
+                yield x[picked], torch.randn(batch, 100), torch.randn(g_batch, 100), labels
 
     start = time.time()
     log = ["iteration,d_loss,g_loss,seconds"]
     if args.minutes:
         iters = args.iters or 10**9  # the time decides
-    for it, (real, fake_input, g_input) in zip(range(1, iters + 1), batches()):
-        d_loss, g_loss = train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder)
+    for it, (real, fake_input, g_input, labels) in zip(range(1, iters + 1), batches()):
+        d_loss, g_loss = train_step(g, d, opt_g, opt_d, real, fake_input, g_input, autoencoder, labels)
         log.append(f"{it},{d_loss.item():.6g},{g_loss.item():.6g},{time.time() - start:.3f}")
         if args.minutes and time.time() - start >= 60 * args.minutes:
             iters = it
@@ -223,6 +249,10 @@ def main():
     with torch.no_grad():
         if autoencoder:  # the generator's outputs for the test set's 8s
             samples = g(load("t10k")[:args.samples])
+        elif args.conditional:  # the classes in turn: sample i asks for class i mod 10
+            asked = torch.arange(args.samples) % 10
+            samples = torch.cat([g(torch.randn(len(k), 100), k) for k in asked.split(1000)])
+            np.save(os.path.join(args.out, "labels.npy"), asked.numpy().astype(np.float32))
         else:
             samples = torch.cat([g(torch.randn(1000, 100)) for _ in range((args.samples + 999) // 1000)])
     np.save(os.path.join(args.out, "samples.npy"), samples[:args.samples].reshape(-1, 28, 28).numpy())

@@ -58,27 +58,23 @@ std::string usage() {
 Options parse(int argc, char** argv) {
   using namespace gan::detail;
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0)
-        throw gan::UsageError(std::string(kProgram) + ": " + flag + " needs a value");
-      return argv[++i];
-    };
+  Arguments args(kProgram, argc, argv);
+  while (args.next()) {
+    const std::string& flag = args.flag();
     if (flag == "--help" || flag == "-h") o.help = true;
     else if (flag == "--version") o.version = true;
-    else if (flag == "--dataset") o.data.name = parse_choice(kProgram, flag, value(), data::dataset_names());
-    else if (flag == "--data") o.data.path = value();
-    else if (flag == "--size") o.data.size = parse_count(kProgram, flag, value(), 1, 4096);
-    else if (flag == "--channels") o.data.channels = parse_count(kProgram, flag, value(), 1, 3);
-    else if (flag == "--background") o.data.background = parse_colour(kProgram, flag, value());
+    else if (flag == "--dataset") o.data.name = parse_choice(kProgram, flag, args.value(), data::dataset_names());
+    else if (flag == "--data") o.data.path = args.value();
+    else if (flag == "--size") o.data.size = parse_count(kProgram, flag, args.value(), 1, 4096);
+    else if (flag == "--channels") o.data.channels = parse_count(kProgram, flag, args.value(), 1, 3);
+    else if (flag == "--background") o.data.background = parse_colour(kProgram, flag, args.value());
     else if (flag == "--skip-unreadable") o.data.skip_unreadable = true;
     else if (flag == "--no-fetch") o.data.allow_fetch = false;
-    else if (flag == "--out") o.out = value();
-    else if (flag == "--epochs") o.epochs = parse_count(kProgram, flag, value(), 1, 1000);
-    else if (flag == "--lr-decay") o.lr_decay = parse_fraction(kProgram, flag, value(), 1.0 + 1e-9);
-    else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(parse_count(kProgram, flag, value(), 0, INT64_MAX));
-    else if (flag == "--threads") o.threads = static_cast<int>(parse_count(kProgram, flag, value(), 1, 1024));
+    else if (flag == "--out") o.out = args.value();
+    else if (flag == "--epochs") o.epochs = parse_count(kProgram, flag, args.value(), 1, 1000);
+    else if (flag == "--lr-decay") o.lr_decay = parse_fraction(kProgram, flag, args.value(), 1.0 + 1e-9);
+    else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(parse_count(kProgram, flag, args.value(), 0, INT64_MAX));
+    else if (flag == "--threads") o.threads = static_cast<int>(parse_count(kProgram, flag, args.value(), 1, 1024));
     else throw gan::UsageError(std::string(kProgram) + ": unknown option '" + flag + "' (see --help)");
   }
   bool named = false;

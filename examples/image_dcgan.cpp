@@ -6,6 +6,7 @@
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/program.hpp>  // the programs' shared command line, training run and outputs
 
+#include "models/conditional_dcgan.hpp"
 #include "models/dcgan.hpp"
 #include "models/pytorch_dcgan.hpp"
 
@@ -20,8 +21,21 @@ gan::ModelSpec dcgan_for(const gan::CliOptions& cli) {
   const Index size = cli.size.value_or(digits_or_clothes ? 28 : 32);
   const Index channels = cli.channels.value_or(digits_or_clothes ? 1 : 3);
   gan::ModelSpec dcgan;
-  dcgan.name = "dcgan" + std::to_string(size);
+  dcgan.name = (cli.conditional.empty() ? "dcgan" : "cdcgan") + std::to_string(size);
   dcgan.dataset = cli.dataset;
+  if (!cli.conditional.empty()) {
+    if (size != 28)
+      throw gan::UsageError("image_dcgan: --conditional is built on the 28-pixel DCGAN so far; found --size " +
+                            std::to_string(size));
+    const mnist::LabelInput kind = mnist::label_input(cli.conditional);
+    dcgan.conditional = cli.conditional;
+    dcgan.make_conditional_generator = [channels](Rng& rng, Index classes) {
+      return mnist::conditional_dcgan_generator<float>(rng, classes, channels);
+    };
+    dcgan.make_conditional_discriminator = [kind, channels](Rng& rng, gan::DiscriminatorOutput out, Index classes) {
+      return mnist::conditional_dcgan_discriminator<float>(rng, kind, out, classes, channels);
+    };
+  }
   if (size == 28) {
     dcgan.make_generator = [channels](Rng& rng) { return mnist::dcgan_generator<float>(rng, channels); };
     dcgan.make_discriminator = [channels](Rng& rng, gan::DiscriminatorOutput out) {
@@ -55,6 +69,7 @@ int main(int argc, char** argv) {
   cli.program = "image_dcgan";
   cli.any_images = true;
   cli.sizes = {28, 32, 64};
+  cli.conditional = true;
   cli.score_when = "every " + std::to_string(kScoreEvery) + " iterations";
   cli.about = "Trains a DCGAN on a data set or a folder of pictures and writes samples, losses and weights.";
   return gan::run_program(argc, argv, cli, [](const gan::CliOptions& options) {

@@ -21,13 +21,16 @@
 // of the test set. --nearest
 // adds the mean pixel distance from each sample to its nearest training
 // image (of those classes), beside the same figure for the test images: how
-// close to real digits the samples are.
+// close to real digits the samples are. --asked FILE.npy gives the class a
+// conditional generator was asked for with each sample: the share classified
+// as asked, and each class's FID against that class's test images.
 #include <tinygan/gan.hpp>
 #include <tinygan/gan/cli.hpp>
 #include <tinygan/gan/metrics.hpp>
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -50,6 +53,7 @@ struct Options {
   bool classes_as_digits = false;  // given as --digits, MNIST's name for them
   bool json = false, help = false, version = false, no_fetch = false, invert = false, nearest = false;
   std::string nearest_pairs;  // --nearest-pairs FILE.png: the first samples beside their nearest training images
+  std::string asked;          // --asked FILE.npy: the class each sample was asked for (a conditional generator)
   int threads = 0;
 };
 
@@ -72,6 +76,9 @@ std::string usage() {
          "  --invert           the samples are dark-on-white digits: score 1 - x (mnist_inverted's outputs)\n"
          "  --nearest          also the mean distance to the nearest training image (slow for all ten digits)\n"
          "  --nearest-pairs PNG  with --nearest: the first 32 samples, each beside its nearest training image\n"
+         "  --asked FILE       .npy of the class each sample was asked for (image_dcgan --conditional --load\n"
+         "                     writes OUT/generated_labels.npy): the share classified as asked, and each\n"
+         "                     class's FID against that class's test images\n"
          "  --json             print one JSON object\n"
          "  --threads N        threads [all cores]\n"
          "  --help             print this help and exit\n"
@@ -100,25 +107,22 @@ std::vector<int> parse_classes(const std::string& flag, const std::string& text,
 
 Options parse(int argc, char** argv) {
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc || std::string(argv[i + 1]).rfind("--", 0) == 0)
-        throw gan::UsageError(std::string(kProgram) + ": " + arg + " needs a value");
-      return argv[++i];
-    };
+  gan::detail::Arguments args(kProgram, argc, argv);
+  while (args.next()) {
+    const std::string& arg = args.flag();
     if (arg == "--help" || arg == "-h") o.help = true;
     else if (arg == "--version") o.version = true;
     else if (arg == "--json") o.json = true;
     else if (arg == "--no-fetch") o.no_fetch = true;
     else if (arg == "--invert") o.invert = true;
     else if (arg == "--nearest") o.nearest = true;
-    else if (arg == "--nearest-pairs") o.nearest_pairs = value();
-    else if (arg == "--classes") o.classes = parse_classes(arg, value(), 99999), o.classes_as_digits = false;
-    else if (arg == "--digits") o.classes = parse_classes(arg, value(), 9), o.classes_as_digits = true;
-    else if (arg == "--classifier") o.classifier = gan::detail::existing_file(kProgram, arg, value());
-    else if (arg == "--data") o.data_dir = value();
-    else if (arg == "--threads") o.threads = static_cast<int>(gan::detail::parse_count(kProgram, arg, value(), 1, 1024));
+    else if (arg == "--nearest-pairs") o.nearest_pairs = args.value();
+    else if (arg == "--asked") o.asked = gan::detail::existing_file(kProgram, arg, args.value());
+    else if (arg == "--classes") o.classes = parse_classes(arg, args.value(), 99999), o.classes_as_digits = false;
+    else if (arg == "--digits") o.classes = parse_classes(arg, args.value(), 9), o.classes_as_digits = true;
+    else if (arg == "--classifier") o.classifier = gan::detail::existing_file(kProgram, arg, args.value());
+    else if (arg == "--data") o.data_dir = args.value();
+    else if (arg == "--threads") o.threads = static_cast<int>(gan::detail::parse_count(kProgram, arg, args.value(), 1, 1024));
     else if (arg.rfind("--", 0) == 0) throw gan::UsageError(std::string(kProgram) + ": unknown option '" + arg + "' (see --help)");
     else if (o.samples.empty()) o.samples = gan::detail::existing_file(kProgram, "SAMPLES", arg);
     else throw gan::UsageError(std::string(kProgram) + ": expected one SAMPLES file, found a second: '" + arg + "'");
@@ -270,7 +274,7 @@ std::string percent(double share) {
 }
 
 void print_text(const Options& o, const models::ClassifierInfo& info, const std::string& range,
-                const metrics::Score& s, Index reference, const PixelFigures& f) {
+                const metrics::Score& s, Index reference, const PixelFigures& f, const std::vector<double>& class_fid) {
   std::printf("samples          %s (%lld images; %s)\n", o.samples.c_str(), static_cast<long long>(s.count), range.c_str());
   std::string classes;
   for (int c : o.classes) classes += (classes.empty() ? ", classes " : ",") + std::to_string(c);
@@ -288,6 +292,12 @@ void print_text(const Options& o, const models::ClassifierInfo& info, const std:
   std::printf("histogram       ");
   for (std::size_t c = 0; c < s.histogram.size(); ++c) std::printf(" %zu: %s", c, percent(s.histogram[c]).c_str());
   std::printf("\n");
+  if (s.class_accuracy >= 0) {
+    std::printf("class accuracy   %s (classified as the class asked for)\n", percent(s.class_accuracy).c_str());
+    std::printf("FID per class   ");
+    for (std::size_t c = 0; c < class_fid.size(); ++c) std::printf(" %zu: %.2f", c, class_fid[c]);
+    std::printf("\n");
+  }
   std::printf("frame mean       %.3f (pixels within 4 of the edge, as in the file, 0 black to 1 white)\n", f.frame_mean);
   if (f.nearest >= 0)
     std::printf("nearest train    %.3f mean distance to the nearest training image (test images: %.3f; ratio %.2f)\n",
@@ -295,7 +305,7 @@ void print_text(const Options& o, const models::ClassifierInfo& info, const std:
 }
 
 void print_json(const Options& o, const models::ClassifierInfo& info, const std::string& range,
-                const metrics::Score& s, Index reference, const PixelFigures& f) {
+                const metrics::Score& s, Index reference, const PixelFigures& f, const std::vector<double>& class_fid) {
   const auto number = [](double v) {
     char text[32];
     std::snprintf(text, sizeof text, "%.6g", v);
@@ -318,9 +328,36 @@ void print_json(const Options& o, const models::ClassifierInfo& info, const std:
   if (f.nearest >= 0)
     out += ", \"nearest_train_distance\": " + number(f.nearest) + ", \"test_nearest_train_distance\": " +
            number(f.test_nearest);
+  if (s.class_accuracy >= 0) {
+    out += ", \"class_accuracy\": " + number(s.class_accuracy) + ", \"class_fid\": [";
+    for (std::size_t c = 0; c < class_fid.size(); ++c)
+      out += (c ? ", " : "") + (std::isfinite(class_fid[c]) ? number(class_fid[c]) : std::string("null"));
+    out += "]";
+  }
   out += ", \"histogram\": [";
   for (std::size_t c = 0; c < s.histogram.size(); ++c) out += (c ? ", " : "") + number(s.histogram[c]);
   std::cout << out << "]}\n";
+}
+
+// --asked: one whole number per sample, each a class of the classifier.
+Tensor<float> read_asked(const std::string& path, Index samples, Index classes) {
+  Tensor<float> asked = io::load_npy(path);
+  check(asked.shape() == Shape{samples}, path, ": expected the class asked of each of the ", samples,
+        " samples, shape (", samples, ",), found ", asked.shape());
+  for (Index i = 0; i < samples; ++i)
+    check(asked[i] >= 0 && asked[i] < static_cast<float>(classes) && std::floor(asked[i]) == asked[i], path,
+          ": expected classes 0 to ", classes - 1, ", found ", asked[i], " at position ", i);
+  return asked;
+}
+
+std::vector<double> per_class_fid(const Options& o, const models::ClassifierInfo& info, nn::Sequential<float>& classifier,
+                                  const Tensor<float>& samples, const Tensor<float>& asked,
+                                  const data::ImageSet& test, const Tensor<double>& reference) {
+  check(test.labelled(), o.classifier, ": each class's FID needs the labels of the test set of ", info.dataset);
+  std::vector<int> asked_classes(asked.begin(), asked.end());
+  std::vector<int> test_classes(test.labels.begin(), test.labels.end());
+  const Tensor<double> features = models::features_and_logits(classifier, info.input, samples).features;
+  return metrics::per_class_fid(features, asked_classes, reference, test_classes, static_cast<int>(info.classes));
 }
 
 int score(const Options& o) {
@@ -337,12 +374,15 @@ int score(const Options& o) {
   check(test.images.shape().tail() == info.input, o.classifier, ": the classifier takes ", shape_words(info.input),
         " images, but its data set ", info.dataset, " has ", test.images.shape().tail(), " images");
   const Tensor<double> reference = metrics::reference_features(*classifier, info.input, test.images);
-  const metrics::Score s = metrics::score_samples(*classifier, info.input, samples, reference);
+  const Tensor<float> asked = o.asked.empty() ? Tensor<float>() : read_asked(o.asked, samples.dim(0), info.classes);
+  const metrics::Score s =
+      metrics::score_samples(*classifier, info.input, samples, reference, o.asked.empty() ? nullptr : &asked);
+  const std::vector<double> class_fid = o.asked.empty() ? std::vector<double>() : per_class_fid(o, info, *classifier, samples, asked, test, reference);
   const PixelFigures f = pixel_figures(o, info, samples);
   if (o.json)
-    print_json(o, info, range, s, reference.dim(0), f);
+    print_json(o, info, range, s, reference.dim(0), f, class_fid);
   else
-    print_text(o, info, range, s, reference.dim(0), f);
+    print_text(o, info, range, s, reference.dim(0), f, class_fid);
   return 0;
 }
 

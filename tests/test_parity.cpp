@@ -173,3 +173,35 @@ TEST_CASE("parity sgd with momentum: three steps") {
                              optim::SGDOptions(num(m, "lr")).momentum(num(m, "momentum")));
   });
 }
+
+TEST_CASE("parity the conditioning ops: embedding, the label as channels, the projection head") {
+  {
+    const File f = golden("embedding");
+    Var<float> weight = leaf(f, "weight");
+    const Var<float> y = embedding(weight, f.at("labels"));
+    backward(sum(mul(y, Var<float>(f.at("grad_y")))));
+    expect_close(y.value(), f.at("y"), "embedding output");
+    expect_close(weight.grad(), f.at("grad_weight"), "embedding weight gradient (rows read twice add up)");
+  }
+  {
+    const File f = golden("label_channels");
+    Var<float> x = leaf(f, "x"), weight = leaf(f, "weight");
+    const Var<float> y = concat(x, broadcast_spatial(embedding(weight, f.at("labels")), x.shape()[2], x.shape()[3]));
+    backward(sum(mul(y, Var<float>(f.at("grad_y")))));
+    expect_close(y.value(), f.at("y"), "label channels output");
+    expect_close(x.grad(), f.at("grad_x"), "label channels input gradient");
+    expect_close(weight.grad(), f.at("grad_weight"), "label channels embedding gradient (sums over the map)");
+  }
+  {
+    const File f = golden("projection");
+    Var<float> x = leaf(f, "x"), head_w = leaf(f, "head_weight"), head_b = leaf(f, "head_bias");
+    Var<float> embed = leaf(f, "embed_weight");
+    const Var<float> y = add(linear(x, head_w, head_b), sum_per_sample(mul(x, embedding(embed, f.at("labels")))));
+    backward(sum(mul(y, Var<float>(f.at("grad_y")))));
+    expect_close(y.value(), f.at("y"), "projection output");
+    expect_close(x.grad(), f.at("grad_x"), "projection feature gradient");
+    expect_close(head_w.grad(), f.at("grad_head_weight"), "projection head weight gradient");
+    expect_close(head_b.grad(), f.at("grad_head_bias"), "projection head bias gradient");
+    expect_close(embed.grad(), f.at("grad_embed_weight"), "projection embedding gradient");
+  }
+}

@@ -27,11 +27,12 @@ inline tinygan::gan::Recipe dcgan_best_recipe() {
   return best;
 }
 
+/// `inputs`: z's size, and a conditional G's label embedding beside it (models/conditional_dcgan.hpp).
 template <class T>
-Model<T> dcgan_generator(tinygan::Rng& rng, Index channels = 1) {
+Model<T> dcgan_generator(tinygan::Rng& rng, Index channels = 1, Index inputs = kLatent) {
   using namespace tinygan::nn;
   auto g = std::make_shared<Sequential<T>>();
-  g->add(Dense<T>(DenseOptions(kLatent, 256 * 7 * 7).bias(false)))
+  g->add(Dense<T>(DenseOptions(inputs, 256 * 7 * 7).bias(false)))
       .add(BatchNorm<T>(256 * 7 * 7))
       .add(LeakyReLU<T>(kSlope))
       .add(Reshape<T>({256, 7, 7}))
@@ -49,19 +50,27 @@ Model<T> dcgan_generator(tinygan::Rng& rng, Index channels = 1) {
   return g;
 }
 
+/// D's features: its layers up to the head, C x 28 x 28 -> [N, kDcganFeatures].
+constexpr Index kDcganFeatures = 128 * 7 * 7;
 template <class T>
-Model<T> dcgan_discriminator(tinygan::Rng& rng, tinygan::gan::DiscriminatorOutput output = {}, Index channels = 1) {
+void add_dcgan_features(tinygan::nn::Sequential<T>& d, Index channels) {
   using namespace tinygan::nn;
-  auto d = std::make_shared<Sequential<T>>();
-  d->add(Conv2D<T>(Conv2DOptions(channels, 64, 5).stride(2).padding(2)))  // 64 x 14 x 14
+  d.add(Conv2D<T>(Conv2DOptions(channels, 64, 5).stride(2).padding(2)))  // 64 x 14 x 14
       .add(LeakyReLU<T>(kSlope))
       .add(Dropout<T>(0.3))
       .add(Conv2D<T>(Conv2DOptions(64, 128, 5).stride(2).padding(2)))  // 128 x 7 x 7
       .add(BatchNorm<T>(128))
       .add(LeakyReLU<T>(kSlope))
       .add(Dropout<T>(0.3))
-      .add(Flatten<T>())
-      .add(Dense<T>(128 * 7 * 7, 1));
+      .add(Flatten<T>());
+}
+
+template <class T>
+Model<T> dcgan_discriminator(tinygan::Rng& rng, tinygan::gan::DiscriminatorOutput output = {}, Index channels = 1) {
+  using namespace tinygan::nn;
+  auto d = std::make_shared<Sequential<T>>();
+  add_dcgan_features(*d, channels);
+  d->add(Dense<T>(kDcganFeatures, 1));
   add_output(*d, output);
   init::dcgan_normal(*d, rng);
   return d;

@@ -646,6 +646,36 @@ TEST_CASE("e2e tinygan-score measures samples against the test set") {
     CHECK(r.code == 2);
     CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
   }
+
+  // --asked: the test images "asked for" their own digit are nearly all classified as asked, and
+  // each digit's FID is small; asked for the next digit, none is, and each FID is far larger.
+  tinygan::Tensor<float> own(tinygan::Shape{test.size()}), next(tinygan::Shape{test.size()});
+  for (tinygan::Index i = 0; i < test.size(); ++i) {
+    own[i] = static_cast<float>(test.labels[static_cast<std::size_t>(i)]);
+    next[i] = static_cast<float>((test.labels[static_cast<std::size_t>(i)] + 1) % 10);
+  }
+  tinygan::io::save_npy(out + "/own.npy", own);
+  tinygan::io::save_npy(out + "/next.npy", next);
+  const Result right = run(TINYGAN_SCORE, out + "/test.npy --asked " + out + "/own.npy" + data);
+  const Result wrong = run(TINYGAN_SCORE, out + "/test.npy --asked " + out + "/next.npy" + data);
+  INFO(right.output);
+  INFO(wrong.output);
+  REQUIRE(right.code == 0);
+  REQUIRE(wrong.code == 0);
+  CHECK(number(right.output, "class_accuracy") > 0.9);
+  CHECK(number(wrong.output, "class_accuracy") < 0.1);
+  const auto first_class_fid = [](const std::string& json) {
+    const std::size_t at = json.find("\"class_fid\": [");
+    REQUIRE(at != std::string::npos);
+    return std::stod(json.substr(at + 14));
+  };
+  CHECK(first_class_fid(wrong.output) > 10 * first_class_fid(right.output));
+  const Result text = run(TINYGAN_SCORE, out + "/test.npy --asked " + out + "/own.npy --data " + fixture + " --no-fetch");
+  CHECK(contains(text.output, "class accuracy"));
+  CHECK(contains(text.output, "FID per class    0: "));
+  const Result short_list = run(TINYGAN_SCORE, out + "/test.npy --asked " + out + "/eights.npy" + data);
+  CHECK(short_list.code == 1);
+  CHECK(contains(short_list.output, "expected the class asked of each of the 100 samples"));
 }
 
 TEST_CASE("e2e the tutorial's own-model program trains in the loop, resumes bit for bit, and is the tutorial's text") {
@@ -749,4 +779,60 @@ TEST_CASE("e2e image_dcgan says what is wrong with a data set") {
   const Result bad_size = run(IMAGE_DCGAN, " --dataset emoji --size 48");
   CHECK(bad_size.code == 2);
   CHECK(contains(bad_size.output, "28, 32, 64"));
+}
+
+TEST_CASE("e2e image_dcgan --conditional: both discriminators learn MNIST's labels, score the class asked for, "
+          "resume bit for bit, and generate the class asked for") {
+  const std::string args = " --dataset mnist" + kData + " --batch 16 --recipe best";
+  for (const std::string kind : {"projection", "channels"}) {
+    INFO(kind);
+    const std::string common = args + " --conditional " + kind;
+    const std::string split = fresh_dir("conditional_split_" + kind), whole = fresh_dir("conditional_whole_" + kind);
+    const Result first = run(IMAGE_DCGAN, common + " --iters 3 --out " + split);
+    INFO(first.output);
+    REQUIRE(first.code == 0);
+    CHECK(contains(first.output, "Training cdcgan28 for 3 iterations"));
+    CHECK(contains(first.output, "label (InputLayer)"));  // the summaries show both inputs
+    CHECK(contains(first.output, kind == "projection" ? "projection (Dot)" : "concat (Concatenate channels)"));
+    CHECK(contains(first.output, "% the class asked for"));
+    const Result resumed = run(IMAGE_DCGAN, common + " --iters 6 --out " + split + " --resume " + split +
+                                                "/checkpoint.safetensors");
+    INFO(resumed.output);
+    REQUIRE(resumed.code == 0);
+    REQUIRE(run(IMAGE_DCGAN, common + " --iters 6 --out " + whole).code == 0);
+    CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
+    CHECK(read_bytes(split + "/discriminator.safetensors") == read_bytes(whole + "/discriminator.safetensors"));
+    expect_csv(whole + "/metrics.csv",
+               "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,smallest_class_share,"
+               "samples,class_accuracy",
+               1);
+    const std::string config = read_bytes(whole + "/config.json");
+    CHECK(contains(config, "\"conditional\": \"" + kind + "\""));
+    CHECK(contains(config, "\"classes\": 10"));
+    // The grid: one row per digit, 8 columns.
+    int w = 0, h = 0, channels = 0;
+    unsigned char* grid = load_picture(whole + "/samples_final.png", &w, &h, &channels);
+    REQUIRE(grid != nullptr);
+    CHECK(h > w);
+    stbi_image_free(grid);
+  }
+  const std::string dir = fresh_dir("conditional_whole_projection");
+  REQUIRE(run(IMAGE_DCGAN, args + " --conditional projection --iters 2 --out " + dir).code == 0);
+  const std::string load = args + " --conditional projection --load " + dir + "/generator.safetensors --out " + dir;
+  const Result three = run(IMAGE_DCGAN, load + " --class 3 --generate 12 --export-samples " + dir + "/threes.npy");
+  INFO(three.output);
+  REQUIRE(three.code == 0);
+  CHECK(contains(three.output, "Wrote 12 samples of class 3"));
+  const Result walk = run(IMAGE_DCGAN, load + " --interpolate");
+  INFO(walk.output);
+  REQUIRE(walk.code == 0);
+  expect_png(dir + "/interpolation.png");
+  const Result beyond = run(IMAGE_DCGAN, load + " --class 10");
+  CHECK(beyond.code == 1);
+  CHECK(contains(beyond.output, "--class 10: the model was trained on 10 classes (0 to 9)"));
+  const Result unconditional = run(IMAGE_DCGAN, args + " --load " + dir + "/generator.safetensors --class 3");
+  CHECK(unconditional.code == 2);
+  CHECK(contains(unconditional.output, "need --conditional"));
+  const Result wrong_model = run(IMAGE_DCGAN, args + " --load " + dir + "/generator.safetensors --out " + dir);
+  CHECK(wrong_model.code == 1);  // conditional weights into the unconditional G: refused by name
 }

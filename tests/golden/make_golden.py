@@ -257,6 +257,50 @@ sgd_case = optimizer_case(
 
 
 # --------------------------------------------------------------------------
+# Conditioning: the label's embedding, joined to the input or projected
+# --------------------------------------------------------------------------
+
+LABELS = [3, 0, 3, 1, 4, 0]  # class 3 and 0 twice, class 2 never
+
+
+def embedding_case():
+    embed = nn.Embedding(5, 4).double()
+    labels = torch.tensor(LABELS)
+    y = embed(labels)
+    grad_y = torch.randn(y.shape).double()
+    y.backward(grad_y)
+    return {"labels": labels.double(), "weight": embed.weight, "grad_y": grad_y, "y": y,
+            "grad_weight": embed.weight.grad}, {"op": "embedding"}
+
+
+def label_channels_case():
+    """D's input joined to the label's embedding as channels spread over the map."""
+    embed = nn.Embedding(5, 2).double()
+    labels = torch.tensor(LABELS)
+    x = torch.randn(6, 3, 4, 5).double().requires_grad_(True)
+    e = embed(labels)
+    y = torch.cat([x, e[:, :, None, None].expand(-1, -1, 4, 5)], 1)
+    grad_y = torch.randn(y.shape).double()
+    y.backward(grad_y)
+    return {"labels": labels.double(), "x": x, "weight": embed.weight, "grad_y": grad_y, "y": y,
+            "grad_x": x.grad, "grad_weight": embed.weight.grad}, {"op": "label_channels"}
+
+
+def projection_case():
+    """Miyato and Koyama's projection head on features f: head(f) + <embed(y), f>."""
+    head, embed = nn.Linear(8, 1).double(), nn.Embedding(5, 8).double()
+    labels = torch.tensor(LABELS)
+    f = torch.randn(6, 8).double().requires_grad_(True)
+    y = head(f) + (embed(labels) * f).sum(1, keepdim=True)
+    grad_y = torch.randn(y.shape).double()
+    y.backward(grad_y)
+    return {"labels": labels.double(), "x": f, "head_weight": head.weight, "head_bias": head.bias,
+            "embed_weight": embed.weight, "grad_y": grad_y, "y": y, "grad_x": f.grad,
+            "grad_head_weight": head.weight.grad, "grad_head_bias": head.bias.grad,
+            "grad_embed_weight": embed.weight.grad}, {"op": "projection"}
+
+
+# --------------------------------------------------------------------------
 
 CASES = {
     "dense": dense_case(100, 256, 2),
@@ -297,6 +341,9 @@ CASES = {
     "adam": adam_case(0.0),
     "adam_wd": adam_case(0.01),
     "sgd": sgd_case,
+    "embedding": embedding_case,
+    "label_channels": label_channels_case,
+    "projection": projection_case,
 }
 
 

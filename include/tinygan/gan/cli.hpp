@@ -51,6 +51,10 @@ struct CliOptions {
   std::optional<std::int64_t> size, channels;             // --size, --channels [the data set's]
   std::array<std::uint8_t, 3> background{255, 255, 255};  // --background RRGGBB: under transparent pixels
   bool skip_unreadable = false;                           // --skip-unreadable: leave out pictures that do not decode
+  // Conditional models (CliSpec::conditional):
+  std::string conditional;                  // --conditional KIND: D reads the label by projection or channels
+  std::optional<std::int64_t> class_index;  // --class K: with --load, samples of class K alone
+  bool interpolate = false;                 // --interpolate: with --load, a latent walk, one row per class
 };
 
 /// What a program accepts beyond the common flags.
@@ -61,6 +65,7 @@ struct CliSpec {
   bool any_images = false;          // --dataset, --size, --channels, ...: not only MNIST
   std::string about = "Trains the GAN of docs/models.md on MNIST and writes samples, losses and weights.";
   std::vector<Index> sizes;         // the --size values its models are built for
+  bool conditional = false;         // --conditional, --class, --interpolate: G(z, y) and D(x, y)
   std::string score_when = "at the end of every epoch";  // when --fid-samples scores, for the help
 };
 
@@ -129,6 +134,12 @@ inline std::string usage(const CliSpec& spec) {
       << "                         else IDX3 ubyte (one channel)\n";
   if (spec.has_input)
     out << "  --input FILE           with --load: an IDX3 file of digits to invert [the test set's 8s]\n";
+  if (spec.conditional)
+    out << "  --conditional KIND     train G(z, y) and D(x, y) on the data set's classes; D reads the label by\n"
+        << "                         projection (an inner product with its features) or channels (extra input\n"
+        << "                         channels). Give it again with --load and --resume\n"
+        << "  --class K              with --load: samples of class K alone [one row per class]\n"
+        << "  --interpolate          with --load: interpolation.png, a walk between latent points, one row per class\n";
   out << "  --distributed          train data-parallel over the ranks of an MPI job (mpirun -np N ...); --batch\n"
       << "                         is per rank, so N ranks train as one process with N times the batch\n"
       << "  --sync-bn              with --distributed: BatchNorm takes its statistics over all ranks' batches\n"
@@ -155,51 +166,46 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
   CliOptions o;
   const std::string& p = spec.program;
   if (!spec.models.empty()) o.model = spec.models.front();
-  std::vector<std::string> args(argv + 1, argv + argc);
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& flag = args[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0)
-        throw UsageError(p + ": " + flag + " needs a value");
-      return args[++i];
-    };
+  detail::Arguments args(p, argc, argv);
+  while (args.next()) {
+    const std::string& flag = args.flag();
     if (flag == "--help" || flag == "-h") o.help = true;
     else if (flag == "--version") o.version = true;
     else if (flag == "--summary") o.summary = true;
     else if (flag == "--no-fetch") o.no_fetch = true;
-    else if (flag == "--data") o.data_dir = value();
-    else if (flag == "--out") o.out_dir = value();
-    else if (flag == "--epochs") o.epochs = detail::parse_count(p, flag, value(), 1, 100000);
-    else if (flag == "--iters") o.iters = detail::parse_count(p, flag, value(), 1, 1000000000);
-    else if (flag == "--batch") o.batch = detail::parse_count(p, flag, value(), 1, 65536);
-    else if (flag == "--generate") o.generate = detail::parse_count(p, flag, value(), 1, 1000000);
-    else if (flag == "--checkpoint-every") o.checkpoint_every = detail::parse_count(p, flag, value(), 1, 1000000000);
-    else if (flag == "--minutes") o.minutes = detail::parse_real(p, flag, value(), 0.0, 1e6);
-    else if (flag == "--fid-samples") o.fid_samples = detail::parse_count(p, flag, value(), 0, 1000000);
-    else if (flag == "--classifier") o.classifier = detail::existing_file(p, flag, value());
+    else if (flag == "--data") o.data_dir = args.value();
+    else if (flag == "--out") o.out_dir = args.value();
+    else if (flag == "--epochs") o.epochs = detail::parse_count(p, flag, args.value(), 1, 100000);
+    else if (flag == "--iters") o.iters = detail::parse_count(p, flag, args.value(), 1, 1000000000);
+    else if (flag == "--batch") o.batch = detail::parse_count(p, flag, args.value(), 1, 65536);
+    else if (flag == "--generate") o.generate = detail::parse_count(p, flag, args.value(), 1, 1000000);
+    else if (flag == "--checkpoint-every") o.checkpoint_every = detail::parse_count(p, flag, args.value(), 1, 1000000000);
+    else if (flag == "--minutes") o.minutes = detail::parse_real(p, flag, args.value(), 0.0, 1e6);
+    else if (flag == "--fid-samples") o.fid_samples = detail::parse_count(p, flag, args.value(), 0, 1000000);
+    else if (flag == "--classifier") o.classifier = detail::existing_file(p, flag, args.value());
     else if (flag == "--recipe") {
-      o.recipe = value();
+      o.recipe = args.value();
       if (o.recipe != "models" && o.recipe != "best")
         throw UsageError(p + ": --recipe expects models or best, found '" + o.recipe + "'");
     }
     else if (flag == "--on-nan") {
-      o.on_nan = value();
+      o.on_nan = args.value();
       if (o.on_nan != "stop" && o.on_nan != "skip")
         throw UsageError(p + ": --on-nan expects stop or skip, found '" + o.on_nan + "'");
     }
     else if (flag == "--distributed") o.distributed = true;
     else if (flag == "--sync-bn") o.sync_bn = true;
-    else if (flag == "--dist-timeout") o.dist_timeout = detail::parse_real(p, flag, value(), 0.0, 1e6);
-    else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(detail::parse_count(p, flag, value(), 0, INT64_MAX));
-    else if (flag == "--threads") o.threads = static_cast<int>(detail::parse_count(p, flag, value(), 1, 1024));
-    else if (flag == "--resume") o.resume = detail::existing_file(p, flag, value());
-    else if (flag == "--load") o.load = detail::existing_file(p, flag, value());
-    else if (flag == "--latent") o.latent = detail::existing_file(p, flag, value());
-    else if (flag == "--export-samples") o.export_samples = value();
-    else if (flag == "--input" && spec.has_input) o.input = detail::existing_file(p, flag, value());
-    else if (flag == "--dataset" && spec.any_images) o.dataset = detail::parse_choice(p, flag, value(), data::dataset_names());
+    else if (flag == "--dist-timeout") o.dist_timeout = detail::parse_real(p, flag, args.value(), 0.0, 1e6);
+    else if (flag == "--seed") o.seed = static_cast<std::uint64_t>(detail::parse_count(p, flag, args.value(), 0, INT64_MAX));
+    else if (flag == "--threads") o.threads = static_cast<int>(detail::parse_count(p, flag, args.value(), 1, 1024));
+    else if (flag == "--resume") o.resume = detail::existing_file(p, flag, args.value());
+    else if (flag == "--load") o.load = detail::existing_file(p, flag, args.value());
+    else if (flag == "--latent") o.latent = detail::existing_file(p, flag, args.value());
+    else if (flag == "--export-samples") o.export_samples = args.value();
+    else if (flag == "--input" && spec.has_input) o.input = detail::existing_file(p, flag, args.value());
+    else if (flag == "--dataset" && spec.any_images) o.dataset = detail::parse_choice(p, flag, args.value(), data::dataset_names());
     else if (flag == "--size" && spec.any_images) {
-      o.size = detail::parse_count(p, flag, value(), 1, 4096);
+      o.size = detail::parse_count(p, flag, args.value(), 1, 4096);
       if (std::find(spec.sizes.begin(), spec.sizes.end(), *o.size) == spec.sizes.end()) {
         std::string sizes;
         for (Index s : spec.sizes) sizes += (sizes.empty() ? "" : ", ") + std::to_string(s);
@@ -208,19 +214,23 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
       }
     }
     else if (flag == "--channels" && spec.any_images) {
-      o.channels = detail::parse_count(p, flag, value(), 1, 3);
+      o.channels = detail::parse_count(p, flag, args.value(), 1, 3);
       if (*o.channels == 2) throw UsageError(p + ": --channels expects 1 (grey) or 3 (RGB), found 2");
     }
-    else if (flag == "--background" && spec.any_images) o.background = detail::parse_colour(p, flag, value());
+    else if (flag == "--background" && spec.any_images) o.background = detail::parse_colour(p, flag, args.value());
     else if (flag == "--skip-unreadable" && spec.any_images) o.skip_unreadable = true;
+    else if (flag == "--conditional" && spec.conditional)
+      o.conditional = detail::parse_choice(p, flag, args.value(), {"projection", "channels"});
+    else if (flag == "--class" && spec.conditional) o.class_index = detail::parse_count(p, flag, args.value(), 0, 65535);
+    else if (flag == "--interpolate" && spec.conditional) o.interpolate = true;
     else if (const std::size_t row = detail::recipe_row(flag, spec); row < recipe_table().size()) {
-      const std::string text = recipe_table()[row].value_name.empty() ? "" : value();
+      const std::string text = recipe_table()[row].value_name.empty() ? "" : args.value();
       Recipe scratch;
       recipe_table()[row].set(scratch, p, text);  // a bad value fails here, with exit code 2
       o.recipe_switches[row] = text;
     }
     else if (flag == "--model" && !spec.models.empty()) {
-      o.model = value();
+      o.model = args.value();
       bool known = false;
       for (const auto& m : spec.models) known = known || m == o.model;
       if (!known) {
@@ -232,8 +242,11 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
       throw UsageError(p + ": unknown option '" + flag + "' (see --help)");
     }
   }
-  if ((o.generate || !o.latent.empty() || !o.input.empty()) && o.load.empty())
-    throw UsageError(p + ": --generate, --latent and --input need --load FILE (the generator's weights)");
+  if ((o.generate || !o.latent.empty() || !o.input.empty() || o.class_index || o.interpolate) && o.load.empty())
+    throw UsageError(p + ": --generate, --latent, --input, --class and --interpolate need --load FILE (the "
+                     "generator's weights)");
+  if ((o.class_index || o.interpolate) && o.conditional.empty())
+    throw UsageError(p + ": --class and --interpolate need --conditional KIND (a model trained with labels)");
   if (o.fid_samples && *o.fid_samples == 1)
     throw UsageError(p + ": --fid-samples expects 0 (no scoring) or at least 2 samples, found 1");
   if ((o.sync_bn || o.dist_timeout) && !o.distributed)

@@ -12,6 +12,7 @@
 #include <Eigen/Core>
 #include <Eigen/Eigenvalues>
 #include <algorithm>
+#include <limits>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -252,7 +253,38 @@ struct Score {
   int classes_covered = 0;         // with kCovered
   double smallest_class_share = 0; // the rarest class's share: mode collapse drives it to 0
   std::vector<double> histogram;   // share of samples per class
+  double class_accuracy = -1;      // samples asked for a class: the share classified as it; -1: none asked
 };
+
+/// Each class's FID: the features of the samples asked for class k against
+/// those of the reference images of class k (rows of `features` and
+/// `reference`, their classes in `asked` and `reference_classes`). Over a
+/// tenth of the samples FID is biased upward: compare these with each other,
+/// not with the FID of all samples. A class with fewer than two of either is NaN.
+template <class S>
+std::vector<double> per_class_fid(const Tensor<S>& features, const std::vector<int>& asked, const Tensor<S>& reference,
+                                  const std::vector<int>& reference_classes, int classes) {
+  check(static_cast<Index>(asked.size()) == features.dim(0) &&
+            static_cast<Index>(reference_classes.size()) == reference.dim(0),
+        "per_class_fid: expected a class for every row, found ", asked.size(), " for ", features.dim(0), " samples and ",
+        reference_classes.size(), " for ", reference.dim(0), " references");
+  const auto rows_of = [](const Tensor<S>& all, const std::vector<int>& of, int k) {
+    const Index width = all.dim(1);
+    const Index n = std::count(of.begin(), of.end(), k);
+    Tensor<S> out(Shape{n, width});
+    Index row = 0;
+    for (std::size_t i = 0; i < of.size(); ++i)
+      if (of[i] == k) std::copy_n(all.data() + static_cast<Index>(i) * width, width, out.data() + width * row++);
+    return out;
+  };
+  std::vector<double> fid;
+  for (int k = 0; k < classes; ++k) {
+    const Tensor<S> mine = rows_of(features, asked, k), theirs = rows_of(reference, reference_classes, k);
+    fid.push_back(mine.dim(0) >= 2 && theirs.dim(0) >= 2 ? static_cast<double>(frechet_distance(mine, theirs))
+                                                         : std::numeric_limits<double>::quiet_NaN());
+  }
+  return fid;
+}
 
 /// The classifier's features of real images [N, C, H, W] (or [N, H, W] when
 /// C is 1) of its input shape `input` (ClassifierInfo::input), in its input
@@ -266,10 +298,13 @@ Tensor<double> reference_features(nn::Sequential<T>& classifier, const Shape& in
 /// Scores samples of the classifier's input shape `input` [C, H, W]
 /// ([N, C, H, W], or [N, H, W] when C is 1) in [-1, 1], the classifier's input
 /// range, against reference features (reference_features above). Samples of
-/// another shape are refused.
+/// another shape are refused. With `asked` (a conditional G's samples: the
+/// class each was asked for), also the share classified as that class.
 template <class T>
 Score score_samples(nn::Sequential<T>& classifier, const Shape& input, const Tensor<T>& samples,
-                    const Tensor<double>& reference) {
+                    const Tensor<double>& reference, const Tensor<T>* asked = nullptr) {
+  check(!asked || asked->shape() == Shape{samples.dim(0)}, "score_samples: expected the classes asked for [",
+        samples.dim(0), "], one per sample, found ", asked ? asked->shape() : Shape{});
   const models::ClassifierOutputs out = models::features_and_logits(classifier, input, samples);
   Score s;
   s.count = samples.dim(0);
@@ -279,6 +314,15 @@ Score score_samples(nn::Sequential<T>& classifier, const Shape& input, const Ten
   s.histogram = class_histogram(out.probabilities);
   s.classes_covered = classes_covered(s.histogram);
   s.smallest_class_share = *std::min_element(s.histogram.begin(), s.histogram.end());
+  if (asked) {
+    const Index classes = out.probabilities.dim(1);
+    Index right = 0;
+    for (Index i = 0; i < s.count; ++i) {
+      const double* p = out.probabilities.data() + i * classes;
+      right += std::max_element(p, p + classes) - p == static_cast<Index>((*asked)[i]);
+    }
+    s.class_accuracy = static_cast<double>(right) / static_cast<double>(s.count);
+  }
   return s;
 }
 

@@ -16,11 +16,12 @@
 
 namespace tinygan::gan {
 
-/// G's samples of one fixed batch of inputs as a grid, `columns` wide; for
-/// an image-to-image G, each input beside its output instead.
-inline void write_sample_grid(const std::string& path, nn::Module<float>& g, const Tensor<float>& inputs, bool paired,
-                              Index columns, float lo, float hi) {
-  const Tensor<float> samples = nn::predict(g, inputs);
+/// G's samples of one fixed batch of inputs (with their labels for a
+/// conditional G) as a grid, `columns` wide; for an image-to-image G, each
+/// input beside its output instead.
+inline void write_sample_grid(const std::string& path, nn::Module<float>& g, const Tensor<float>& inputs,
+                              const Tensor<float>* labels, bool paired, Index columns, float lo, float hi) {
+  const Tensor<float> samples = nn::predict(g, inputs, 500, labels);
   if (paired)
     io::save_image_pairs(path, inputs, samples, lo, hi, 2);
   else

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "tinygan/core/error.hpp"
@@ -101,6 +102,30 @@ inline std::array<std::uint8_t, 3> parse_colour(const std::string& program, cons
     rgb[i] = static_cast<std::uint8_t>(std::stoi(hex.substr(2 * i, 2), nullptr, 16));
   return rgb;
 }
+/// Walks a command line flag by flag: next() moves to the next argument,
+/// value() takes the one after it as the flag's value, refusing a missing one.
+class Arguments {
+ public:
+  Arguments(std::string program, int argc, const char* const* argv)
+      : program_(std::move(program)), args_(argv + 1, argv + argc) {}
+
+  bool next() {
+    if (position_ >= args_.size()) return false;
+    flag_ = args_[position_++];
+    return true;
+  }
+  const std::string& flag() const { return flag_; }
+  std::string value() {
+    if (position_ >= args_.size() || args_[position_].rfind("--", 0) == 0)
+      throw UsageError(program_ + ": " + flag_ + " needs a value");
+    return args_[position_++];
+  }
+
+ private:
+  std::string program_, flag_;
+  std::vector<std::string> args_;
+  std::size_t position_ = 0;
+};
 }  // namespace detail
 
 }  // namespace tinygan::gan

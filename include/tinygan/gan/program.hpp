@@ -7,7 +7,9 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <iostream>
@@ -72,6 +74,12 @@ struct ModelSpec {
   std::int64_t score_every = 0;   // iterations between FID scores; 0: once per epoch
   Index samples = 64, sample_columns = 8;
   std::int64_t log_every = 100;   // iterations per progress line when piped
+  /// A conditional model (G(z, y), D(x, y)): how D reads the label, for
+  /// config.json; empty for an unconditional one. Its builders take the data
+  /// set's number of classes.
+  std::string conditional;
+  std::function<Model(Rng&, Index classes)> make_conditional_generator;
+  std::function<Model(Rng&, DiscriminatorOutput, Index classes)> make_conditional_discriminator;
 };
 
 namespace detail {
@@ -124,6 +132,29 @@ inline data::ImageSet load_split(const Run& run, data::Split split, std::optiona
   return data::load_dataset(run.data_options(range), split);
 }
 
+/// The classes a conditional model learns: those of its training set, which
+/// must have a label for every picture. 0 for an unconditional model.
+inline Index conditional_classes(const Run& run, const data::ImageSet& train_set) {
+  if (run.spec.conditional.empty()) return 0;
+  const std::string path = run.cli.data_dir.empty() ? data::default_dataset_path(run.spec.dataset) : run.cli.data_dir;
+  if (run.spec.dataset == "folder") data::require_labels(train_set, path);
+  check(train_set.labelled() && train_set.classes.size() >= 2, run.program, ": --conditional needs a data set of two ",
+        "or more classes with a label on every picture; ", run.spec.dataset, " has ", train_set.classes.size());
+  return static_cast<Index>(train_set.classes.size());
+}
+inline Index conditional_classes(const Run& run) {
+  return run.spec.conditional.empty() ? 0 : conditional_classes(run, load_split(run, data::Split::train));
+}
+
+/// G and D as the run builds them: conditional ones for `classes` > 0.
+inline Trainer::Model build_generator(const Run& run, Rng& rng, Index classes) {
+  return classes ? run.spec.make_conditional_generator(rng, classes) : run.spec.make_generator(rng);
+}
+inline Trainer::Model build_discriminator(const Run& run, Rng& rng, DiscriminatorOutput output, Index classes) {
+  return classes ? run.spec.make_conditional_discriminator(rng, output, classes)
+                 : run.spec.make_discriminator(rng, output);
+}
+
 /// --recipe picks docs/models.md's settings or the best ones; each switch given on
 /// its own then overrides.
 inline Recipe chosen_recipe(const Run& run) {
@@ -132,7 +163,7 @@ inline Recipe chosen_recipe(const Run& run) {
 }
 
 inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iterations, std::int64_t per_epoch,
-                         Index real_batch, Index fake_batch, Index g_batch) {
+                         Index real_batch, Index fake_batch, Index g_batch, Index classes) {
   const ModelSpec& s = run.spec;
   const auto number = [](auto v) { return std::to_string(v); };
   const auto flag = detail::json_flag;
@@ -165,6 +196,10 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
       {"inverted", flag(s.inverted)}, {"dataset", json::quote(s.dataset)}, {"data", json::quote(run.cli.data_dir)},
       {"latent", number(s.latent)}};
   fields.insert(fields.end(), model_fields.begin(), model_fields.end());
+  if (classes) {
+    fields.emplace_back("conditional", json::quote(s.conditional));
+    fields.emplace_back("classes", number(classes));
+  }
   write_file_atomically(run.out("config.json"), json_object(fields));
 }
 
@@ -176,11 +211,13 @@ inline Shape generator_input(const ModelSpec& spec) {
 inline int print_summaries(const Run& run) {
   Rng rng(run.cli.seed);
   const Recipe recipe = chosen_recipe(run);
-  auto g = run.spec.make_generator(rng);
-  auto d = run.spec.make_discriminator(rng, discriminator_output(recipe));
+  const Index classes = conditional_classes(run);
+  auto g = build_generator(run, rng, classes);
+  auto d = build_discriminator(run, rng, discriminator_output(recipe), classes);
   const Shape g_in = generator_input(run.spec);
   std::cout << nn::summary(*g, g_in, "generator") << '\n'
             << nn::summary(*d, run.spec.sample_shape, "discriminator") << '\n';
+  if (classes) return 0;  // G(z, y) then D(x, y) is no chain of one input: no combined model to show
   d->set_trainable(false);
   nn::Sequential<float> combined;  // G then D, sharing their modules (Keras's combined model)
   combined.add(g).add(d);
@@ -190,14 +227,59 @@ inline int print_summaries(const Run& run) {
 
 constexpr Index kGenerateBatch = 500;
 
+/// Spherical interpolation between latent points a and b (White, 2016): the
+/// path keeps the norm a Gaussian's samples have, where a straight line
+/// passes through the unlikely middle.
+inline void slerp(const float* a, const float* b, Index n, double t, float* out) {
+  double ab = 0, aa = 0, bb = 0;
+  for (Index i = 0; i < n; ++i) ab += double(a[i]) * b[i], aa += double(a[i]) * a[i], bb += double(b[i]) * b[i];
+  const double omega = std::acos(std::clamp(ab / std::sqrt(aa * bb), -1.0, 1.0));
+  const double wa = omega < 1e-6 ? 1 - t : std::sin((1 - t) * omega) / std::sin(omega);
+  const double wb = omega < 1e-6 ? t : std::sin(t * omega) / std::sin(omega);
+  for (Index i = 0; i < n; ++i) out[i] = static_cast<float>(wa * a[i] + wb * b[i]);
+}
+
+/// --interpolate: one row per class, each the same walk from one latent point to another.
+inline void write_interpolation(const Run& run, nn::Module<float>& g, Index classes) {
+  constexpr Index kSteps = 10;
+  const Index latent = run.spec.latent;
+  Rng noise(run.cli.seed);
+  const Tensor<float> ends = Tensor<float>::randn({2, latent}, noise);
+  Tensor<float> z(Shape{classes * kSteps, latent}), labels(Shape{classes * kSteps});
+  for (Index row = 0; row < classes; ++row)
+    for (Index step = 0; step < kSteps; ++step) {
+      const Index i = row * kSteps + step;
+      slerp(ends.data(), ends.data() + latent, latent, static_cast<double>(step) / (kSteps - 1), z.data() + i * latent);
+      labels[i] = static_cast<float>(row);
+    }
+  Tensor<float> samples = nn::predict(g, z, kGenerateBatch, &labels);
+  samples.reshape(run.spec.image_shape.batch_of(samples.dim(0)));
+  io::save_image_grid(run.out("interpolation.png"), samples, kSteps, run.lo(), run.hi(), 2);
+  std::cout << "Wrote " << run.out("interpolation.png") << ": " << classes << " rows (one per class) of " << kSteps
+            << " steps between two latent points\n";
+}
+
+/// The class asked of each of n samples: --class K for all, else the classes
+/// in turn, ten samples each (a row per class in a 10-wide grid).
+inline Tensor<float> generated_labels(const Run& run, Index n, Index classes) {
+  if (run.cli.class_index)
+    check(*run.cli.class_index < classes, run.program, ": --class ", *run.cli.class_index, ": the model was trained on ",
+          classes, " classes (0 to ", classes - 1, ")");
+  Tensor<float> labels(Shape{n});
+  for (Index i = 0; i < n; ++i)
+    labels[i] = static_cast<float>(run.cli.class_index ? *run.cli.class_index : (i / 10) % classes);
+  return labels;
+}
+
 /// --load: samples from saved weights, no training.
 inline int generate(const Run& run) {
   const ModelSpec& spec = run.spec;
   Rng rng(run.cli.seed);
-  auto g = spec.make_generator(rng);
+  const Index classes = conditional_classes(run);
+  auto g = build_generator(run, rng, classes);
   io::load_weights(run.cli.load, *g);
   std::filesystem::create_directories(run.cli.out_dir);
-  const Index count = run.cli.generate.value_or(64);
+  const Index count = run.cli.generate.value_or(classes ? std::min<Index>(classes, 10) * 10 : 64);
   const auto as_images = [&](Tensor<float> t) {
     const Shape s = spec.image_shape.batch_of(t.dim(0));
     check(t.numel() == s.numel(), "the generator's outputs ", t.shape(), " are not images of ", spec.image_shape);
@@ -226,6 +308,8 @@ inline int generate(const Run& run) {
     std::cout << "Wrote " << n << " inverted digits to " << run.out("generated_pairs.png") << "\n";
     return 0;
   }
+  if (run.cli.interpolate) write_interpolation(run, *g, classes);
+  if (run.cli.interpolate && !run.cli.generate) return 0;
   Tensor<float> z;
   if (!run.cli.latent.empty()) {
     z = io::load_npy(run.cli.latent);
@@ -235,7 +319,8 @@ inline int generate(const Run& run) {
     Rng noise(run.cli.seed);
     z = Tensor<float>::randn({count, spec.latent}, noise);
   }
-  const Tensor<float> samples = as_images(nn::predict(*g, z, kGenerateBatch));
+  const Tensor<float> labels = classes ? generated_labels(run, z.dim(0), classes) : Tensor<float>();
+  const Tensor<float> samples = as_images(nn::predict(*g, z, kGenerateBatch, classes ? &labels : nullptr));
   // The picture shows the first 100; the export holds them all.
   Shape shown_shape = samples.shape();
   shown_shape[0] = std::min<Index>(samples.dim(0), 100);
@@ -243,14 +328,17 @@ inline int generate(const Run& run) {
   std::copy_n(samples.data(), shown.numel(), shown.data());
   io::save_image_grid(run.out("generated.png"), shown, std::min<Index>(shown.dim(0), 10), run.lo(), run.hi(), 2);
   if (!run.cli.export_samples.empty()) io::export_samples(run.cli.export_samples, samples, run.lo(), run.hi());
-  std::cout << "Wrote " << samples.dim(0) << " samples to " << run.out("generated.png")
+  if (classes) io::save_npy(run.out("generated_labels.npy"), labels);  // the class asked of each: tinygan-score --asked
+  std::cout << "Wrote " << samples.dim(0) << " samples"
+            << (run.cli.class_index ? " of class " + std::to_string(*run.cli.class_index) : "") << " to "
+            << run.out("generated.png")
             << (run.cli.export_samples.empty() ? "" : " and " + run.cli.export_samples) << "\n";
   return 0;
 }
 
 /// The per-epoch scorer, or none when --fid-samples is 0 or no classifier
 /// fits (then said once: training goes on without scores).
-inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
+inline std::optional<QualityTracker> make_quality_tracker(const Run& run, Index classes) {
   const ModelSpec& spec = run.spec;
   const Index count = run.cli.fid_samples.value_or(10000);
   if (count == 0) return std::nullopt;
@@ -290,8 +378,13 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run) {
     inputs = Tensor<float>::uninitialized(shape);
     std::copy_n(test.data(), inputs.numel(), inputs.data());
   }
+  // A conditional G is asked for every class alike, in turn.
+  Tensor<float> labels(Shape{classes ? inputs.dim(0) : 0});
+  for (Index i = 0; i < labels.numel(); ++i) labels[i] = static_cast<float>(i % classes);
+  check(!classes || info.classes == classes, path, ": a classifier of ", info.classes, " classes, but the model draws ",
+        classes);
   return QualityTracker(std::move(classifier), info.input, std::move(reference), std::move(inputs),
-                        SampleRange{spec.unit_range, spec.inverted});
+                        SampleRange{spec.unit_range, spec.inverted}, kGenerateBatch, std::move(labels));
 }
 
 /// How a score's line ends: the digits covered, or for a model of some digits
@@ -303,12 +396,15 @@ inline std::string digit_coverage(const ModelSpec& spec, const metrics::Score& s
     wanted += score.histogram.at(static_cast<std::size_t>(d));
     digits += (digits.empty() ? "" : "/") + std::to_string(d);
   }
-  char text[64];
+  char text[96];
   if (spec.digits.empty())
     std::snprintf(text, sizeof text, "%d/%zu %s", score.classes_covered, score.histogram.size(),
                   spec.dataset == "mnist" ? "digits" : "classes");
   else
     std::snprintf(text, sizeof text, "%.0f%% classified as %s", 100 * wanted, digits.c_str());
+  if (score.class_accuracy >= 0)
+    std::snprintf(text + std::strlen(text), sizeof text - std::strlen(text), ", %.1f%% the class asked for",
+                  100 * score.class_accuracy);
   return text;
 }
 
@@ -318,7 +414,9 @@ inline int train(const Run& run) {
   const CliOptions& cli = run.cli;
   // Rank 0 reads (and if need be fetches) MNIST first, so that ranks sharing a folder never fetch at once.
   if (!run.root()) run.comm->barrier("waiting for rank 0 to read MNIST");
-  Tensor<float> train_set = as_samples(load_split(run, data::Split::train).images, spec.sample_shape);
+  data::ImageSet train_data = load_split(run, data::Split::train);
+  const Index classes = conditional_classes(run, train_data);
+  Tensor<float> train_set = as_samples(std::move(train_data.images), spec.sample_shape);
   if (run.root() && run.comm) run.comm->barrier("waiting for rank 0 to read MNIST");
   Tensor<float> targets;  // the autoencoder's reals: the inverted digits
   if (spec.inverted) {
@@ -335,8 +433,8 @@ inline int train(const Run& run) {
 
   Rng init_rng(cli.seed);
   const Recipe recipe = chosen_recipe(run);
-  auto generator = spec.make_generator(init_rng);
-  auto discriminator = spec.make_discriminator(init_rng, discriminator_output(recipe));
+  auto generator = build_generator(run, init_rng, classes);
+  auto discriminator = build_discriminator(run, init_rng, discriminator_output(recipe), classes);
   if (recipe.he_init) {
     nn::init::he_normal_hidden(*generator, init_rng);
     nn::init::he_normal_hidden(*discriminator, init_rng);
@@ -351,7 +449,7 @@ inline int train(const Run& run) {
   Trainer trainer(generator, discriminator, recipe);
   if (run.comm) trainer.distribute(*run.comm);
   trainer.set_on_non_finite(cli.on_nan == "skip" ? OnNonFinite::skip : OnNonFinite::stop);
-  if (recipe.ema_decay > 0) trainer.set_ema_generator(spec.make_generator(init_rng));
+  if (recipe.ema_decay > 0) trainer.set_ema_generator(build_generator(run, init_rng, classes));
   Rng noise(cli.seed ^ 0x6e6f697365ULL);  // noise and index draws: the source's stream
   // Noise GANs walk the data in shuffled epochs; the autoencoder draws index sets.
   std::unique_ptr<Source> source;
@@ -359,7 +457,8 @@ inline int train(const Run& run) {
     source = std::make_unique<PairedSource>(train_set, targets, real_batch, noise, run.shard());
   else
     source = std::make_unique<ImageSource>(train_set, noise,
-                                           ImageSource::Options{spec.latent, real_batch, fake_batch, g_batch, run.shard()});
+                                           ImageSource::Options{spec.latent, real_batch, fake_batch, g_batch, run.shard()},
+                                           classes ? &train_data.labels : nullptr, classes);
   const std::int64_t per_epoch = source->batches_per_epoch();
 
   LoopOptions options;
@@ -390,11 +489,11 @@ inline int train(const Run& run) {
   TrainingLoop loop(trainer, *source, options);
 
   std::optional<QualityTracker> quality;
-  if (run.root()) quality = make_quality_tracker(run);
+  if (run.root()) quality = make_quality_tracker(run, classes);
   if (quality) loop.set_quality(&*quality);
   loop.coverage = [&](const metrics::Score& score) { return digit_coverage(spec, score); };
   if (!cli.resume.empty()) loop.resume(cli.resume);
-  if (run.root()) write_config(run, recipe, loop.total_iterations(), per_epoch, real_batch, fake_batch, g_batch);
+  if (run.root()) write_config(run, recipe, loop.total_iterations(), per_epoch, real_batch, fake_batch, g_batch, classes);
 
   std::cout << nn::summary(trainer.generator(), generator_input(spec), "generator") << '\n'
             << nn::summary(trainer.discriminator(), spec.sample_shape, "discriminator") << '\n';
@@ -405,7 +504,7 @@ inline int train(const Run& run) {
     // docs/models.md: the generator goes to a file, comes back into a fresh
     // model, and inverts the test set's digits.
     Rng fresh(cli.seed + 1);
-    auto reloaded = spec.make_generator(fresh);
+    auto reloaded = build_generator(run, fresh, classes);
     io::load_weights(loop.out("generator.safetensors"), *reloaded);
     reloaded->eval();
     NoGrad no_grad;

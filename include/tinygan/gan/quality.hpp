@@ -37,12 +37,15 @@ class QualityTracker {
   /// classifier: takes images of shape `input` [C, H, W] (ClassifierInfo::input,
   /// from models::load_classifier); the generator's outputs are reshaped to it.
   /// inputs: the generator's fixed inputs, [N, ...], run in batches of `batch`.
+  /// labels: for a conditional generator, the class asked of each input [N];
+  /// its scores then carry the share of samples classified as asked.
   QualityTracker(std::shared_ptr<nn::Sequential<float>> classifier, const Shape& input, Tensor<double> reference,
-                 Tensor<float> inputs, SampleRange range, Index batch = 500)
+                 Tensor<float> inputs, SampleRange range, Index batch = 500, Tensor<float> labels = {})
       : classifier_(std::move(classifier)),
         input_(input),
         reference_(std::move(reference)),
         inputs_(std::move(inputs)),
+        labels_(std::move(labels)),
         range_(range),
         batch_(batch) {
     check(classifier_ != nullptr, "QualityTracker: expected a classifier, found none");
@@ -59,7 +62,7 @@ class QualityTracker {
   /// Its outputs must hold C * H * W values per sample (any layout: [N, C, H, W],
   /// [N, H, W] or flat [N, C * H * W]).
   const Row& evaluate(nn::Module<float>& generator, std::int64_t epoch, std::int64_t iteration, double seconds) {
-    Tensor<float> samples = nn::predict(generator, inputs_, batch_);
+    Tensor<float> samples = nn::predict(generator, inputs_, batch_, asked());
     check(samples.rank() >= 1 && samples.shape().per_sample() == input_.numel(), "QualityTracker: the classifier takes ",
           input_[0], " x ", input_[1], " x ", input_[2], " images (", input_.numel(),
           " values each); the generator's samples have shape ", samples.shape());
@@ -68,7 +71,8 @@ class QualityTracker {
       const float x = range_.unit ? 2 * v - 1 : v;
       v = range_.invert ? -x : x;  // 1 - v in [0, 1] is -x in [-1, 1]
     }
-    rows_.push_back({epoch, iteration, seconds, metrics::score_samples(*classifier_, input_, samples, reference_)});
+    rows_.push_back(
+        {epoch, iteration, seconds, metrics::score_samples(*classifier_, input_, samples, reference_, asked())});
     return rows_.back();
   }
 
@@ -81,14 +85,20 @@ class QualityTracker {
 
   void write_csv(const std::string& path) const {
     std::string text =
-        "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,smallest_class_share,samples\n";
+        "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,smallest_class_share,samples";
+    text += asked() ? ",class_accuracy\n" : "\n";
     char line[256];
     for (const Row& r : rows_) {
-      std::snprintf(line, sizeof line, "%lld,%lld,%.3f,%.6g,%.6g,%.4g,%d,%.4g,%lld\n", static_cast<long long>(r.epoch),
+      std::snprintf(line, sizeof line, "%lld,%lld,%.3f,%.6g,%.6g,%.4g,%d,%.4g,%lld", static_cast<long long>(r.epoch),
                     static_cast<long long>(r.iteration), r.seconds, r.score.fid, r.score.inception_score,
                     r.score.confident_share, r.score.classes_covered, r.score.smallest_class_share,
                     static_cast<long long>(r.score.count));
       text += line;
+      if (asked()) {
+        std::snprintf(line, sizeof line, ",%.4f", r.score.class_accuracy);
+        text += line;
+      }
+      text += "\n";
     }
     write_file_atomically(path, text);
   }
@@ -119,6 +129,7 @@ class QualityTracker {
     c.put_tensor("quality.classes_covered", column([](const Row& r) { return static_cast<double>(r.score.classes_covered); }));
     c.put_tensor("quality.smallest_class_share", column([](const Row& r) { return r.score.smallest_class_share; }));
     c.put_tensor("quality.samples", column([](const Row& r) { return static_cast<double>(r.score.count); }));
+    if (asked()) c.put_tensor("quality.class_accuracy", column([](const Row& r) { return r.score.class_accuracy; }));
   }
   void load(const io::Checkpoint<float>& c) {
     rows_.clear();
@@ -126,7 +137,7 @@ class QualityTracker {
     const Tensor<float>& fid = c.tensor("quality.fid");
     for (const char* column : {"quality.epoch", "quality.iteration", "quality.seconds", "quality.inception_score",
                                "quality.confident_share", "quality.classes_covered", "quality.samples",
-                               "quality.smallest_class_share"})
+                               "quality.smallest_class_share", "quality.class_accuracy"})
       check(!c.has_tensor(column) || c.tensor(column).numel() == fid.numel(), c.source(), ": ", column, " has ",
             c.has_tensor(column) ? c.tensor(column).numel() : 0, " rows, quality.fid has ", fid.numel());
     for (Index i = 0; i < fid.numel(); ++i) {
@@ -141,6 +152,7 @@ class QualityTracker {
       r.score.count = static_cast<Index>(c.tensor("quality.samples")[i]);
       if (c.has_tensor("quality.smallest_class_share"))  // absent in checkpoints before 0.1's last change
         r.score.smallest_class_share = c.tensor("quality.smallest_class_share")[i];
+      if (c.has_tensor("quality.class_accuracy")) r.score.class_accuracy = c.tensor("quality.class_accuracy")[i];
       rows_.push_back(r);
     }
   }
@@ -149,7 +161,9 @@ class QualityTracker {
   std::shared_ptr<nn::Sequential<float>> classifier_;
   Shape input_;
   Tensor<double> reference_;
-  Tensor<float> inputs_;
+  const Tensor<float>* asked() const { return labels_.numel() ? &labels_ : nullptr; }
+
+  Tensor<float> inputs_, labels_;
   SampleRange range_;
   Index batch_;
   std::vector<Row> rows_;

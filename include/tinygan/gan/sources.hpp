@@ -49,6 +49,8 @@ class Source {
   virtual void random_inputs(Index n, Rng& rng, Tensor<float>& out) = 0;
   /// Whether G's input is an image paired with D's real sample (grids then show input beside output).
   virtual bool paired() const { return false; }
+  /// The number of classes its batches' labels come from; 0 when they have none.
+  virtual Index classes() const { return 0; }
   /// The stream the batches and noise are drawn from: a checkpoint keeps it.
   virtual Rng& noise() = 0;
   /// A resumed run goes on from the same place in the data.
@@ -85,7 +87,7 @@ class ImageSource : public Source {
 
   /// images (and labels) are referenced, not copied: they must outlive the source.
   ImageSource(const Tensor<float>& images, Rng& rng, Options options,
-              const std::vector<std::uint8_t>* labels = nullptr, Index classes = 0)
+              const std::vector<std::int32_t>* labels = nullptr, Index classes = 0)
       : images_(images), rng_(rng), o_(options), labels_(labels), classes_(classes),
         batches_(images, options.real_batch, rng, options.shard) {
     check(options.latent >= 1, "ImageSource: expected a latent size >= 1, found ", options.latent);
@@ -93,11 +95,11 @@ class ImageSource : public Source {
           " labels, one per image, found ", labels ? labels->size() : 0);
     check(!labels || classes >= 1, "ImageSource: labelled images need the number of classes, found ", classes);
     for (std::size_t i = 0; labels && i < labels->size(); ++i)
-      check((*labels)[i] < classes, "ImageSource: label ", int((*labels)[i]), " of image ", i,
+      check((*labels)[i] >= 0 && (*labels)[i] < classes, "ImageSource: label ", int((*labels)[i]), " of image ", i,
             " is outside the classes 0..", classes - 1);
   }
   /// The source keeps a reference: a temporary would be gone before the first batch.
-  ImageSource(Tensor<float>&&, Rng&, Options, const std::vector<std::uint8_t>* = nullptr, Index = 0) = delete;
+  ImageSource(Tensor<float>&&, Rng&, Options, const std::vector<std::int32_t>* = nullptr, Index = 0) = delete;
 
   void next(StepBatches& b) override {
     if (!batches_.next(b.real)) batches_.next(b.real);  // an epoch ended: start the next
@@ -117,6 +119,7 @@ class ImageSource : public Source {
   }
   std::int64_t batches_per_epoch() const override { return batches_.batches_per_epoch(); }
   Tensor<float> fixed_inputs(Index n, Rng& rng) const override { return Tensor<float>::randn({n, o_.latent}, rng); }
+  Index classes() const override { return labels_ ? classes_ : 0; }
   void random_inputs(Index n, Rng& rng, Tensor<float>& out) override { out = Tensor<float>::randn({n, o_.latent}, rng); }
   Rng& noise() override { return rng_; }
 
@@ -144,7 +147,7 @@ class ImageSource : public Source {
   const Tensor<float>& images_;
   Rng& rng_;
   Options o_;
-  const std::vector<std::uint8_t>* labels_;
+  const std::vector<std::int32_t>* labels_;
   Index classes_;
   data::Batches batches_;
 };

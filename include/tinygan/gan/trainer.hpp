@@ -196,11 +196,14 @@ class Trainer {
     return loss;
   }
 
-  /// docs/models.md's iteration: one D step, then one G step.
-  StepStats step(const Tensor<float>& real, const Tensor<float>& fake_input, const Tensor<float>& g_input) {
-    StepStats stats = d_step(real, fake_input);
+  /// docs/models.md's iteration: one D step, then one G step (with each batch's
+  /// labels for conditional models, as d_step and g_step take them).
+  StepStats step(const Tensor<float>& real, const Tensor<float>& fake_input, const Tensor<float>& g_input,
+                 const Tensor<float>* real_labels = nullptr, const Tensor<float>* fake_labels = nullptr,
+                 const Tensor<float>* g_labels = nullptr) {
+    StepStats stats = d_step(real, fake_input, real_labels, fake_labels);
     const std::int64_t skipped_before = skipped_steps_;
-    stats.g_loss = g_step(g_input, recipe_.pixel_loss > 0 ? &real : nullptr);
+    stats.g_loss = g_step(g_input, recipe_.pixel_loss > 0 ? &real : nullptr, g_labels);
     stats.skipped = stats.skipped || skipped_steps_ > skipped_before;
     return stats;
   }

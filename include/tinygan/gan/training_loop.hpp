@@ -78,10 +78,15 @@ class TrainingLoop {
  public:
   TrainingLoop(Trainer& trainer, Source& source, LoopOptions options)
       : trainer_(trainer), source_(source), o_(std::move(options)) {
-    // Grids, scores and the moving average's statistics run G on inputs alone.
-    check(!dynamic_cast<nn::Conditional<float>*>(&trainer.generator()), "TrainingLoop: a conditional generator (",
-          trainer.generator().type_name(), ") needs labels for its sample grids and scores, which the loop does not "
-          "draw yet; train it with Trainer's steps");
+    // A conditional G draws its grids one row per class, and its statistics' batches with every class alike.
+    if (dynamic_cast<nn::Conditional<float>*>(&trainer.generator())) {
+      classes_ = source.classes();
+      check(classes_ >= 1, "TrainingLoop: a conditional generator (", trainer.generator().type_name(),
+            ") needs labelled data, and the source has no labels");
+      o_.samples = classes_ * o_.sample_columns;
+      fixed_labels_ = row_per_class(o_.samples, o_.sample_columns);
+      statistics_labels_ = every_class(o_.statistics_batch, classes_);
+    }
     check(o_.log_every >= 1, "TrainingLoop: expected log_every >= 1, found ", o_.log_every);
     per_epoch_ = source.batches_per_epoch();
     until_time_up_ = o_.minutes && o_.iterations == 0;
@@ -92,7 +97,8 @@ class TrainingLoop {
     if (o_.checkpoint_every == 0) o_.checkpoint_every = per_epoch_;
     if (o_.title.empty()) o_.title = o_.name;
     Rng fixed_rng(o_.seed ^ 0x73616d706c65ULL);  // every grid shows the same inputs
-    fixed_inputs_ = source.fixed_inputs(o_.samples, fixed_rng);
+    fixed_inputs_ = source.fixed_inputs(classes_ ? o_.sample_columns : o_.samples, fixed_rng);
+    if (classes_) fixed_inputs_ = repeat_rows(fixed_inputs_, classes_);  // a column keeps its input from class to class
     if (root()) std::filesystem::create_directories(o_.out_dir);
   }
 
@@ -143,15 +149,39 @@ class TrainingLoop {
     nn::reestimate_batch_norm(g, detail::kEmaStatisticsBatches, [&]() -> const Tensor<float>& {
       source_.random_inputs(o_.statistics_batch, statistics_rng, statistics_input_);
       return statistics_input_;
-    });
+    }, StepBatches::labels_or_null(statistics_labels_));
     ema_statistics_at_ = trainer_.iteration();
     return g;
   }
 
   /// The sampling generator's grid of the fixed inputs (gan/outputs.hpp).
   void write_sample_grid(const std::string& path) {
-    gan::write_sample_grid(path, sampling_generator(), fixed_inputs_, source_.paired(), o_.sample_columns, o_.lo, o_.hi);
+    gan::write_sample_grid(path, sampling_generator(), fixed_inputs_, StepBatches::labels_or_null(fixed_labels_), source_.paired(),
+                           o_.sample_columns, o_.lo, o_.hi);
   }
+
+  /// Labels [n] asking for class i / columns at position i: a grid's rows, one per class.
+  static Tensor<float> row_per_class(Index n, Index columns) {
+    Tensor<float> labels(Shape{n});
+    for (Index i = 0; i < n; ++i) labels[i] = static_cast<float>(i / columns);
+    return labels;
+  }
+  /// Labels [n] cycling through the classes: every class alike.
+  static Tensor<float> every_class(Index n, Index classes) {
+    Tensor<float> labels(Shape{n});
+    for (Index i = 0; i < n; ++i) labels[i] = static_cast<float>(i % classes);
+    return labels;
+  }
+  /// `times` copies of a batch, one after the other.
+  static Tensor<float> repeat_rows(const Tensor<float>& batch, Index times) {
+    Shape shape = batch.shape();
+    shape[0] *= times;
+    Tensor<float> out = Tensor<float>::uninitialized(shape);
+    for (Index t = 0; t < times; ++t) std::copy_n(batch.data(), batch.numel(), out.data() + t * batch.numel());
+    return out;
+  }
+  /// The classes a conditional G was trained on; 0 for an unconditional G.
+  Index classes() const { return classes_; }
 
   std::string out(const std::string& name) const { return (std::filesystem::path(o_.out_dir) / name).string(); }
   std::string checkpoint_path() const { return out("checkpoint.safetensors"); }
@@ -180,6 +210,8 @@ class TrainingLoop {
   std::int64_t checkpoint_iteration_ = -1;  // of the last checkpoint written or resumed from; -1: none
   std::int64_t ema_statistics_at_ = -1;
   Tensor<float> fixed_inputs_, statistics_input_;
+  Index classes_ = 0;
+  Tensor<float> fixed_labels_, statistics_labels_;  // a conditional G's; empty for an unconditional one
 };
 
 inline void TrainingLoop::score(std::int64_t it, double seconds, Progress& progress) {

@@ -10,6 +10,7 @@
 
 #include "tinygan/autograd/grad_mode.hpp"
 #include "tinygan/nn/batch_norm.hpp"
+#include "tinygan/nn/conditional.hpp"
 #include "tinygan/nn/module.hpp"
 
 namespace tinygan::nn {
@@ -19,8 +20,9 @@ namespace tinygan::nn {
 /// training would feed it). Only the BatchNorm layers run in training mode
 /// (dropout stays off) and no gradient is recorded; every mode is restored.
 /// A model without BatchNorm is left as it is, and next_input is not called.
+/// A conditional model (nn::Conditional) takes `labels` [batch] beside each input.
 template <class T, class NextInput>
-void reestimate_batch_norm(Module<T>& model, int batches, NextInput&& next_input) {
+void reestimate_batch_norm(Module<T>& model, int batches, NextInput&& next_input, const Tensor<T>* labels = nullptr) {
   check(batches >= 1, "reestimate_batch_norm: expected at least one batch, found ", batches);
   std::vector<BatchNorm<T>*> norms;
   model.visit([&](Module<T>& m) {
@@ -43,7 +45,7 @@ void reestimate_batch_norm(Module<T>& model, int batches, NextInput&& next_input
     norm->train_self(true);
   }
   NoGrad no_grad;
-  for (int i = 0; i < batches; ++i) model(Var<T>(next_input()));
+  for (int i = 0; i < batches; ++i) apply(model, Var<T>(next_input()), labels);
 }
 
 }  // namespace tinygan::nn

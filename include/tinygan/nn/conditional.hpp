@@ -6,6 +6,7 @@
 /// form cross_entropy takes them in.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "tinygan/nn/module.hpp"
@@ -22,6 +23,19 @@ class Conditional : public Module<T> {
   /// Called without labels it cannot know the class: say so rather than guess one.
   Var<T> forward(const Var<T>&) override {
     throw Error(this->type_name() + ": a conditional model takes labels beside its input: call it as model(x, labels)");
+  }
+
+  /// How summary() lists the model: `layer` runs a child and adds its rows,
+  /// `step` adds a row for what runs outside the children (where the label joins).
+  struct Trace {
+    std::function<Var<T>(const std::string& name, Module<T>& child, const Var<T>& input)> layer;
+    std::function<void(const std::string& name, const std::string& type, const Var<T>& output, Index parameters)> step;
+  };
+  /// forward(x, labels), told step by step to the trace; by default as one row.
+  virtual Var<T> trace(const Var<T>& x, const Tensor<T>& labels, const Trace& trace) {
+    const Var<T> out = forward(x, labels);
+    trace.step("0", this->type_name(), out, this->total_parameter_count());
+    return out;
   }
 };
 

@@ -4,12 +4,14 @@
 #pragma once
 
 #include <cctype>
+#include <functional>
 #include <iomanip>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "tinygan/autograd/grad_mode.hpp"
+#include "tinygan/nn/conditional.hpp"
 #include "tinygan/nn/sequential.hpp"
 
 namespace tinygan::nn {
@@ -25,6 +27,7 @@ inline std::string with_commas(Index n) {
 }
 
 inline std::string batch_shape(const Shape& s) {
+  if (s.rank() == 1) return "(None,)";  // a label per sample, as Python writes a 1-tuple
   std::string out = "(None";
   for (int i = 1; i < s.rank(); ++i) out += ", " + std::to_string(s[i]);
   return out + ")";
@@ -43,43 +46,49 @@ inline std::string megabytes(Index count, std::size_t scalar_bytes) {
 /// mode with no graph; modes are restored afterwards.
 template <class T>
 std::string summary(Module<T>& model, const Shape& sample_shape, const std::string& title = "") {
-  // Every module's mode comes back afterwards, even if a forward throws.
-  struct RestoreModes {
-    std::vector<std::pair<Module<T>*, bool>> modes;
-    ~RestoreModes() {
-      for (auto& [m, training] : modes) m->train_self(training);
-    }
-  } restore;
-  model.visit([&](Module<T>& m) { restore.modes.emplace_back(&m, m.is_training()); });
+  const ModesGuard<T> restore(model);  // every module's mode comes back, even if a forward throws
   model.eval();
   NoGrad no_grad;
 
   Shape input{1};
   for (int i = 0; i < sample_shape.rank(); ++i) input.push_back(sample_shape[i]);
-  Var<T> h(Tensor<T>::zeros(input));
+  const Var<T> x(Tensor<T>::zeros(input));
 
+  std::vector<std::string> cells;
+  const auto add_row = [&](const std::string& name, const std::string& type, const Shape& shape, Index parameters) {
+    cells.push_back(name + " (" + type + ")");
+    cells.push_back(detail::batch_shape(shape));
+    cells.push_back(detail::with_commas(parameters));
+  };
   // A Sequential lists its children, anything else is one row. A Sequential
   // held under a name ("main", as in PyTorch's models) lists its own children
   // ("main.0"); one held under a number (G inside the combined model) is a row.
-  std::vector<std::pair<std::string, Module<T>*>> rows;
-  if (dynamic_cast<Sequential<T>*>(&model)) {
-    for (auto& [name, child] : model.children()) {
-      const bool named = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
-      if (named && dynamic_cast<Sequential<T>*>(child.get()))
-        for (auto& [inner, layer] : child->children()) rows.emplace_back(name + "." + inner, layer.get());
-      else
-        rows.emplace_back(name, child.get());
+  std::function<Var<T>(const std::string&, Module<T>&, const Var<T>&, bool)> rows;
+  rows = [&](const std::string& prefix, Module<T>& m, const Var<T>& in, bool expand) {
+    if (expand && dynamic_cast<Sequential<T>*>(&m)) {
+      Var<T> h = in;
+      for (auto& [name, child] : m.children()) {
+        const bool named = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+        h = rows(prefix.empty() ? name : prefix + "." + name, *child, h, named);
+      }
+      return h;
     }
+    const Var<T> out = m.forward(in);
+    add_row(prefix, m.type_name(), out.shape(), m.total_parameter_count());
+    return out;
+  };
+  if (auto* conditional = dynamic_cast<Conditional<T>*>(&model)) {
+    // Both inputs first, then each child as it runs and the ops where the label joins.
+    add_row("input", "InputLayer", x.shape(), 0);
+    add_row("label", "InputLayer", Shape{1}, 0);
+    typename Conditional<T>::Trace trace;
+    trace.layer = [&](const std::string& name, Module<T>& child, const Var<T>& in) { return rows(name, child, in, true); };
+    trace.step = [&](const std::string& name, const std::string& type, const Var<T>& out, Index parameters) {
+      add_row(name, type, out.shape(), parameters);
+    };
+    conditional->trace(x, Tensor<T>::zeros(Shape{1}), trace);
   } else {
-    rows.emplace_back("0", &model);
-  }
-
-  std::vector<std::string> cells;
-  for (auto& [name, layer] : rows) {
-    h = layer->forward(h);
-    cells.push_back(name + " (" + layer->type_name() + ")");
-    cells.push_back(detail::batch_shape(h.shape()));
-    cells.push_back(detail::with_commas(layer->total_parameter_count()));
+    rows(dynamic_cast<Sequential<T>*>(&model) ? "" : "0", model, x, true);
   }
 
   std::ostringstream out;

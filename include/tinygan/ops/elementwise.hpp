@@ -72,4 +72,18 @@ Var<T> mean(const Var<T>& a) {
   return scale(sum(a), T(1) / static_cast<T>(a.numel()));
 }
 
+/// Each sample's sum: [N, ...] -> [N, 1] (PyTorch's x.flatten(1).sum(1, keepdim=True)).
+template <class T>
+Var<T> sum_per_sample(const Var<T>& a) {
+  check(a.shape().rank() >= 1, "sum_per_sample: expected a batch dimension, found a scalar");
+  const Index n = a.shape()[0], size = a.shape().per_sample();
+  Tensor<T> out = Tensor<T>::uninitialized(Shape{n, 1});
+  out.array() = a.value().matrix(n, size).rowwise().sum().array();
+  return make_result<T>(std::move(out), "sum_per_sample", {a}, [n, size](Node<T>& self) {
+    if (T* g = self.input_grad_data(0))
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < size; ++j) g[i * size + j] += self.grad[i];
+  });
+}
+
 }  // namespace tinygan

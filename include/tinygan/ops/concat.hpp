@@ -1,0 +1,60 @@
+/// \file
+/// Joining a label to an input: concat along dimension 1 (features of [N, F],
+/// channels of [N, C, H, W]) and broadcast_spatial, which spreads a vector per
+/// sample over an H x W map (PyTorch's v[:, :, None, None].expand(-1, -1, H, W)).
+#pragma once
+
+#include <algorithm>
+
+#include "tinygan/autograd/var.hpp"
+
+namespace tinygan {
+
+/// a [N, A, ...] and b [N, B, ...] -> [N, A + B, ...]; the dimensions after the second must agree.
+template <class T>
+Var<T> concat(const Var<T>& a, const Var<T>& b) {
+  const Shape &sa = a.shape(), &sb = b.shape();
+  bool fits = sa.rank() >= 2 && sa.rank() == sb.rank() && sa[0] == sb[0];
+  for (int i = 2; fits && i < sa.rank(); ++i) fits = sa[i] == sb[i];
+  check(fits, "concat: expected two tensors [N, A, ...] and [N, B, ...] alike but for the second dimension, found ",
+        sa, " and ", sb);
+  Shape shape = sa;
+  shape[1] = sa[1] + sb[1];
+  const Index n = sa[0], size_a = sa.per_sample(), size_b = sb.per_sample();
+  Tensor<T> out = Tensor<T>::uninitialized(shape);
+  for (Index i = 0; i < n; ++i) {
+    T* row = out.data() + i * (size_a + size_b);
+    std::copy_n(a.value().data() + i * size_a, size_a, row);
+    std::copy_n(b.value().data() + i * size_b, size_b, row + size_a);
+  }
+  return make_result<T>(std::move(out), "concat", {a, b}, [n, size_a, size_b](Node<T>& self) {
+    T* ga = self.input_grad_data(0);
+    T* gb = self.input_grad_data(1);
+    for (Index i = 0; i < n; ++i) {
+      const T* row = self.grad.data() + i * (size_a + size_b);
+      for (Index j = 0; ga && j < size_a; ++j) ga[i * size_a + j] += row[j];
+      for (Index j = 0; gb && j < size_b; ++j) gb[i * size_b + j] += row[size_a + j];
+    }
+  });
+}
+
+/// v [N, K] -> [N, K, height, width], each v[n, k] over the whole map.
+template <class T>
+Var<T> broadcast_spatial(const Var<T>& v, Index height, Index width) {
+  check(v.shape().rank() == 2, "broadcast_spatial: expected vectors [N, K], found ", v.shape());
+  check(height >= 1 && width >= 1, "broadcast_spatial: expected a map of at least 1 x 1, found ", height, " x ", width);
+  const Index rows = v.numel(), area = height * width;
+  Tensor<T> out = Tensor<T>::uninitialized(Shape{v.shape()[0], v.shape()[1], height, width});
+  for (Index r = 0; r < rows; ++r) std::fill_n(out.data() + r * area, area, v.value()[r]);
+  return make_result<T>(std::move(out), "broadcast_spatial", {v}, [rows, area](Node<T>& self) {
+    if (T* g = self.input_grad_data(0))
+      for (Index r = 0; r < rows; ++r) {
+        const T* map = self.grad.data() + r * area;
+        T total = 0;
+        for (Index j = 0; j < area; ++j) total += map[j];
+        g[r] += total;
+      }
+  });
+}
+
+}  // namespace tinygan
