@@ -5,15 +5,18 @@
 
 Needs Debian's python3-torch and python3-numpy (the system /usr/bin/python3),
 the MNIST fixture in tests/fixtures/mnist, and these programs built in
-BUILD_DIR: tests/interop/run_model, examples/mnist_dcgan, mnist_inverted and
-mnist_dense (`cmake --build BUILD_DIR -j2`). It installs nothing.
+BUILD_DIR: tests/interop/run_model, examples/mnist_dcgan, mnist_inverted,
+mnist_dense and image_dcgan (`cmake --build BUILD_DIR -j2`). It installs nothing.
 
 For the DCGAN generator, the DCGAN discriminator and the inverted
 autoencoder (docs/models.md's models 1 and 5), and pytorch/examples' DCGAN
 generator and discriminator at 32x32x3 and 64x64x3
 (examples/models/pytorch_dcgan.hpp; in PyTorch the Modules of
 bench/torch_common.py, written as pytorch/examples writes them, with self.main
-an nn.Sequential, so the names are "main.0.weight", ...) it checks:
+an nn.Sequential, so the names are "main.0.weight", ...), and the conditional
+DCGAN's G(z, y) and both kinds of D(x, y) (examples/models/conditional_dcgan.hpp;
+in PyTorch nn.Embedding-based modules of bench/torch_common.py; input row i
+asks for class i mod 10) it checks:
 
   tinygan -> torch  tinygan's weights, freshly initialized (run_model init)
                     and after 3 training iterations (the example programs on
@@ -56,8 +59,8 @@ try:
     import numpy as np
     import torch
     from torch import nn
-    from torch_common import (DCGANDiscriminator, DCGANGenerator, dcgan_discriminator, dcgan_generator,
-                              inverted_autoencoder, minimal_generator, read_idx, read_safetensors,
+    from torch_common import (DCGANDiscriminator, DCGANGenerator, conditional_dcgan, dcgan_discriminator,
+                              dcgan_generator, inverted_autoencoder, minimal_generator, read_idx, read_safetensors,
                               write_safetensors)
 except ImportError as e:
     sys.exit(f"torch_interop.py: {e}. It needs Debian's PyTorch and NumPy:\n"
@@ -76,6 +79,18 @@ NETWORKS = {"dcgan-generator": dcgan_generator, "dcgan-discriminator": dcgan_dis
 COLOUR = {f"dcgan{size}-{part}": (lambda size=size, make=make: make(size, nc=3))
           for size in (32, 64) for part, make in (("generator", DCGANGenerator), ("discriminator", DCGANDiscriminator))}
 NETWORKS.update(COLOUR)
+# The conditional DCGAN (run_model's names): input row i asks for class i mod 10.
+CONDITIONAL = {"cdcgan-generator": lambda: conditional_dcgan("projection")[0],
+               "cdcgan-projection-discriminator": lambda: conditional_dcgan("projection")[1],
+               "cdcgan-channels-discriminator": lambda: conditional_dcgan("channels")[1]}
+NETWORKS.update(CONDITIONAL)
+
+
+def run_torch(network, model, x):
+    """The PyTorch network on x (a NumPy batch), with the labels a conditional one takes."""
+    if network in CONDITIONAL:
+        return model(torch.from_numpy(x), torch.arange(len(x)) % 10)
+    return model(torch_input(network, x) if isinstance(network, str) else torch.from_numpy(x))
 
 
 def torch_input(network, x):
@@ -155,7 +170,7 @@ def torch_output(network, state, x):
     model.load_state_dict(state, strict=True)  # every name, every shape, nothing extra
     model.eval()
     with torch.no_grad():
-        return model(torch_input(network, x) if isinstance(network, str) else torch.from_numpy(x)).numpy()
+        return run_torch(network, model, x).numpy()
 
 
 def tinygan_output(build, weights, network, x, work):
@@ -182,7 +197,8 @@ def main():
     args = parser.parse_args()
     build = os.path.abspath(args.build)
     programs = [os.path.join(build, p) for p in ("tests/interop/run_model", "examples/mnist_dcgan",
-                                                  "examples/mnist_inverted", "examples/mnist_dense")]
+                                                  "examples/mnist_inverted", "examples/mnist_dense",
+                                                  "examples/image_dcgan")]
     missing = [p for p in programs if not os.access(p, os.X_OK)]
     if missing:
         sys.exit("torch_interop.py: missing " + ", ".join(missing) +
@@ -211,6 +227,8 @@ def check_all(build, work):
     for size in (32, 64):  # colour pictures in G's tanh range
         inputs[f"dcgan{size}-generator"] = rng.standard_normal((BATCH, 100)).astype(np.float32)
         inputs[f"dcgan{size}-discriminator"] = rng.uniform(-1, 1, (BATCH, 3, size, size)).astype(np.float32)
+    inputs["cdcgan-generator"] = inputs["dcgan-generator"]
+    inputs["cdcgan-projection-discriminator"] = inputs["cdcgan-channels-discriminator"] = inputs["dcgan-discriminator"]
     try:
         # tinygan -> torch, as initialized: run_model init.
         for network in NETWORKS:
@@ -227,11 +245,17 @@ def check_all(build, work):
         trained = {"dcgan-generator": os.path.join(dcgan_dir, "generator.safetensors"),
                    "dcgan-discriminator": os.path.join(dcgan_dir, "discriminator.safetensors"),
                    "inverted-autoencoder": os.path.join(inverted_dir, "generator.safetensors")}
+        for kind in ("projection", "channels"):  # the conditional DCGAN trained on the fixture's labels
+            out = os.path.join(work, f"cdcgan_{kind}")
+            run([os.path.join(build, "examples", "image_dcgan"), "--dataset", "mnist", "--conditional", kind,
+                 *common, "--out", out], f"image_dcgan --conditional {kind}")
+            trained[f"cdcgan-{kind}-discriminator"] = os.path.join(out, "discriminator.safetensors")
+            trained["cdcgan-generator"] = os.path.join(out, "generator.safetensors")
         for network, weights in trained.items():
             check_tinygan_to_torch(checks, build, work, network, weights, "trained", inputs[network])
 
-        # tinygan -> torch, the colour DCGANs after 3 forward passes in training mode.
-        for network in COLOUR:
+        # tinygan -> torch, the colour and conditional DCGANs after 3 forward passes in training mode.
+        for network in [*COLOUR, *CONDITIONAL]:
             weights, passes = os.path.join(work, f"stats_{network}.safetensors"), os.path.join(work, "passes.npy")
             np.save(passes, inputs[network][::-1].copy())  # not the compared batch itself
             run([os.path.join(build, "tests", "interop", "run_model"), "init", network, str(SEED), weights, passes],
@@ -245,7 +269,7 @@ def check_all(build, work):
             weights = os.path.join(work, f"torch_{network}.safetensors")
             write_safetensors(weights, from_torch_state(model.state_dict()))
             with torch.no_grad():
-                expected = model(torch_input(network, inputs[network])).numpy()
+                expected = run_torch(network, model, inputs[network]).numpy()
             name = f"torch -> tinygan  {network} (random)"
             try:
                 compare(checks, name, tinygan_output(build, weights, network, inputs[network], work), expected)

@@ -13,7 +13,10 @@
 // inverted-autoencoder ([N, 784]), or pytorch/examples' colour DCGAN
 // (examples/models/pytorch_dcgan.hpp) at 32 or 64 pixels: dcgan32-generator,
 // dcgan64-generator ([N, 100]), dcgan32-discriminator ([N, 3, 32, 32]),
-// dcgan64-discriminator ([N, 3, 64, 64]). Inference mode is nn::predict's: eval
+// dcgan64-discriminator ([N, 3, 64, 64]); or the conditional DCGAN
+// (examples/models/conditional_dcgan.hpp, 10 classes): cdcgan-generator
+// ([N, 100]), cdcgan-projection-discriminator and cdcgan-channels-discriminator
+// ([N, 1, 28, 28]), whose label for input row i is i mod 10. Inference mode is nn::predict's: eval
 // (BatchNorm uses its running statistics, Dropout passes its input through),
 // no gradient. Loading is io::load_weights, strict: a missing, extra or
 // misshapen tensor is an error naming it.
@@ -25,6 +28,7 @@
 #include <iostream>
 #include <string>
 #include <vector>
+#include "models/conditional_dcgan.hpp"
 #include "models/dcgan.hpp"
 #include "models/inverted.hpp"
 #include "models/pytorch_dcgan.hpp"
@@ -37,9 +41,19 @@ constexpr const char* kUsage =
     "Usage: run_model init MODEL SEED WEIGHTS.safetensors [INPUT.npy]\n"
     "       run_model run  MODEL WEIGHTS.safetensors INPUT.npy OUTPUT.npy\n"
     "MODEL: dcgan-generator, dcgan-discriminator, inverted-autoencoder,\n"
-    "       dcgan32-generator, dcgan32-discriminator, dcgan64-generator or dcgan64-discriminator\n";
+    "       dcgan32-generator, dcgan32-discriminator, dcgan64-generator, dcgan64-discriminator,\n"
+    "       cdcgan-generator, cdcgan-projection-discriminator or cdcgan-channels-discriminator\n";
 
-mnist::Model<float> build(const std::string& name, Rng& rng) {
+constexpr Index kClasses = 10;  // the conditional models': input row i asks for class i mod 10
+
+std::shared_ptr<nn::Module<float>> build(const std::string& name, Rng& rng) {
+  using mnist::LabelInput;
+  const auto probabilities = gan::DiscriminatorOutput::probabilities;
+  if (name == "cdcgan-generator") return mnist::conditional_dcgan_generator<float>(rng, kClasses);
+  if (name == "cdcgan-projection-discriminator")
+    return mnist::conditional_dcgan_discriminator<float>(rng, LabelInput::projection, probabilities, kClasses);
+  if (name == "cdcgan-channels-discriminator")
+    return mnist::conditional_dcgan_discriminator<float>(rng, LabelInput::channels, probabilities, kClasses);
   if (name == "dcgan-generator") return mnist::dcgan_generator<float>(rng);
   if (name == "dcgan-discriminator") return mnist::dcgan_discriminator<float>(rng);
   if (name == "inverted-autoencoder") return mnist::inverted_generator<float>(rng);
@@ -51,7 +65,15 @@ mnist::Model<float> build(const std::string& name, Rng& rng) {
   }
   throw Error("unknown model '" + name +
               "'; expected dcgan-generator, dcgan-discriminator, inverted-autoencoder, dcgan32-generator, "
-              "dcgan32-discriminator, dcgan64-generator or dcgan64-discriminator");
+              "dcgan32-discriminator, dcgan64-generator, dcgan64-discriminator, cdcgan-generator, "
+              "cdcgan-projection-discriminator or cdcgan-channels-discriminator");
+}
+
+/// The labels of a batch of n: row i asks for class i mod 10.
+Tensor<float> labels_for(Index n) {
+  Tensor<float> labels(Shape{n});
+  for (Index i = 0; i < n; ++i) labels[i] = static_cast<float>(i % kClasses);
+  return labels;
 }
 
 std::uint64_t parse_seed(const std::string& text) {
@@ -77,8 +99,9 @@ int main(int argc, char** argv) {
       auto model = build(args[1], rng);
       if (args.size() == 5) {
         const Var<float> x(io::load_npy(args[4]));
+        const Tensor<float> labels = labels_for(x.shape()[0]);
         NoGrad no_grad;
-        for (int pass = 0; pass < 3; ++pass) (*model)(x);  // training mode: running statistics move
+        for (int pass = 0; pass < 3; ++pass) nn::apply(*model, x, &labels);  // training mode: running statistics move
       }
       io::save_weights(args[3], *model);
       return 0;
@@ -87,7 +110,8 @@ int main(int argc, char** argv) {
       Rng rng(0);  // the initial weights are all replaced by the file's
       auto model = build(args[1], rng);
       io::load_weights(args[2], *model);
-      io::save_npy(args[4], nn::predict(*model, io::load_npy(args[3])));
+      const Tensor<float> x = io::load_npy(args[3]), labels = labels_for(x.dim(0));
+      io::save_npy(args[4], nn::predict(*model, x, 500, &labels));
       return 0;
     }
     std::cerr << kUsage;
