@@ -817,7 +817,8 @@ TEST_CASE("e2e image_dcgan --conditional: both discriminators learn MNIST's labe
     stbi_image_free(grid);
   }
   const std::string dir = fresh_dir("conditional_whole_projection");
-  REQUIRE(run(IMAGE_DCGAN, args + " --conditional projection --iters 2 --out " + dir).code == 0);
+  REQUIRE(run(IMAGE_DCGAN, args + " --conditional --iters 2 --out " + dir).code == 0);  // projection, the default
+  CHECK(contains(read_bytes(dir + "/config.json"), "\"conditional\": \"projection\""));
   const std::string load = args + " --conditional projection --load " + dir + "/generator.safetensors --out " + dir;
   const Result three = run(IMAGE_DCGAN, load + " --class 3 --generate 12 --export-samples " + dir + "/threes.npy");
   INFO(three.output);

@@ -52,7 +52,7 @@ struct CliOptions {
   std::array<std::uint8_t, 3> background{255, 255, 255};  // --background RRGGBB: under transparent pixels
   bool skip_unreadable = false;                           // --skip-unreadable: leave out pictures that do not decode
   // Conditional models (CliSpec::conditional):
-  std::string conditional;                  // --conditional KIND: D reads the label by projection or channels
+  std::string conditional;                  // --conditional [KIND]: D reads the label by projection [default] or channels
   std::optional<std::int64_t> class_index;  // --class K: with --load, samples of class K alone
   bool interpolate = false;                 // --interpolate: with --load, a latent walk, one row per class
 };
@@ -135,9 +135,9 @@ inline std::string usage(const CliSpec& spec) {
   if (spec.has_input)
     out << "  --input FILE           with --load: an IDX3 file of digits to invert [the test set's 8s]\n";
   if (spec.conditional)
-    out << "  --conditional KIND     train G(z, y) and D(x, y) on the data set's classes; D reads the label by\n"
+    out << "  --conditional [KIND]   train G(z, y) and D(x, y) on the data set's classes; D reads the label by\n"
         << "                         projection (an inner product with its features) or channels (extra input\n"
-        << "                         channels). Give it again with --load and --resume\n"
+        << "                         channels) [projection]. Give it again with --load and --resume\n"
         << "  --class K              with --load: samples of class K alone [one row per class]\n"
         << "  --interpolate          with --load: interpolation.png, a walk between latent points, one row per class\n";
   out << "  --distributed          train data-parallel over the ranks of an MPI job (mpirun -np N ...); --batch\n"
@@ -219,8 +219,9 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     }
     else if (flag == "--background" && spec.any_images) o.background = detail::parse_colour(p, flag, args.value());
     else if (flag == "--skip-unreadable" && spec.any_images) o.skip_unreadable = true;
-    else if (flag == "--conditional" && spec.conditional)
-      o.conditional = detail::parse_choice(p, flag, args.value(), {"projection", "channels"});
+    else if (flag == "--conditional" && spec.conditional)  // projection, the better measured (docs/results.md)
+      o.conditional = args.has_value() ? detail::parse_choice(p, flag, args.value(), {"projection", "channels"})
+                                       : "projection";
     else if (flag == "--class" && spec.conditional) o.class_index = detail::parse_count(p, flag, args.value(), 0, 65535);
     else if (flag == "--interpolate" && spec.conditional) o.interpolate = true;
     else if (const std::size_t row = detail::recipe_row(flag, spec); row < recipe_table().size()) {
@@ -246,7 +247,7 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
     throw UsageError(p + ": --generate, --latent, --input, --class and --interpolate need --load FILE (the "
                      "generator's weights)");
   if ((o.class_index || o.interpolate) && o.conditional.empty())
-    throw UsageError(p + ": --class and --interpolate need --conditional KIND (a model trained with labels)");
+    throw UsageError(p + ": --class and --interpolate need --conditional (a model trained with labels)");
   if (o.fid_samples && *o.fid_samples == 1)
     throw UsageError(p + ": --fid-samples expects 0 (no scoring) or at least 2 samples, found 1");
   if ((o.sync_bn || o.dist_timeout) && !o.distributed)

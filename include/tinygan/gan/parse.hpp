@@ -115,6 +115,8 @@ class Arguments {
     return true;
   }
   const std::string& flag() const { return flag_; }
+  /// Whether a value follows the flag (for a flag whose value may be left out).
+  bool has_value() const { return position_ < args_.size() && args_[position_].rfind("--", 0) != 0; }
   std::string value() {
     if (position_ >= args_.size() || args_[position_].rfind("--", 0) == 0)
       throw UsageError(program_ + ": " + flag_ + " needs a value");

@@ -43,10 +43,12 @@ class Conditional : public Module<T> {
 template <class T>
 Var<T> apply(Module<T>& model, const Var<T>& x, const Tensor<T>* labels) {
   if (auto* conditional = dynamic_cast<Conditional<T>*>(&model)) {
-    check(labels != nullptr, conditional->type_name(),
-          ": a conditional model needs the labels of its batch, and this batch has none");
-    check(labels->rank() == 1 && labels->dim(0) == x.shape()[0], conditional->type_name(), ": expected labels [",
-          x.shape()[0], "], one per sample, found ", labels->shape());
+    // The name only on failure: a long one would cost a heap allocation on every call.
+    if (!labels)
+      throw Error(conditional->type_name() + ": a conditional model needs the labels of its batch, and this batch has none");
+    if (labels->rank() != 1 || labels->dim(0) != x.shape()[0])
+      throw Error(detail::concat(conditional->type_name(), ": expected labels [", x.shape()[0],
+                                 "], one per sample, found ", labels->shape()));
     return conditional->forward(x, *labels);
   }
   return model.forward(x);
