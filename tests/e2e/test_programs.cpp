@@ -75,6 +75,20 @@ void expect_losses(const std::string& path, int iterations) {
 void expect_metrics(const std::string& path, int scored) {
   expect_csv(path, "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,smallest_class_share,samples", scored);
 }
+
+// `program args` resumed in `split` from its checkpoint up to `iterations`, and run for
+// `iterations` in one go in `whole`, end with the same weights, bit for bit. Returns the resumed run.
+Result expect_resumed_equal(const std::string& program, const std::string& args, int iterations,
+                            const std::string& split, const std::string& whole) {
+  const std::string length = " --iters " + std::to_string(iterations);
+  const Result resumed = run(program, args + length + " --out " + split + " --resume " + split + "/checkpoint.safetensors");
+  INFO(resumed.output);
+  REQUIRE(resumed.code == 0);
+  REQUIRE(run(program, args + length + " --out " + whole).code == 0);
+  CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
+  CHECK(read_bytes(split + "/discriminator.safetensors") == read_bytes(whole + "/discriminator.safetensors"));
+  return resumed;
+}
 }  // namespace
 
 TEST_CASE("e2e summary counts equal docs/models.md for every program") {
@@ -156,14 +170,7 @@ TEST_CASE("e2e a short run of each program writes every output") {
 TEST_CASE("e2e resume: 4 steps then 4 resumed equal 8 in one go, bit for bit") {
   const std::string split = fresh_dir("resume_split"), whole = fresh_dir("resume_whole");
   REQUIRE(run(MNIST_DCGAN, kData + " --iters 4 --out " + split).code == 0);
-  const Result resumed = run(MNIST_DCGAN, kData + " --iters 8 --out " + split + " --resume " + split +
-                                              "/checkpoint.safetensors");
-  INFO(resumed.output);
-  REQUIRE(resumed.code == 0);
-  CHECK(contains(resumed.output, "Resuming dcgan"));
-  REQUIRE(run(MNIST_DCGAN, kData + " --iters 8 --out " + whole).code == 0);
-  CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
-  CHECK(read_bytes(split + "/discriminator.safetensors") == read_bytes(whole + "/discriminator.safetensors"));
+  CHECK(contains(expect_resumed_equal(MNIST_DCGAN, kData, 8, split, whole).output, "Resuming dcgan"));
   expect_losses(split + "/losses.csv", 8);
 }
 
@@ -191,12 +198,7 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
   // 3 iterations of 2 D steps; the G step reuses the second D step's pass through G.
   CHECK(trained.at("1.num_batches_tracked")[0] == 6);
   CHECK(ema.at("1.running_mean")[0] != trained.at("1.running_mean")[0]);
-  const Result resumed = run(MNIST_DCGAN, kData + switches + " --iters 6 --out " + split + " --resume " + split +
-                                              "/checkpoint.safetensors");
-  INFO(resumed.output);
-  REQUIRE(resumed.code == 0);
-  REQUIRE(run(MNIST_DCGAN, kData + switches + " --iters 6 --out " + whole).code == 0);
-  CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
+  expect_resumed_equal(MNIST_DCGAN, kData + switches, 6, split, whole);
   CHECK(read_bytes(split + "/generator_trained.safetensors") == read_bytes(whole + "/generator_trained.safetensors"));
   CHECK(read_bytes(split + "/metrics.csv").size() > 0);
   // Resumed without its switches, the run would go on with another recipe:
@@ -739,13 +741,7 @@ TEST_CASE("e2e image_dcgan trains on a folder of pictures and resumes bit for bi
   REQUIRE(first.code == 0);
   CHECK(contains(first.output, "main.0 (Conv2DTranspose)"));  // the summary shows the network's layers
   CHECK(contains(first.output, "Training dcgan32 for 3 iterations (4 per epoch)"));  // 65 of 72: a tenth held out
-  const Result resumed = run(IMAGE_DCGAN, args + " --iters 6 --out " + split + " --resume " + split +
-                                              "/checkpoint.safetensors");
-  INFO(resumed.output);
-  REQUIRE(resumed.code == 0);
-  REQUIRE(run(IMAGE_DCGAN, args + " --iters 6 --out " + whole).code == 0);
-  CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
-  CHECK(read_bytes(split + "/discriminator.safetensors") == read_bytes(whole + "/discriminator.safetensors"));
+  expect_resumed_equal(IMAGE_DCGAN, args, 6, split, whole);
   expect_losses(split + "/losses.csv", 6);
   // The grid is in colour, and config.json names the data set.
   int w = 0, h = 0, channels = 0;
@@ -795,13 +791,7 @@ TEST_CASE("e2e image_dcgan --conditional: both discriminators learn MNIST's labe
     CHECK(contains(first.output, "label (InputLayer)"));  // the summaries show both inputs
     CHECK(contains(first.output, kind == "projection" ? "projection (Dot)" : "concat (Concatenate channels)"));
     CHECK(contains(first.output, "% the class asked for"));
-    const Result resumed = run(IMAGE_DCGAN, common + " --iters 6 --out " + split + " --resume " + split +
-                                                "/checkpoint.safetensors");
-    INFO(resumed.output);
-    REQUIRE(resumed.code == 0);
-    REQUIRE(run(IMAGE_DCGAN, common + " --iters 6 --out " + whole).code == 0);
-    CHECK(read_bytes(split + "/generator.safetensors") == read_bytes(whole + "/generator.safetensors"));
-    CHECK(read_bytes(split + "/discriminator.safetensors") == read_bytes(whole + "/discriminator.safetensors"));
+    expect_resumed_equal(IMAGE_DCGAN, common, 6, split, whole);
     expect_csv(whole + "/metrics.csv",
                "epoch,iteration,seconds,fid,inception_score,confident_share,classes_covered,smallest_class_share,"
                "samples,class_accuracy",
