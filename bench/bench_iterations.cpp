@@ -36,9 +36,8 @@ void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats,
     g_input = fake_input;
   }
   // A conditional model's classes: the reals' fixed, the fakes' drawn afresh (in place) every iteration.
-  Tensor<float> real_labels(Shape{m.classes ? m.real_batch : 0}), fake_labels(Shape{m.classes ? m.fake_batch : 0}),
-      g_labels(Shape{m.classes ? m.g_batch : 0});
-  for (Index i = 0; i < real_labels.numel(); ++i) real_labels[i] = static_cast<float>(i % m.classes);
+  const Tensor<float> real_labels = m.classes ? gan::every_class(m.real_batch, m.classes) : Tensor<float>();
+  Tensor<float> fake_labels(Shape{m.classes ? m.fake_batch : 0}), g_labels(Shape{m.classes ? m.g_batch : 0});
   const auto labels = [&](Tensor<float>& t) -> const Tensor<float>* {
     for (float& y : t) y = static_cast<float>(rng.below(static_cast<std::uint64_t>(m.classes)));
     return m.classes ? &t : nullptr;

@@ -69,12 +69,7 @@ std::shared_ptr<nn::Module<float>> build(const std::string& name, Rng& rng) {
               "cdcgan-projection-discriminator or cdcgan-channels-discriminator");
 }
 
-/// The labels of a batch of n: row i asks for class i mod 10.
-Tensor<float> labels_for(Index n) {
-  Tensor<float> labels(Shape{n});
-  for (Index i = 0; i < n; ++i) labels[i] = static_cast<float>(i % kClasses);
-  return labels;
-}
+
 
 std::uint64_t parse_seed(const std::string& text) {
   std::size_t used = 0;
@@ -99,7 +94,7 @@ int main(int argc, char** argv) {
       auto model = build(args[1], rng);
       if (args.size() == 5) {
         const Var<float> x(io::load_npy(args[4]));
-        const Tensor<float> labels = labels_for(x.shape()[0]);
+        const Tensor<float> labels = gan::every_class(x.shape()[0], kClasses);
         NoGrad no_grad;
         for (int pass = 0; pass < 3; ++pass) nn::apply(*model, x, &labels);  // training mode: running statistics move
       }
@@ -110,7 +105,7 @@ int main(int argc, char** argv) {
       Rng rng(0);  // the initial weights are all replaced by the file's
       auto model = build(args[1], rng);
       io::load_weights(args[2], *model);
-      const Tensor<float> x = io::load_npy(args[3]), labels = labels_for(x.dim(0));
+      const Tensor<float> x = io::load_npy(args[3]), labels = gan::every_class(x.dim(0), kClasses);
       io::save_npy(args[4], nn::predict(*model, x, 500, &labels));
       return 0;
     }

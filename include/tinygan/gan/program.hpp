@@ -379,8 +379,7 @@ inline std::optional<QualityTracker> make_quality_tracker(const Run& run, Index 
     std::copy_n(test.data(), inputs.numel(), inputs.data());
   }
   // A conditional G is asked for every class alike, in turn.
-  Tensor<float> labels(Shape{classes ? inputs.dim(0) : 0});
-  for (Index i = 0; i < labels.numel(); ++i) labels[i] = static_cast<float>(i % classes);
+  Tensor<float> labels = classes ? every_class(inputs.dim(0), classes) : Tensor<float>();
   check(!classes || info.classes == classes, path, ": a classifier of ", info.classes, " classes, but the model draws ",
         classes);
   return QualityTracker(std::move(classifier), info.input, std::move(reference), std::move(inputs),

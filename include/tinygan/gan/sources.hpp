@@ -74,6 +74,14 @@ inline void draw_labels(Index n, Index classes, Rng& rng, Tensor<float>& out) {
 }
 }  // namespace detail
 
+/// Labels [n] cycling through the classes (0, 1, ..., classes - 1, 0, ...):
+/// every class alike, for a conditional G's scores and statistics.
+inline Tensor<float> every_class(Index n, Index classes) {
+  Tensor<float> labels(Shape{n});
+  for (Index i = 0; i < n; ++i) labels[i] = static_cast<float>(i % classes);
+  return labels;
+}
+
 /// A noise GAN's data: images [N, ...] (optionally with a class per image)
 /// in shuffled epochs, and N(0, 1) noise [batch, latent] for G. With labels,
 /// the fakes' classes are drawn uniformly from [0, classes).

@@ -166,12 +166,6 @@ class TrainingLoop {
     for (Index i = 0; i < n; ++i) labels[i] = static_cast<float>(i / columns);
     return labels;
   }
-  /// Labels [n] cycling through the classes: every class alike.
-  static Tensor<float> every_class(Index n, Index classes) {
-    Tensor<float> labels(Shape{n});
-    for (Index i = 0; i < n; ++i) labels[i] = static_cast<float>(i % classes);
-    return labels;
-  }
   /// `times` copies of a batch, one after the other.
   static Tensor<float> repeat_rows(const Tensor<float>& batch, Index times) {
     Shape shape = batch.shape();
