@@ -17,7 +17,10 @@
 # build), REUSE_TWIN=1 (keep the twin's earlier run in OUT/torch when only
 # tinygan changed), THREADS (default 1: both run at once, one thread each;
 # above 1: one after the other, each with that many threads, PyTorch's BLAS
-# single-threaded, its fastest setting on this machine). Prints one table
+# single-threaded, its fastest setting on this machine), CONDITIONAL (KIND:
+# projection or channels; the dcgan only: image_dcgan --conditional KIND and
+# the twin's --conditional KIND, both scored with --asked, so the rows add
+# the class accuracy; OUT gains -cKIND). Prints one table
 # row and writes OUT/result.json. Needs a built tree (scripts/setup.sh), Debian's
 # python3-torch and MNIST in data/mnist (or Fashion-MNIST in
 # /usr/share/datasets/fashion-mnist: apt-get install dataset-fashion-mnist).
@@ -63,6 +66,20 @@ case $dataset in
     ;;
   *) echo "compare_quality.sh: unknown DATASET '$dataset' (mnist, fashion-mnist)" >&2; exit 2 ;;
 esac
+conditional=${CONDITIONAL:-}
+twin_flags=()
+if [[ -n $conditional ]]; then
+  [[ $model == dcgan ]] || {
+    echo "compare_quality.sh: CONDITIONAL takes the dcgan model only (image_dcgan), not '$model'" >&2
+    exit 2
+  }
+  [[ -n ${OUT:-} ]] || out=$out-c$conditional
+  # image_dcgan is mnist_dcgan's network and recipes with a data set to
+  # choose; --fid-samples 0 as above: the script scores the final samples.
+  [[ ${program[0]} == image_dcgan ]] || program=(image_dcgan --dataset mnist --fid-samples 0)
+  program+=(--conditional "$conditional")
+  twin_flags=(--conditional "$conditional")
+fi
 read -r -a extra <<<"${TINYGAN_ARGS:-}"
 [[ $model == inverted ]] && score+=(--invert --digits 8 --nearest)
 mkdir -p "$out"
@@ -89,20 +106,23 @@ if [[ ${REUSE_TWIN:-0} == 1 && -f $out/torch/samples.npy ]]; then
   echo "compare_quality.sh: reusing the PyTorch twin's run in $out/torch" >&2
 else
   OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 /usr/bin/python3 bench/torch_twin.py --model "$model" \
-    --dataset "$dataset" "${length[@]}" --seed "$seed" \
+    --dataset "$dataset" "${twin_flags[@]}" "${length[@]}" --seed "$seed" \
     --threads "$threads" --samples "$samples" --out "$out/torch" >"$out/torch.log" 2>&1 || {
     echo "compare_quality.sh: the PyTorch twin failed; see $out/torch.log" >&2; exit 1; }
 fi
 [[ -z $tinygan_pid ]] || wait "$tinygan_pid" || tinygan_failed
 
-tinygan_score=$("${score[@]}" "$out/tinygan/samples.npy")
-torch_score=$("${score[@]}" "$out/torch/samples.npy")
+tinygan_asked=() torch_asked=()  # the class each sample was asked for
+[[ -z $conditional ]] || tinygan_asked=(--asked "$out/tinygan/generated/generated_labels.npy") \
+  torch_asked=(--asked "$out/torch/labels.npy")
+tinygan_score=$("${score[@]}" "${tinygan_asked[@]}" "$out/tinygan/samples.npy")
+torch_score=$("${score[@]}" "${torch_asked[@]}" "$out/torch/samples.npy")
 tinygan_seconds=$(tail -n 1 "$out/tinygan/losses.csv" | awk -F, '{print $NF}')
 torch_seconds=$(tail -n 1 "$out/torch/log.csv" | awk -F, '{print $NF}')
 tinygan_iterations=$(tail -n 1 "$out/tinygan/losses.csv" | cut -d, -f1)
 torch_iterations=$(tail -n 1 "$out/torch/log.csv" | cut -d, -f1)
-printf '{"model": "%s", "dataset": "%s", "seed": %s, "args": "%s", "iterations": %s,\n "tinygan": {"seconds": %s, "iterations": %s, "score": %s},\n "torch": {"seconds": %s, "iterations": %s, "score": %s}}\n' \
-  "$model" "$dataset" "$seed" "${TINYGAN_ARGS:-}" "$torch_iterations" "$tinygan_seconds" "$tinygan_iterations" "$tinygan_score" \
+printf '{"model": "%s", "dataset": "%s", "conditional": "%s", "seed": %s, "args": "%s", "iterations": %s,\n "tinygan": {"seconds": %s, "iterations": %s, "score": %s},\n "torch": {"seconds": %s, "iterations": %s, "score": %s}}\n' \
+  "$model" "$dataset" "$conditional" "$seed" "${TINYGAN_ARGS:-}" "$torch_iterations" "$tinygan_seconds" "$tinygan_iterations" "$tinygan_score" \
   "$torch_seconds" "$torch_iterations" "$torch_score" >"$out/result.json"
 /usr/bin/python3 - "$out/result.json" <<'EOF'
 import json, sys
@@ -110,9 +130,11 @@ r = json.load(open(sys.argv[1]))
 def row(name):
     s = r[name]["score"]
     model = r["model"] if r["dataset"] == "mnist" else f"{r['dataset']} {r['model']}"
+    model = f"c{model}" if r["conditional"] else model
     return (f"{model:<9} seed {r['seed']:<3} {r[name]['iterations']:>6} its  {name:<8} {r[name]['seconds']:>7.0f} s  "
             f"FID {s['fid']:>7.2f}  IS {s['inception_score']:.2f}  confident {100 * s['confident_share']:5.1f}%  "
-            f"classes {s['classes_covered']}")
+            f"classes {s['classes_covered']}"
+            + (f"  asked {100 * s['class_accuracy']:5.1f}%" if "class_accuracy" in s else ""))
 print(row("tinygan"))
 print(row("torch"))
 EOF
