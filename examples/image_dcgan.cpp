@@ -32,8 +32,9 @@ gan::ModelSpec dcgan_for(const gan::CliOptions& cli) {
     dcgan.make_conditional_generator = [channels](Rng& rng, Index classes) {
       return mnist::conditional_dcgan_generator<float>(rng, classes, channels);
     };
-    dcgan.make_conditional_discriminator = [kind, channels](Rng& rng, gan::DiscriminatorOutput out, Index classes) {
-      return mnist::conditional_dcgan_discriminator<float>(rng, kind, out, classes, channels);
+    dcgan.make_conditional_discriminator = [kind, channels](Rng& rng, const gan::Recipe& recipe, Index classes) {
+      return mnist::conditional_dcgan_discriminator<float>(rng, kind, gan::discriminator_output(recipe), classes,
+                                                           channels, recipe.ac_gan > 0);
     };
   }
   if (size == 28) {

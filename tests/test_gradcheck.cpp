@@ -242,7 +242,7 @@ TEST_CASE("gradcheck a whole small GAN generator and discriminator") {
   expect_gradients("D(G(z)) with BCE", [&](const Vars& v) { return bce(d(g(v[0])), real_label); }, in);
 }
 
-TEST_CASE("gradcheck the conditioning ops: embedding, concat, broadcast_spatial, sum_per_sample") {
+TEST_CASE("gradcheck the conditioning ops: embedding, concat, narrow, broadcast_spatial, sum_per_sample") {
   // Class 2 is read twice and class 1 never: its rows get two gradients, row 1 none.
   const Tensor<double> labels = Tensor<double>::from({4}, {2, 0, 2, 3});
   const Vars table{random_leaf({4, 3}, 90)};
@@ -251,13 +251,15 @@ TEST_CASE("gradcheck the conditioning ops: embedding, concat, broadcast_spatial,
   expect_gradients("concat features", [](const Vars& v) { return concat(v[0], v[1]); }, features);
   const Vars maps{random_leaf({2, 3, 2, 3}, 93), random_leaf({2, 1, 2, 3}, 94)};
   expect_gradients("concat channels", [](const Vars& v) { return concat(v[0], v[1]); }, maps);
+  expect_gradients("narrow features", [](const Vars& v) { return narrow(v[0], 1, 2); }, Vars{features[0]});
+  expect_gradients("narrow channels", [](const Vars& v) { return narrow(v[0], 2, 1); }, Vars{maps[0]});
   const Vars vectors{random_leaf({2, 3}, 95)};
   expect_gradients("broadcast_spatial", [](const Vars& v) { return broadcast_spatial(v[0], 3, 2); }, vectors);
   const Vars batch{random_leaf({3, 2, 2}, 96)};
   expect_gradients("sum_per_sample", [](const Vars& v) { return sum_per_sample(v[0]); }, batch);
 }
 
-TEST_CASE("gradcheck the two-input modules: LabelConcat on vectors and on maps, ProjectionDiscriminator") {
+TEST_CASE("gradcheck the two-input modules: LabelConcat on vectors and on maps, ProjectionDiscriminator, with AC-GAN's classifier") {
   Rng rng(97);
   const Tensor<double> labels = Tensor<double>::from({3}, {1, 0, 1});
   auto g_net = std::make_shared<nn::Sequential<double>>();
@@ -269,7 +271,9 @@ TEST_CASE("gradcheck the two-input modules: LabelConcat on vectors and on maps, 
   auto body = std::make_shared<nn::Sequential<double>>();
   body->add(nn::Conv2D<double>(nn::Conv2DOptions(1, 2, 3).stride(2).padding(1))).add(nn::Flatten<double>());
   nn::ProjectionDiscriminator<double> projection(body, 2 * 2 * 2, 2, true);
-  for (nn::Module<double>* m : std::initializer_list<nn::Module<double>*>{&g, &d, &projection}) m->initialize(rng);
+  nn::ProjectionDiscriminator<double> classifying(body, 2 * 2 * 2, 2, true, true);
+  for (nn::Module<double>* m : std::initializer_list<nn::Module<double>*>{&g, &d, &projection, &classifying})
+    m->initialize(rng);
 
   const auto check_module = [&](const char* what, nn::Conditional<double>& m, const Shape& input) {
     Vars in{random_leaf(input, 98)};
@@ -279,4 +283,5 @@ TEST_CASE("gradcheck the two-input modules: LabelConcat on vectors and on maps, 
   check_module("LabelConcat G(z, y)", g, {3, 4});
   check_module("LabelConcat D(x, y), label channels", d, {3, 1, 3, 3});
   check_module("ProjectionDiscriminator D(x, y)", projection, {3, 1, 4, 4});
+  check_module("ProjectionDiscriminator D(x, y) with AC-GAN's classifier", classifying, {3, 1, 4, 4});
 }

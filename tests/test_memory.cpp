@@ -109,18 +109,20 @@ TEST_CASE("a steady-state step with the R1 penalty makes no heap allocation") {
   CHECK(bench::allocation_count() - before == 0);
 }
 
-TEST_CASE("a steady-state conditional DCGAN step, with either kind of D, makes no heap allocation") {
-  for (const auto kind : {mnist::LabelInput::projection, mnist::LabelInput::channels}) {
+TEST_CASE("a steady-state conditional DCGAN step, with either kind of D or AC-GAN's, makes no heap allocation") {
+  for (const int variant : {0, 1, 2}) {  // projection, channels, projection with AC-GAN's classifier
+    const auto kind = variant == 1 ? mnist::LabelInput::channels : mnist::LabelInput::projection;
     Rng rng(1);
     gan::Recipe recipe;
     recipe.beta1 = 0.5;
+    recipe.ac_gan = variant == 2 ? 1 : 0;
     gan::Trainer trainer(mnist::conditional_dcgan_generator<float>(rng, 10),
-                         mnist::conditional_dcgan_discriminator<float>(rng, kind, {}, 10), recipe);
+                         mnist::conditional_dcgan_discriminator<float>(rng, kind, {}, 10, 1, variant == 2), recipe);
     const Tensor<float> real = Tensor<float>::rand({8, 1, 28, 28}, rng, -1, 1);
     const Tensor<float> noise = Tensor<float>::randn({8, 100}, rng);
     const Tensor<float> labels = Tensor<float>::from({8}, {0, 1, 2, 3, 4, 5, 6, 7}), others = Tensor<float>::from({8}, {9, 8, 7, 6, 5, 4, 3, 2});
     for (int i = 0; i < 2; ++i) trainer.step(real, noise, noise, &labels, &others, &labels);  // fills the pool
-    INFO(std::string(kind == mnist::LabelInput::projection ? "projection" : "channels"));  // (INFO allocates: before counting)
+    INFO("variant " << variant);  // (INFO allocates: before counting)
     const std::uint64_t before = bench::allocation_count();
     trainer.step(real, noise, noise, &labels, &others, &labels);
     CHECK(bench::allocation_count() - before == 0);

@@ -205,3 +205,16 @@ TEST_CASE("parity the conditioning ops: embedding, the label as channels, the pr
     expect_close(embed.grad(), f.at("grad_embed_weight"), "projection embedding gradient");
   }
 }
+
+TEST_CASE("parity AC-GAN's head: narrow picks the score and the class logits of one output") {
+  const File f = golden("ac_gan");
+  Var<float> x = leaf(f, "x"), w = leaf(f, "weight"), b = leaf(f, "bias");
+  const Var<float> y = linear(x, w, b);
+  const Var<float> loss = add(bce_with_logits(narrow(y, 0, 1), Tensor<float>::full({6, 1}, 1.0f)),
+                              scale(cross_entropy(narrow(y, 1, 5), f.at("labels")), 0.7f));
+  backward(loss);
+  expect_close(loss.value(), f.at("loss"), "AC-GAN loss");
+  expect_close(x.grad(), f.at("grad_x"), "AC-GAN feature gradient");
+  expect_close(w.grad(), f.at("grad_weight"), "AC-GAN head weight gradient");
+  expect_close(b.grad(), f.at("grad_bias"), "AC-GAN head bias gradient");
+}

@@ -6,6 +6,8 @@
 //    convolutional cGANs feed it);
 //  - projection (Miyato and Koyama, 2018): the unconditional D's features f(x)
 //    [N, 6272], scored by its own head plus <embed(y), f(x)>.
+// With an auxiliary classifier (AC-GAN, --ac-gan) the projection D also gives
+// 10 class logits from f(x): its output is [N, 11].
 #pragma once
 
 #include <memory>
@@ -38,8 +40,11 @@ std::shared_ptr<tinygan::nn::Module<T>> conditional_dcgan_generator(tinygan::Rng
 template <class T>
 std::shared_ptr<tinygan::nn::Module<T>> conditional_dcgan_discriminator(tinygan::Rng& rng, LabelInput kind,
                                                                         tinygan::gan::DiscriminatorOutput output,
-                                                                        Index classes, Index channels = 1) {
+                                                                        Index classes, Index channels = 1,
+                                                                        bool classifier = false) {
   using namespace tinygan::nn;
+  tinygan::check(!classifier || kind == LabelInput::projection, "conditional DCGAN: the AC-GAN classifier head "
+                 "(--ac-gan) is built on the projection D, not on label channels");
   if (kind == LabelInput::channels) {
     auto d = std::make_shared<LabelConcat<T>>(classes, kLabelFeatures,
                                               dcgan_discriminator<T>(rng, output, channels + kLabelFeatures));
@@ -49,7 +54,7 @@ std::shared_ptr<tinygan::nn::Module<T>> conditional_dcgan_discriminator(tinygan:
   auto body = std::make_shared<Sequential<T>>();
   add_dcgan_features(*body, channels);
   auto d = std::make_shared<ProjectionDiscriminator<T>>(
-      body, kDcganFeatures, classes, output == tinygan::gan::DiscriminatorOutput::probabilities);
+      body, kDcganFeatures, classes, output == tinygan::gan::DiscriminatorOutput::probabilities, classifier);
   init::dcgan_normal(*d, rng);
   // The projection adds 6,272 products per sample: at N(0, 1) its embedding would
   // swamp the head's score, so it starts at the head's scale.

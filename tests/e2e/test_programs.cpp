@@ -826,3 +826,19 @@ TEST_CASE("e2e image_dcgan --conditional: both discriminators learn MNIST's labe
   const Result wrong_model = run(IMAGE_DCGAN, args + " --load " + dir + "/generator.safetensors --out " + dir);
   CHECK(wrong_model.code == 1);  // conditional weights into the unconditional G: refused by name
 }
+
+TEST_CASE("e2e image_dcgan --conditional --ac-gan: D classifies beside its score, the setting is kept and checked") {
+  const std::string args = " --dataset mnist" + kData + " --batch 16 --conditional";
+  const std::string dir = fresh_dir("ac_gan");
+  const Result trained = run(IMAGE_DCGAN, args + " --ac-gan 1 --iters 2 --fid-samples 0 --out " + dir);
+  INFO(trained.output);
+  REQUIRE(trained.code == 0);
+  CHECK(contains(trained.output, "classifier (Dense)"));
+  CHECK(contains(read_bytes(dir + "/config.json"), "\"ac_gan\": 1"));
+  const Result forgot = run(IMAGE_DCGAN, args + " --iters 3 --out " + dir + " --resume " + dir + "/checkpoint.safetensors");
+  CHECK(forgot.code == 1);
+  CHECK(contains(forgot.output, "trained with ac_gan 1, but this run has 0"));
+  const Result channels = run(IMAGE_DCGAN, args + " channels --ac-gan 1 --iters 1 --out " + dir);
+  CHECK(channels.code == 1);
+  CHECK(contains(channels.output, "built on the projection D, not on label channels"));
+}

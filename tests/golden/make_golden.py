@@ -300,6 +300,20 @@ def projection_case():
             "grad_embed_weight": embed.weight.grad}, {"op": "projection"}
 
 
+def ac_gan_case():
+    """AC-GAN's D head: one Linear gives [score, class logits]; the score's BCE-with-logits
+    plus 0.7 x the logits' cross-entropy (tinygan's narrow picks the columns)."""
+    head = nn.Linear(8, 1 + 5).double()
+    labels = torch.tensor(LABELS)
+    f = torch.randn(6, 8).double().requires_grad_(True)
+    y = head(f)
+    loss = nn.functional.binary_cross_entropy_with_logits(y.narrow(1, 0, 1), torch.ones(6, 1).double()) + \
+        0.7 * nn.functional.cross_entropy(y.narrow(1, 1, 5), labels)
+    loss.backward()
+    return {"labels": labels.double(), "x": f, "weight": head.weight, "bias": head.bias, "loss": scalar(loss),
+            "grad_x": f.grad, "grad_weight": head.weight.grad, "grad_bias": head.bias.grad}, {"op": "ac_gan"}
+
+
 # --------------------------------------------------------------------------
 
 CASES = {
@@ -344,6 +358,7 @@ CASES = {
     "embedding": embedding_case,
     "label_channels": label_channels_case,
     "projection": projection_case,
+    "ac_gan": ac_gan_case,
 }
 
 

@@ -69,6 +69,18 @@ struct CliSpec {
   std::string score_when = "at the end of every epoch";  // when --fid-samples scores, for the help
 };
 
+namespace detail {
+/// Whether a program offers a recipe switch: --pixel-loss only where G takes
+/// an image, --ac-gan only where it can train with labels.
+inline bool offers(const RecipeRow& row, const CliSpec& spec) {
+  switch (row.needs) {
+    case RecipeRow::Needs::paired: return spec.has_input;
+    case RecipeRow::Needs::conditional: return spec.conditional;
+    case RecipeRow::Needs::nothing: return true;
+  }
+  return true;
+}
+}  // namespace detail
 
 inline std::string usage(const CliSpec& spec) {
   std::ostringstream out;
@@ -109,7 +121,7 @@ inline std::string usage(const CliSpec& spec) {
       << "  --recipe NAME          models: docs/models.md's settings; best: the measured better recipe\n"
       << "                         (docs/results.md) [models]. The switches below apply on top:\n";
   for (const RecipeRow& row : recipe_table()) {
-    if (row.flag.empty() || (row.paired_only && !spec.has_input)) continue;
+    if (row.flag.empty() || !detail::offers(row, spec)) continue;
     std::string left = row.flag + (row.value_name.empty() ? "" : " " + row.value_name);
     left.resize(std::max<std::size_t>(left.size() + 1, 23), ' ');
     std::string help = row.help;
@@ -155,7 +167,7 @@ namespace detail {
 inline std::size_t recipe_row(const std::string& flag, const CliSpec& spec) {
   const auto& table = recipe_table();
   for (std::size_t i = 0; i < table.size(); ++i)
-    if (!table[i].flag.empty() && table[i].flag == flag && (!table[i].paired_only || spec.has_input)) return i;
+    if (!table[i].flag.empty() && table[i].flag == flag && offers(table[i], spec)) return i;
   return table.size();
 }
 }  // namespace detail
@@ -248,6 +260,9 @@ inline CliOptions parse_cli(int argc, const char* const* argv, const CliSpec& sp
                      "generator's weights)");
   if ((o.class_index || o.interpolate) && o.conditional.empty())
     throw UsageError(p + ": --class and --interpolate need --conditional (a model trained with labels)");
+  for (const auto& [row, value] : o.recipe_switches)
+    if (recipe_table()[row].needs == RecipeRow::Needs::conditional && o.conditional.empty())
+      throw UsageError(p + ": " + recipe_table()[row].flag + " needs --conditional (a model trained with labels)");
   if (o.fid_samples && *o.fid_samples == 1)
     throw UsageError(p + ": --fid-samples expects 0 (no scoring) or at least 2 samples, found 1");
   if ((o.sync_bn || o.dist_timeout) && !o.distributed)

@@ -76,10 +76,11 @@ struct ModelSpec {
   std::int64_t log_every = 100;   // iterations per progress line when piped
   /// A conditional model (G(z, y), D(x, y)): how D reads the label, for
   /// config.json; empty for an unconditional one. Its builders take the data
-  /// set's number of classes.
+  /// set's number of classes; D's builder takes the recipe, which says what
+  /// D outputs and whether it classifies too (Recipe::ac_gan).
   std::string conditional;
   std::function<Model(Rng&, Index classes)> make_conditional_generator;
-  std::function<Model(Rng&, DiscriminatorOutput, Index classes)> make_conditional_discriminator;
+  std::function<Model(Rng&, const Recipe&, Index classes)> make_conditional_discriminator;
 };
 
 namespace detail {
@@ -150,9 +151,9 @@ inline Index conditional_classes(const Run& run) {
 inline Trainer::Model build_generator(const Run& run, Rng& rng, Index classes) {
   return classes ? run.spec.make_conditional_generator(rng, classes) : run.spec.make_generator(rng);
 }
-inline Trainer::Model build_discriminator(const Run& run, Rng& rng, DiscriminatorOutput output, Index classes) {
-  return classes ? run.spec.make_conditional_discriminator(rng, output, classes)
-                 : run.spec.make_discriminator(rng, output);
+inline Trainer::Model build_discriminator(const Run& run, Rng& rng, const Recipe& recipe, Index classes) {
+  return classes ? run.spec.make_conditional_discriminator(rng, recipe, classes)
+                 : run.spec.make_discriminator(rng, discriminator_output(recipe));
 }
 
 /// --recipe picks docs/models.md's settings or the best ones; each switch given on
@@ -213,7 +214,7 @@ inline int print_summaries(const Run& run) {
   const Recipe recipe = chosen_recipe(run);
   const Index classes = conditional_classes(run);
   auto g = build_generator(run, rng, classes);
-  auto d = build_discriminator(run, rng, discriminator_output(recipe), classes);
+  auto d = build_discriminator(run, rng, recipe, classes);
   const Shape g_in = generator_input(run.spec);
   std::cout << nn::summary(*g, g_in, "generator") << '\n'
             << nn::summary(*d, run.spec.sample_shape, "discriminator") << '\n';
@@ -433,7 +434,7 @@ inline int train(const Run& run) {
   Rng init_rng(cli.seed);
   const Recipe recipe = chosen_recipe(run);
   auto generator = build_generator(run, init_rng, classes);
-  auto discriminator = build_discriminator(run, init_rng, discriminator_output(recipe), classes);
+  auto discriminator = build_discriminator(run, init_rng, recipe, classes);
   if (recipe.he_init) {
     nn::init::he_normal_hidden(*generator, init_rng);
     nn::init::he_normal_hidden(*discriminator, init_rng);

@@ -45,6 +45,11 @@ struct Recipe {
   bool he_init = false;      // the programs redraw G's and D's hidden layers He-normal (nn::init::he_normal_hidden)
   bool lr_decay = false;     // both learning rates fall linearly to 0 over the run's second half
   double r1_gamma = 0;       // above 0: add the R1 gradient penalty on real samples to D's loss (gradient_penalty.hpp)
+  /// Above 0: AC-GAN (Odena et al., 2017). A conditional D also classifies
+  /// what it sees: it outputs [N, 1 + classes], its score then class logits,
+  /// and this weight x the cross-entropy against the classes joins both
+  /// losses (D's on the reals' and the fakes' classes, G's on those it asked for).
+  double ac_gan = 0;
 };
 
 inline DiscriminatorOutput discriminator_output(const Recipe& r) {
@@ -60,7 +65,9 @@ struct RecipeRow {
   /// Parses the switch's value (nothing for an on/off switch) into the recipe;
   /// a bad value throws UsageError naming the program and the flag.
   std::function<void(Recipe&, const std::string& program, const std::string& value)> set;
-  bool paired_only = false;  // only for models whose G takes an image (--pixel-loss)
+  /// Only for models whose G takes an image (--pixel-loss), or only for
+  /// programs that train with labels (--ac-gan).
+  enum class Needs { nothing, paired, conditional } needs = Needs::nothing;
 };
 
 namespace detail {
@@ -128,12 +135,18 @@ inline const std::vector<RecipeRow>& recipe_table() {
                            "the G step reuses the D step's noise and fakes: one G forward pass, not two"));
     RecipeRow pixel = number_row("pixel_loss", &Recipe::pixel_loss, "--pixel-loss", "W",
                                  "add W x the MSE between G(x) and x's paired target to G's loss [0]", 0.0, 1000.0);
-    pixel.paired_only = true;
+    pixel.needs = RecipeRow::Needs::paired;
     t.push_back(pixel);
     t.push_back(fraction_row("r1_gamma", &Recipe::r1_gamma, "--r1", "GAMMA",
                              "add the R1 gradient penalty, GAMMA/2 |d logit/dx|^2 on real samples, to\n"
                              "D's loss (D of Dense and ReLU/LeakyReLU layers only) [0: off]",
                              1000.0));
+    RecipeRow ac_gan = fraction_row("ac_gan", &Recipe::ac_gan, "--ac-gan", "W",
+                                    "with --conditional: D also classifies (AC-GAN), and W x its cross-entropy on\n"
+                                    "the classes joins D's loss and G's, e.g. 1 [0: off]",
+                                    100.0);
+    ac_gan.needs = RecipeRow::Needs::conditional;
+    t.push_back(ac_gan);
     t.push_back({"generator_loss",
                  [](const Recipe& r) { return json::quote(r.g_loss == GeneratorLoss::bce ? "bce" : "msle"); },
                  "--g-loss", "NAME", "G's loss against \"real\": bce (non-saturating) or msle [the model's]",
@@ -162,7 +175,8 @@ inline Recipe apply_switches(Recipe base, const RecipeSwitches& given, const std
 
 /// The recipe's settings by name, each as its JSON value. config.json lists
 /// them, and a checkpoint keeps them so that --resume can refuse to go on
-/// with another recipe (a forgotten --recipe best, say).
+/// with another recipe (a forgotten --recipe best, say). A setting newer than
+/// the checkpoint counts as its default, which the run was trained with.
 inline std::vector<std::pair<std::string, std::string>> recipe_settings(const Recipe& r) {
   std::vector<std::pair<std::string, std::string>> out;
   for (const RecipeRow& row : recipe_table())
@@ -182,8 +196,11 @@ inline void check_resumed_recipe(const io::Checkpoint<float>& c, const Recipe& r
     std::cout << "Note: " << c.source() << " predates recorded recipes; this run's is not checked against it\n";
     return;
   }
-  for (const auto& [name, value] : recipe_settings(recipe)) {
-    const std::string& trained = c.meta("recipe." + name);
+  const auto defaults = recipe_settings(Recipe{});
+  const auto settings = recipe_settings(recipe);
+  for (std::size_t i = 0; i < settings.size(); ++i) {
+    const auto& [name, value] = settings[i];
+    const std::string trained = c.has_meta("recipe." + name) ? c.meta("recipe." + name) : defaults[i].second;
     check(trained == value, c.source(), ": trained with ", name, " ", trained, ", but this run has ", value,
           ". Resume with the --recipe and switches it was trained with (its config.json lists them)");
   }

@@ -28,6 +28,7 @@
 #include "tinygan/gan/recipe.hpp"
 #include "tinygan/nn/conditional.hpp"
 #include "tinygan/ops/activations.hpp"
+#include "tinygan/ops/concat.hpp"
 #include "tinygan/ops/elementwise.hpp"
 #include "tinygan/ops/losses.hpp"
 #include "tinygan/optim/adam.hpp"
@@ -55,7 +56,7 @@ inline double lr_decay_factor(double fraction) {
 }
 
 struct StepStats {
-  double d_loss = 0;      // mean BCE over the real and the fake batch, plus the R1 penalty when on
+  double d_loss = 0;      // mean BCE over the real and the fake batch, plus the R1 penalty and AC-GAN class loss when on
   double g_loss = 0;
   double d_acc_real = 0;  // share of real samples D scores above 0.5
   double d_acc_fake = 0;  // share of fakes D scores below 0.5
@@ -84,6 +85,9 @@ class Trainer {
     check(recipe.d_steps >= 1, "Trainer: expected at least one D step per G step, found ", recipe.d_steps);
     check(recipe.pixel_loss >= 0, "Trainer: expected a pixel-loss weight >= 0, found ", recipe.pixel_loss);
     check(recipe.r1_gamma >= 0, "Trainer: expected an R1 weight >= 0, found ", recipe.r1_gamma);
+    check(recipe.ac_gan >= 0, "Trainer: expected an AC-GAN class-loss weight >= 0, found ", recipe.ac_gan);
+    check(recipe.ac_gan == 0 || dynamic_cast<nn::Conditional<float>*>(d_.get()), "Trainer: the AC-GAN recipe "
+          "(Recipe::ac_gan) trains a conditional discriminator with a classifier head, found ", d_->type_name());
     // A D declared to output logits but ending in a Sigmoid would train BCE-with-logits on probabilities.
     if (const auto* layers = dynamic_cast<const nn::Sequential<float>*>(d_.get());
         recipe.d_logits && layers && layers->size() > 0)
@@ -143,12 +147,16 @@ class Trainer {
       fake = nn::apply(*g_, Var<float>(fake_input), fake_labels);
     }
     opt_d_.zero_grad();
-    const Var<float> d_real = nn::apply(*d_, Var<float>(real), real_labels);
-    const Var<float> d_fake = nn::apply(*d_, fake, fake_labels);
+    const Var<float> d_real_out = nn::apply(*d_, Var<float>(real), real_labels);
+    const Var<float> d_fake_out = nn::apply(*d_, fake, fake_labels);
+    const Var<float> d_real = score_of(d_real_out), d_fake = score_of(d_fake_out);
     Var<float> d_loss =
         scale(add(d_loss_term(d_real, labels(real_labels_, real.dim(0), static_cast<float>(recipe_.real_label))),
                   d_loss_term(d_fake, labels(fake_zeros_, fake_input.dim(0), 0.0f))),
               0.5f);
+    if (recipe_.ac_gan > 0)  // D's classifier learns the reals' classes and those the fakes were asked for
+      d_loss = add(d_loss, scale(add(class_loss(d_real_out, real_labels), class_loss(d_fake_out, fake_labels)),
+                                 0.5f * static_cast<float>(recipe_.ac_gan)));
     if (r1_) d_loss = add(d_loss, (*r1_)(real, static_cast<float>(recipe_.r1_gamma)));
     backward(d_loss);
     stats.d_loss = d_loss.value()[0];
@@ -176,13 +184,15 @@ class Trainer {
                        (g_labels ? same(*g_labels, reusable_labels_) : reusable_labels_.numel() == 0);
     const Var<float> fake = reuse ? reusable_fakes_ : nn::apply(*g_, Var<float>(g_input), g_labels);
     reusable_fakes_ = Var<float>();  // G's weights change below
-    const Var<float> score = nn::apply(*d_, fake, g_labels);
+    const Var<float> d_out = nn::apply(*d_, fake, g_labels);
+    const Var<float> score = score_of(d_out);
     const Tensor<float>& target = labels(g_ones_, g_input.dim(0), 1.0f);
     Var<float> g_loss;
     if (recipe_.g_loss == GeneratorLoss::msle)
       g_loss = msle(recipe_.d_logits ? sigmoid(score) : score, target);
     else
       g_loss = d_loss_term(score, target);
+    if (recipe_.ac_gan > 0) g_loss = add(g_loss, scale(class_loss(d_out, g_labels), static_cast<float>(recipe_.ac_gan)));
     if (recipe_.pixel_loss > 0) g_loss = add(g_loss, scale(mse(fake, *paired), static_cast<float>(recipe_.pixel_loss)));
     backward(g_loss);
     d_->set_trainable(true);
@@ -263,6 +273,19 @@ class Trainer {
     ++skipped_steps_;
     last_skip_reason_ = where;
     return false;
+  }
+  /// D's score of each sample: its whole output, or with AC-GAN its first column.
+  Var<float> score_of(const Var<float>& d_out) const {
+    if (recipe_.ac_gan == 0) return d_out;
+    check(d_out.shape().rank() == 2 && d_out.shape()[1] >= 2, "Trainer: the AC-GAN recipe (Recipe::ac_gan) needs a "
+          "discriminator that outputs [N, 1 + classes], its score then class logits, found ", d_out.shape(),
+          "; build it with its auxiliary classifier");
+    return narrow(d_out, 0, 1);
+  }
+  /// AC-GAN's loss: the cross-entropy of D's class logits against `classes`.
+  static Var<float> class_loss(const Var<float>& d_out, const Tensor<float>* classes) {
+    check(classes, "Trainer: the AC-GAN recipe (Recipe::ac_gan) needs each batch's labels");
+    return cross_entropy(narrow(d_out, 1, d_out.shape()[1] - 1), *classes);
   }
   Var<float> d_loss_term(const Var<float>& out, const Tensor<float>& target) {
     return recipe_.d_logits ? bce_with_logits(out, target) : bce(out, target);

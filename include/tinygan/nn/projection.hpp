@@ -3,11 +3,16 @@
 /// <embed(y), f(x)>, where f is the body's feature vector [N, F]. The label
 /// enters only at the end, as an inner product, so it costs a row read and a
 /// dot product per sample; a Sigmoid follows when D outputs probabilities.
+///
+/// With an auxiliary classifier (AC-GAN, Odena et al., 2017) a Dense layer
+/// also reads f(x) and gives class logits: the output is then [N, 1 +
+/// classes], the score followed by the logits.
 #pragma once
 
 #include <memory>
 
 #include "tinygan/nn/conditional.hpp"
+#include "tinygan/ops/concat.hpp"
 #include "tinygan/nn/dense.hpp"
 #include "tinygan/nn/embedding.hpp"
 #include "tinygan/ops/activations.hpp"
@@ -18,8 +23,10 @@ namespace tinygan::nn {
 template <class T>
 class ProjectionDiscriminator : public Conditional<T> {
  public:
-  /// `body` maps x to features [N, features]; `head` one score per sample, unconditioned.
-  ProjectionDiscriminator(std::shared_ptr<Module<T>> body, Index features, Index classes, bool sigmoid_output)
+  /// `body` maps x to features [N, features]; `head` one score per sample,
+  /// unconditioned; `classifier` adds the auxiliary classifier.
+  ProjectionDiscriminator(std::shared_ptr<Module<T>> body, Index features, Index classes, bool sigmoid_output,
+                          bool classifier = false)
       : body_(std::move(body)),
         head_(std::make_shared<Dense<T>>(features, 1)),
         embed_(std::make_shared<Embedding<T>>(classes, features)),
@@ -27,12 +34,17 @@ class ProjectionDiscriminator : public Conditional<T> {
     this->register_module("body", body_);
     this->register_module("head", head_);
     this->register_module("embed", embed_);
+    if (classifier) {
+      classifier_ = std::make_shared<Dense<T>>(features, classes);
+      this->register_module("classifier", classifier_);
+    }
   }
 
   using Conditional<T>::forward;
   Var<T> forward(const Var<T>& x, const Tensor<T>& labels) override {
     const Var<T> f = features(body_->forward(x));
-    return output(add(head_->forward(f), project(f, embed_->forward(Var<T>(labels)))));
+    const Var<T> score = output(add(head_->forward(f), project(f, embed_->forward(Var<T>(labels)))));
+    return classifier_ ? concat(score, classifier_->forward(f)) : score;
   }
   Var<T> trace(const Var<T>& x, const Tensor<T>& labels, const typename Conditional<T>::Trace& t) override {
     const Var<T> f = features(t.layer("body", *body_, x));
@@ -41,7 +53,10 @@ class ProjectionDiscriminator : public Conditional<T> {
     t.step("projection", "Dot", projected, 0);
     const Var<T> out = output(add(unconditioned, projected));
     t.step("add", sigmoid_output_ ? "Add, Sigmoid" : "Add", out, 0);
-    return out;
+    if (!classifier_) return out;
+    const Var<T> both = concat(out, t.layer("classifier", *classifier_, f));
+    t.step("concat", "Concatenate", both, 0);
+    return both;
   }
   std::string type_name() const override { return "ProjectionDiscriminator"; }
 
@@ -60,6 +75,7 @@ class ProjectionDiscriminator : public Conditional<T> {
   std::shared_ptr<Module<T>> body_;
   std::shared_ptr<Dense<T>> head_;
   std::shared_ptr<Embedding<T>> embed_;
+  std::shared_ptr<Dense<T>> classifier_;  // the auxiliary classifier, or none
   bool sigmoid_output_;
 };
 

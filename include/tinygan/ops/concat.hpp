@@ -2,6 +2,8 @@
 /// Joining a label to an input: concat along dimension 1 (features of [N, F],
 /// channels of [N, C, H, W]) and broadcast_spatial, which spreads a vector per
 /// sample over an H x W map (PyTorch's v[:, :, None, None].expand(-1, -1, H, W)).
+/// narrow takes part of dimension 1 back out: an AC-GAN's D answers with one
+/// row of [source, class logits...] per sample.
 #pragma once
 
 #include <algorithm>
@@ -35,6 +37,25 @@ Var<T> concat(const Var<T>& a, const Var<T>& b) {
       for (Index j = 0; ga && j < size_a; ++j) ga[i * size_a + j] += row[j];
       for (Index j = 0; gb && j < size_b; ++j) gb[i * size_b + j] += row[size_a + j];
     }
+  });
+}
+
+/// x [N, A, ...] -> [N, count, ...]: entries begin to begin + count - 1 of
+/// dimension 1, as PyTorch's x.narrow(1, begin, count).
+template <class T>
+Var<T> narrow(const Var<T>& x, Index begin, Index count) {
+  const Shape& s = x.shape();
+  check(s.rank() >= 2 && begin >= 0 && count >= 1 && begin + count <= s[1], "narrow: expected entries ", begin,
+        " to ", begin + count - 1, " of dimension 1 of a tensor [N, A, ...], found ", s);
+  Shape shape = s;
+  shape[1] = count;
+  const Index n = s[0], row = s.per_sample(), inner = row / s[1], offset = begin * inner, size = count * inner;
+  Tensor<T> out = Tensor<T>::uninitialized(shape);
+  for (Index i = 0; i < n; ++i) std::copy_n(x.value().data() + i * row + offset, size, out.data() + i * size);
+  return make_result<T>(std::move(out), "narrow", {x}, [n, row, offset, size](Node<T>& self) {
+    if (T* g = self.input_grad_data(0))
+      for (Index i = 0; i < n; ++i)
+        for (Index j = 0; j < size; ++j) g[i * row + offset + j] += self.grad[i * size + j];
   });
 }
 
