@@ -25,8 +25,8 @@ gan::ModelSpec dcgan_for(const gan::CliOptions& cli) {
   dcgan.dataset = cli.dataset;
   if (!cli.conditional.empty()) {
     if (size != 28)
-      throw gan::UsageError("image_dcgan: --conditional is built on the 28-pixel DCGAN so far; found --size " +
-                            std::to_string(size));
+      throw gan::UsageError("image_dcgan: --conditional is built on the 28-pixel DCGAN so far: give --size 28 (found " +
+                            std::to_string(size) + (cli.size ? ")" : ", the data set's default)"));
     const mnist::LabelInput kind = mnist::label_input(cli.conditional);
     dcgan.conditional = cli.conditional;
     dcgan.make_conditional_generator = [channels](Rng& rng, Index classes) {

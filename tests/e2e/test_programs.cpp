@@ -761,6 +761,28 @@ TEST_CASE("e2e image_dcgan trains on a folder of pictures and resumes bit for bi
   CHECK(std::distance(fs::directory_iterator(exported), fs::directory_iterator()) == 5);
 }
 
+TEST_CASE("e2e image_dcgan --conditional learns a folder's classes, its sub-folders") {
+  const std::string pictures = write_picture_folder("class_pictures"), dir = fresh_dir("folder_conditional");
+  const std::string args = " --data " + pictures + " --conditional --batch 16 --fid-samples 0";
+  const Result default_size = run(IMAGE_DCGAN, args + " --iters 1 --out " + dir);
+  CHECK(default_size.code == 2);
+  CHECK(contains(default_size.output, "give --size 28 (found 32, the data set's default)"));
+  const Result trained = run(IMAGE_DCGAN, args + " --size 28 --iters 2 --out " + dir);
+  INFO(trained.output);
+  REQUIRE(trained.code == 0);
+  CHECK(contains(trained.output, "Training cdcgan28 for 2 iterations"));
+  CHECK(contains(trained.output, "Classes (--class K; a row each in the sample grids): 0 blues, 1 reds"));
+  CHECK(contains(read_bytes(dir + "/config.json"), "\"class_names\": [\"blues\", \"reds\"]"));
+  const std::string load = args + " --size 28 --load " + dir + "/generator.safetensors --out " + dir;
+  const Result blues = run(IMAGE_DCGAN, load + " --class 0 --generate 3");
+  INFO(blues.output);
+  CHECK(blues.code == 0);
+  CHECK(contains(blues.output, "Wrote 3 samples of class 0"));
+  const Result beyond = run(IMAGE_DCGAN, load + " --class 2");
+  CHECK(beyond.code == 1);
+  CHECK(contains(beyond.output, "the model was trained on 2 classes (0 to 1)"));
+}
+
 TEST_CASE("e2e image_dcgan says what is wrong with a data set") {
   const std::string empty = fresh_dir("no_pictures");
   const Result none = run(IMAGE_DCGAN, " --data " + empty + " --iters 1 --fid-samples 0");

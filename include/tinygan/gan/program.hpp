@@ -164,7 +164,8 @@ inline Recipe chosen_recipe(const Run& run) {
 }
 
 inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iterations, std::int64_t per_epoch,
-                         Index real_batch, Index fake_batch, Index g_batch, Index classes) {
+                         Index real_batch, Index fake_batch, Index g_batch,
+                         const std::vector<std::string>& class_names) {
   const ModelSpec& s = run.spec;
   const auto number = [](auto v) { return std::to_string(v); };
   const auto flag = detail::json_flag;
@@ -197,9 +198,12 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
       {"inverted", flag(s.inverted)}, {"dataset", json::quote(s.dataset)}, {"data", json::quote(run.cli.data_dir)},
       {"latent", number(s.latent)}};
   fields.insert(fields.end(), model_fields.begin(), model_fields.end());
-  if (classes) {
+  if (!class_names.empty()) {  // what --class K means, K the name's position
     fields.emplace_back("conditional", json::quote(s.conditional));
-    fields.emplace_back("classes", number(classes));
+    fields.emplace_back("classes", number(class_names.size()));
+    std::string names = "[";
+    for (std::size_t k = 0; k < class_names.size(); ++k) names += (k ? ", " : "") + json::quote(class_names[k]);
+    fields.emplace_back("class_names", names + "]");
   }
   write_file_atomically(run.out("config.json"), json_object(fields));
 }
@@ -416,6 +420,13 @@ inline int train(const Run& run) {
   if (!run.root()) run.comm->barrier("waiting for rank 0 to read MNIST");
   data::ImageSet train_data = load_split(run, data::Split::train);
   const Index classes = conditional_classes(run, train_data);
+  const std::vector<std::string> class_names = classes ? train_data.classes : std::vector<std::string>();
+  if (classes && run.root()) {
+    std::cout << "Classes (--class K; a row each in the sample grids):";
+    for (std::size_t k = 0; k < class_names.size(); ++k)  // MNIST's names are their numbers
+      std::cout << (k ? ", " : " ") << k << (class_names[k] == std::to_string(k) ? "" : " " + class_names[k]);
+    std::cout << "\n";
+  }
   Tensor<float> train_set = as_samples(std::move(train_data.images), spec.sample_shape);
   if (run.root() && run.comm) run.comm->barrier("waiting for rank 0 to read MNIST");
   Tensor<float> targets;  // the autoencoder's reals: the inverted digits
@@ -493,7 +504,7 @@ inline int train(const Run& run) {
   if (quality) loop.set_quality(&*quality);
   loop.coverage = [&](const metrics::Score& score) { return digit_coverage(spec, score); };
   if (!cli.resume.empty()) loop.resume(cli.resume);
-  if (run.root()) write_config(run, recipe, loop.total_iterations(), per_epoch, real_batch, fake_batch, g_batch, classes);
+  if (run.root()) write_config(run, recipe, loop.total_iterations(), per_epoch, real_batch, fake_batch, g_batch, class_names);
 
   std::cout << nn::summary(trainer.generator(), generator_input(spec), "generator") << '\n'
             << nn::summary(trainer.discriminator(), spec.sample_shape, "discriminator") << '\n';
