@@ -1,13 +1,15 @@
 // A generic finite-difference gradient checker, run in double over every op
 // and every layer: the analytic gradient of sum(w * f(inputs)), for a fixed
 // random w, must match central differences for every element of every input
-// that requires a gradient.
+// that requires a gradient. gradgradcheck does the same for the gradient
+// itself, built as a graph by grad(..., create_graph) (PyTorch's gradgradcheck).
 #pragma once
 
 #include <doctest/doctest.h>
 
 #include <cmath>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,13 +26,15 @@ struct GradcheckResult {
   Index checked = 0;
 };
 
-inline GradcheckResult gradcheck(const Function& f, const Vars& inputs, double step = 1e-6) {
+// records: f builds a graph of its own (grad() inside), so the objective cannot run under NoGrad.
+inline GradcheckResult gradcheck(const Function& f, const Vars& inputs, double step = 1e-6, bool records = false) {
   // The projection w makes every output element matter, with distinct weights.
   const Var<double> probe = f(inputs);
   Rng rng(1234);
   const Tensor<double> w = Tensor<double>::randn(probe.shape(), rng);
   const auto objective = [&]() {
-    NoGrad no_grad;
+    std::optional<NoGrad> no_grad;
+    if (!records) no_grad.emplace();
     const Var<double> out = f(inputs);
     double total = 0;
     for (Index i = 0; i < out.numel(); ++i) total += out.value()[i] * w[i];
@@ -39,7 +43,8 @@ inline GradcheckResult gradcheck(const Function& f, const Vars& inputs, double s
 
   for (auto in : inputs) in.zero_grad();
   const Var<double> out = f(inputs);
-  backward(sum(mul(out, Var<double>(w))));
+  // A gradient that is constant (of a linear op) has no graph: its own gradient is zero.
+  if (!records || out.requires_grad()) backward(sum(mul(out, Var<double>(w))));
 
   GradcheckResult result;
   for (std::size_t k = 0; k < inputs.size(); ++k) {
@@ -72,6 +77,36 @@ inline void expect_gradients(const std::string& what, const Function& f, const V
                              double tolerance = 1e-6, double step = 1e-6) {
   const GradcheckResult r = gradcheck(f, inputs, step);
   INFO(what << ": worst at " << r.worst_at);
+  CHECK(r.checked > 0);
+  CHECK(r.worst_error < tolerance);
+}
+
+// f's gradient with respect to its inputs that require one, as a graph: the
+// gradient of sum(w * f(inputs)) for a fixed random w, each input's flattened
+// and joined into one row [1, total].
+inline Function gradient_of(const Function& f) {
+  return [f](const Vars& inputs) {
+    const Var<double> out = f(inputs);
+    Rng rng(4321);
+    const Var<double> w(Tensor<double>::randn(out.shape(), rng));
+    Vars wanted;
+    for (const auto& in : inputs)
+      if (in.requires_grad()) wanted.push_back(in);
+    const auto grads = grad(sum(mul(out, w)), wanted, GradGraphMode::create_graph);
+    Var<double> row;
+    for (const auto& g : grads) {
+      const Var<double> flat = reshape(g, Shape{1, g.numel()});
+      row = row.defined() ? concat(row, flat) : flat;
+    }
+    return row;
+  };
+}
+
+// The second-order check: f's gradient (gradient_of) against central differences of it.
+inline void expect_second_order(const std::string& what, const Function& f, const Vars& inputs,
+                                double tolerance = 1e-6, double step = 1e-6) {
+  const GradcheckResult r = gradcheck(gradient_of(f), inputs, step, true);
+  INFO(what << " (second order): worst at " << r.worst_at);
   CHECK(r.checked > 0);
   CHECK(r.worst_error < tolerance);
 }

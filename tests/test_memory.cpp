@@ -109,6 +109,30 @@ TEST_CASE("a steady-state step with the R1 penalty makes no heap allocation") {
   CHECK(bench::allocation_count() - before == 0);
 }
 
+TEST_CASE("a steady-state DCGAN step with R1 through its convolutional D, conditional or not, makes no heap allocation") {
+  for (const bool conditional : {false, true}) {
+    Rng rng(1);
+    gan::Recipe recipe = mnist::dcgan_best_recipe();
+    recipe.r1_gamma = 1;
+    gan::Trainer trainer = conditional
+        ? gan::Trainer(mnist::conditional_dcgan_generator<float>(rng, 10),
+                       mnist::conditional_dcgan_discriminator<float>(rng, mnist::LabelInput::projection,
+                                                                     gan::DiscriminatorOutput::logits, 10, 1, false),
+                       recipe)
+        : gan::Trainer(mnist::dcgan_generator<float>(rng), mnist::dcgan_discriminator<float>(
+                           rng, gan::DiscriminatorOutput::logits), recipe);
+    const Tensor<float> real = Tensor<float>::rand({4, 1, 28, 28}, rng, -1, 1);
+    const Tensor<float> noise = Tensor<float>::randn({4, 100}, rng);
+    const Tensor<float> labels = Tensor<float>::from({4}, {0, 1, 2, 3});
+    const Tensor<float>* l = conditional ? &labels : nullptr;
+    for (int i = 0; i < 2; ++i) trainer.step(real, noise, noise, l, l, l);  // fills the pool
+    INFO("conditional " << conditional);  // (INFO allocates: before counting)
+    const std::uint64_t before = bench::allocation_count();
+    trainer.step(real, noise, noise, l, l, l);
+    CHECK(bench::allocation_count() - before == 0);
+  }
+}
+
 TEST_CASE("a steady-state conditional DCGAN step, with either kind of D or AC-GAN's, makes no heap allocation") {
   for (const int variant : {0, 1, 2}) {  // projection, channels, projection with AC-GAN's classifier
     const auto kind = variant == 1 ? mnist::LabelInput::channels : mnist::LabelInput::projection;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "test_util.hpp"
+#include "tinygan/gan.hpp"  // (unity batches: each file includes what it uses)
 #include "tinygan/gan/metrics.hpp"
 #include "tinygan/nn/summary.hpp"
 

@@ -314,6 +314,30 @@ def ac_gan_case():
             "grad_x": f.grad, "grad_weight": head.weight.grad, "grad_bias": head.bias.grad}, {"op": "ac_gan"}
 
 
+def r1_dcgan_case():
+    """R1 through the DCGAN's D in train mode (BatchNorm on batch statistics): the input
+    gradient of sum(logits) built with create_graph=True, the penalty 10/2 * mean |g|^2,
+    and the penalty's gradients with respect to every weight and to x. Without the
+    Dropout layers, whose masks the two libraries draw differently."""
+    d = nn.Sequential(nn.Conv2d(1, 64, 5, 2, 2), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 5, 2, 2),
+                      nn.BatchNorm2d(128), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(128 * 7 * 7, 1))
+    with torch.no_grad():
+        d[3].weight.uniform_(0.5, 1.5)
+        d[3].bias.uniform_(-0.5, 0.5)
+    d.double().train()
+    x = torch.randn(4, 1, 28, 28).double().requires_grad_(True)
+    logits = d(x)
+    (g,) = torch.autograd.grad(logits.sum(), x, create_graph=True)
+    penalty = 10.0 / 2 * g.pow(2).sum() / x.shape[0]
+    penalty.backward()
+    out = {"x": x, "logits": logits, "input_grad": g, "penalty": scalar(penalty), "grad_x": x.grad}
+    for name, p in d.named_parameters():
+        out[name] = p
+        # (None where the penalty does not reach: the head's bias.)
+        out["grad_" + name] = p.grad if p.grad is not None else torch.zeros_like(p)
+    return out, {"op": "r1_dcgan"}
+
+
 # --------------------------------------------------------------------------
 
 CASES = {
@@ -359,6 +383,7 @@ CASES = {
     "label_channels": label_channels_case,
     "projection": projection_case,
     "ac_gan": ac_gan_case,
+    "r1_dcgan": r1_dcgan_case,
 }
 
 

@@ -1,23 +1,33 @@
 /// \file
 /// backward(loss): reverse-mode sweep over the graph behind a scalar.
+/// grad(output, inputs): the gradient as values, optionally as a graph of its
+/// own (PyTorch's torch.autograd.grad with create_graph), so that a loss on a
+/// gradient, such as a gradient penalty, can itself be differentiated.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <initializer_list>
+#include <optional>
 
 #include "tinygan/autograd/var.hpp"
 
 namespace tinygan {
 
 namespace detail {
+/// A fresh stamp for Node::visit_mark, unique over all sweeps.
+inline std::uint64_t next_stamp() {
+  static std::atomic<std::uint64_t> stamps{0};
+  return ++stamps;
+}
+
 /// Nodes that need a gradient, each after all of its inputs (iterative DFS, so
 /// deep graphs cannot overflow the stack). The order owns its nodes, so that
 /// freeing the graph during the sweep cannot free a node still to be visited.
 /// A node counts as seen when its mark equals this sweep's stamp.
 template <class T>
 memory::PooledVector<std::shared_ptr<Node<T>>> topological_order(const std::shared_ptr<Node<T>>& root) {
-  static std::atomic<std::uint64_t> sweeps{0};
-  const std::uint64_t stamp = ++sweeps;
+  const std::uint64_t stamp = next_stamp();
   memory::PooledVector<std::shared_ptr<Node<T>>> order;
   memory::PooledVector<std::pair<std::shared_ptr<Node<T>>, std::size_t>> stack;
   root->visit_mark = stamp;
@@ -53,7 +63,13 @@ void sweep_from(const Var<T>& root) {
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node<T>& node = **it;
     if (node.is_leaf()) continue;
-    node.backward(node);
+    if (node.backward.takes_first()) {
+      node.backward(node);
+    } else {  // an op with a rule in ops only: run it without recording
+      NoGrad no_grad;
+      GradGraph<T> rule(*it, Var<T>(node.grad), false);
+      node.backward(rule);
+    }
     node.backward = nullptr;
     node.inputs.clear();
     node.grad = Tensor<T>();
@@ -95,6 +111,78 @@ void backward(const Var<T>& output, const Tensor<T>& upstream) {
     root.grad_valid = true;
   }
   detail::sweep_from(output);
+}
+
+/// What grad() builds: values (the default), or a graph that a later
+/// backward can differentiate again.
+enum class GradGraphMode { values, create_graph };
+
+/// d(output)/d(input) for each input (any range of Vars), as torch.autograd.grad(output, inputs,
+/// create_graph=...) gives it: output is a scalar, each input a Var that
+/// requires a gradient and was used to compute it. Nothing accumulates into
+/// the inputs' grad(), and the graph is kept (a later backward through the
+/// result also runs through it). Every op between output and the inputs needs
+/// its differentiable rule (an error names the op that has none).
+template <class T, class Inputs>
+memory::PooledVector<Var<T>> grad(const Var<T>& output, const Inputs& inputs, GradGraphMode mode = GradGraphMode::values) {
+  check(output.numel() == 1, "grad: expected a scalar output (1 element), found shape ", output.shape());
+  detail::check_can_sweep(output);
+  std::size_t k = 0;
+  for (const Var<T>& in : inputs) {
+    check(in.defined() && in.requires_grad(), "grad: input ", k, " does not require a gradient (make it with "
+          "requires_grad, or differentiate with respect to a value that does)");
+    ++k;
+  }
+  const auto order = detail::topological_order(output.node_ptr());
+  const std::uint64_t reached = order.back()->visit_mark;  // the sweep's stamp (order.back() is output)
+
+  // The nodes on a path to an input: the inputs, then whatever uses one.
+  const std::uint64_t needed = detail::next_stamp();
+  k = 0;
+  for (const Var<T>& in : inputs) {
+    check(in.node().visit_mark == reached || in.node().visit_mark == needed, "grad: input ", k,
+          " was not used to compute the output");
+    in.node().visit_mark = needed;
+    ++k;
+  }
+  for (const auto& node : order)
+    for (const auto& in : node->inputs)
+      if (in && in->visit_mark == needed) node->visit_mark = needed;
+
+  struct ClearGraphGrads {  // even on an error: a graph_grad can point back at its node
+    const memory::PooledVector<std::shared_ptr<Node<T>>>& nodes;
+    ~ClearGraphGrads() {
+      for (const auto& node : nodes) node->graph_grad.reset();
+    }
+  } clear{order};
+  std::optional<NoGrad> no_grad;
+  if (mode == GradGraphMode::values) no_grad.emplace();
+  output.node().graph_grad = Var<T>(Tensor<T>::full(output.shape(), T(1))).node_ptr();
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node<T>& node = **it;
+    if (node.is_leaf() || node.visit_mark != needed || !node.graph_grad) continue;
+    check(node.backward.takes_second(), "grad: the op '", node.op, "' has no differentiable backward rule, so a "
+          "gradient cannot run through it as a graph");
+    GradGraph<T> rule(*it, Var<T>(node.graph_grad), true, needed);
+    node.backward(rule);
+  }
+
+  memory::PooledVector<Var<T>> result;
+  result.reserve(inputs.size());
+  for (const Var<T>& in : inputs)
+    result.push_back(in.node().graph_grad ? Var<T>(in.node().graph_grad) : Var<T>(Tensor<T>(in.shape())));
+  return result;
+}
+
+/// The same for a list of inputs written out, grad(y, {a, b}), and for one input.
+template <class T>
+memory::PooledVector<Var<T>> grad(const Var<T>& output, std::initializer_list<Var<T>> inputs,
+                                  GradGraphMode mode = GradGraphMode::values) {
+  return grad<T, std::initializer_list<Var<T>>>(output, inputs, mode);
+}
+template <class T>
+Var<T> grad(const Var<T>& output, const Var<T>& input, GradGraphMode mode = GradGraphMode::values) {
+  return grad(output, {input}, mode)[0];
 }
 
 }  // namespace tinygan

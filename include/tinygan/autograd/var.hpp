@@ -15,10 +15,14 @@
 
 namespace tinygan {
 
-/// A move-only callable void(Arg&) whose captures live in the memory pool:
-/// std::function would allocate for every rule that captures more than two
-/// pointers, on every step.
-template <class Arg>
+/// Stands in for PooledFunction's second argument type when it has none.
+struct NoSecondArg {};
+
+/// A move-only callable void(Arg&), and optionally also void(Second&), whose
+/// captures live in the memory pool: std::function would allocate for every
+/// rule that captures more than two pointers, on every step. A callable may
+/// take either argument or both (BackwardRules joins two lambdas into one).
+template <class Arg, class Second = NoSecondArg>
 class PooledFunction {
  public:
   PooledFunction() = default;
@@ -36,7 +40,11 @@ class PooledFunction {
       throw;
     }
     size_ = sizeof(Fn);
-    call_ = [](void* s, Arg& a) { (*static_cast<Fn*>(s))(a); };
+    if constexpr (std::is_invocable_v<Fn&, Arg&>) call_ = [](void* s, Arg& a) { (*static_cast<Fn*>(s))(a); };
+    if constexpr (std::is_invocable_v<Fn&, Second&>)
+      call_second_ = [](void* s, Second& a) { (*static_cast<Fn*>(s))(a); };
+    static_assert(std::is_invocable_v<Fn&, Arg&> || std::is_invocable_v<Fn&, Second&>,
+                  "PooledFunction: the callable takes neither argument");
     destroy_ = [](void* s) { static_cast<Fn*>(s)->~Fn(); };
   }
   PooledFunction(PooledFunction&& o) noexcept { swap(o); }
@@ -58,24 +66,47 @@ class PooledFunction {
   }
 
   explicit operator bool() const { return storage_ != nullptr; }
+  bool takes_first() const { return call_ != nullptr; }
+  bool takes_second() const { return call_second_ != nullptr; }
   void operator()(Arg& a) const { call_(storage_, a); }
+  void operator()(Second& a) const { call_second_(storage_, a); }
 
  private:
   void swap(PooledFunction& o) noexcept {
     std::swap(storage_, o.storage_);
     std::swap(size_, o.size_);
     std::swap(call_, o.call_);
+    std::swap(call_second_, o.call_second_);
     std::swap(destroy_, o.destroy_);
   }
   void* storage_ = nullptr;
   std::size_t size_ = 0;
   void (*call_)(void*, Arg&) = nullptr;
+  void (*call_second_)(void*, Second&) = nullptr;
   void (*destroy_)(void*) = nullptr;
 };
 
 template <class T>
+class Var;
+template <class T>
+class GradGraph;
+
+/// An op's backward given two ways (PooledFunction takes either or both): a
+/// fast rule on tensors, void(Node<T>&), and a rule written in differentiable
+/// ops, void(GradGraph<T>&), which gradients of gradients run through.
+template <class First, class Second>
+struct BackwardRules : First, Second {
+  using First::operator();
+  using Second::operator();
+};
+template <class First, class Second>
+BackwardRules(First, Second) -> BackwardRules<First, Second>;
+
+template <class T>
 struct Node {
-  using BackwardFn = PooledFunction<Node>;
+  /// Takes Node& (adds this node's grad into its inputs' grads) or
+  /// GradGraph<T>& (the same as a graph, autograd/backward.hpp's grad()), or both.
+  using BackwardFn = PooledFunction<Node, GradGraph<T>>;
 
   Tensor<T> value;
   Tensor<T> grad;  // valid only while grad_valid; the buffer is kept for reuse
@@ -85,7 +116,8 @@ struct Node {
   std::uint64_t visit_mark = 0;  // backward's sweep stamp (autograd/backward.hpp)
   const char* op = "leaf";
   memory::PooledVector<std::shared_ptr<Node>> inputs;
-  BackwardFn backward;  // adds this node's grad into the grads of its inputs
+  BackwardFn backward;
+  std::shared_ptr<Node> graph_grad;  // grad() of a graph: this node's gradient so far, itself a node
 
   bool is_leaf() const { return !backward; }
 
@@ -163,6 +195,41 @@ class Var {
   std::shared_ptr<Node<T>> node_;
 };
 
+/// What an op's differentiable backward rule sees: its node, the gradient
+/// arriving at it as a Var, and where to send each input's share. grad()
+/// runs these rules to build a gradient as a graph; the first-order sweep
+/// runs them, without recording, for ops that have no tensor rule.
+template <class T>
+class GradGraph {
+ public:
+  /// as_graph: add() sums into the inputs' graph_grad, for the inputs whose
+  /// node carries needed_mark; else into their grad tensors, for the inputs
+  /// that require one.
+  GradGraph(const std::shared_ptr<Node<T>>& self, Var<T> grad, bool as_graph, std::uint64_t needed_mark = 0)
+      : self_(self), grad_(std::move(grad)), as_graph_(as_graph), needed_mark_(needed_mark) {}
+
+  /// This node's output, and input i, as values the rule may compute with.
+  Var<T> output() const { return Var<T>(self_); }
+  Var<T> input(std::size_t i) const { return Var<T>(self_->inputs[i]); }
+  const Tensor<T>& input_value(std::size_t i) const { return self_->inputs[i]->value; }
+  /// d(whatever is differentiated) / d(this node's output).
+  const Var<T>& grad() const { return grad_; }
+
+  /// Whether input i's gradient is wanted.
+  bool needs(std::size_t i) const {
+    const Node<T>* in = self_->inputs[i].get();
+    return in && (as_graph_ ? in->visit_mark == needed_mark_ : in->requires_grad);
+  }
+  /// Adds g to input i's gradient (needs(i) must hold).
+  void add(std::size_t i, const Var<T>& g);
+
+ private:
+  const std::shared_ptr<Node<T>>& self_;
+  Var<T> grad_;
+  bool as_graph_;
+  std::uint64_t needed_mark_;
+};
+
 /// Builds an op's result. The graph is recorded only when grad mode is on and
 /// some input requires a gradient; otherwise the result is a plain leaf.
 /// An undefined input (an absent bias) keeps its slot as a null node.
@@ -182,6 +249,40 @@ Var<T> make_result(Tensor<T> value, const char* op, std::initializer_list<Var<T>
     node->backward = std::move(backward);
   }
   return Var<T>(std::move(node));
+}
+
+namespace detail {
+/// a + b: the gradient of a value reached by two paths.
+template <class T>
+Var<T> accumulate(const Var<T>& a, const Var<T>& b) {
+  check(a.shape() == b.shape(), "grad: an op's backward rule gave a gradient of shape ", b.shape(), " for a value of shape ",
+        a.shape());
+  Tensor<T> out = Tensor<T>::uninitialized(a.shape());
+  out.array() = a.value().array() + b.value().array();
+  return make_result<T>(std::move(out), "add", {a, b},
+                        BackwardRules{[](Node<T>& self) {
+                                        for (std::size_t i = 0; i < 2; ++i)
+                                          if (auto* g = self.input_grad(i)) g->array() += self.grad.array();
+                                      },
+                                      [](GradGraph<T>& g) {
+                                        for (std::size_t i = 0; i < 2; ++i)
+                                          if (g.needs(i)) g.add(i, g.grad());
+                                      }});
+}
+}  // namespace detail
+
+template <class T>
+void GradGraph<T>::add(std::size_t i, const Var<T>& g) {
+  Node<T>& in = *self_->inputs[i];
+  check(g.shape() == in.value.shape(), "grad: the backward rule of '", self_->op, "' gave input ", i,
+        " a gradient of shape ", g.shape(), ", expected ", in.value.shape());
+  if (!as_graph_) {
+    in.grad_buffer().array() += g.value().array();
+  } else if (in.graph_grad) {
+    in.graph_grad = detail::accumulate(Var<T>(in.graph_grad), g).node_ptr();
+  } else {
+    in.graph_grad = g.node_ptr();
+  }
 }
 
 }  // namespace tinygan

@@ -45,6 +45,7 @@ struct Recipe {
   bool he_init = false;      // the programs redraw G's and D's hidden layers He-normal (nn::init::he_normal_hidden)
   bool lr_decay = false;     // both learning rates fall linearly to 0 over the run's second half
   double r1_gamma = 0;       // above 0: add the R1 gradient penalty on real samples to D's loss (gradient_penalty.hpp)
+  int r1_every = 1;          // lazy R1 (StyleGAN2): the penalty in every k-th iteration only, weighted k times
   /// Above 0: AC-GAN (Odena et al., 2017). A conditional D also classifies
   /// what it sees: it outputs [N, 1 + classes], its score then class logits,
   /// and this weight x the cross-entropy against the classes joins both
@@ -139,8 +140,13 @@ inline const std::vector<RecipeRow>& recipe_table() {
     t.push_back(pixel);
     t.push_back(fraction_row("r1_gamma", &Recipe::r1_gamma, "--r1", "GAMMA",
                              "add the R1 gradient penalty, GAMMA/2 |d logit/dx|^2 on real samples, to\n"
-                             "D's loss (D of Dense and ReLU/LeakyReLU layers only) [0: off]",
+                             "D's loss [0: off]",
                              1000.0));
+    t.push_back({"r1_every", [](const Recipe& r) { return std::to_string(r.r1_every); }, "--r1-every", "K",
+                 "lazy R1: the penalty in every K-th iteration only, weighted K times [1]",
+                 [](Recipe& r, const std::string& p, const std::string& v) {
+                   r.r1_every = static_cast<int>(parse_count(p, "--r1-every", v, 1, 1000));
+                 }});
     RecipeRow ac_gan = fraction_row("ac_gan", &Recipe::ac_gan, "--ac-gan", "W",
                                     "with --conditional: D also classifies (AC-GAN), and W x its cross-entropy on\n"
                                     "the classes joins D's loss and G's, e.g. 1 [0: off]",

@@ -93,11 +93,7 @@ class Trainer {
         recipe.d_logits && layers && layers->size() > 0)
       check((*layers)[layers->size() - 1].type_name() != "Sigmoid", "Trainer: the discriminator is declared to "
             "output logits (Recipe::d_logits) but ends in a Sigmoid; build it without its Sigmoid");
-    if (recipe.r1_gamma > 0) {
-      check(!dynamic_cast<nn::Conditional<float>*>(d_.get()), "Trainer: the R1 penalty does not run through a "
-            "conditional discriminator (", d_->type_name(), ") yet");
-      r1_.emplace(*d_, recipe.d_logits);
-    }
+    check(recipe.r1_every >= 1, "Trainer: expected the R1 penalty every 1 or more D steps, found ", recipe.r1_every);
   }
 
   /// The moving average of G's weights (Recipe::ema_decay) lives in `copy`, a
@@ -147,7 +143,11 @@ class Trainer {
       fake = nn::apply(*g_, Var<float>(fake_input), fake_labels);
     }
     opt_d_.zero_grad();
-    const Var<float> d_real_out = nn::apply(*d_, Var<float>(real), real_labels);
+    // With R1 due, D's pass over the reals serves its loss and the penalty both.
+    // (Lazy R1 counts iterations, which a resumed run restores, so it resumes bit for bit.)
+    const bool r1_due = recipe_.r1_gamma > 0 && iteration_ % recipe_.r1_every == 0;
+    const Var<float> real_in(real, r1_due);
+    const Var<float> d_real_out = nn::apply(*d_, real_in, real_labels);
     const Var<float> d_fake_out = nn::apply(*d_, fake, fake_labels);
     const Var<float> d_real = score_of(d_real_out), d_fake = score_of(d_fake_out);
     Var<float> d_loss =
@@ -157,7 +157,11 @@ class Trainer {
     if (recipe_.ac_gan > 0)  // D's classifier learns the reals' classes and those the fakes were asked for
       d_loss = add(d_loss, scale(add(class_loss(d_real_out, real_labels), class_loss(d_fake_out, fake_labels)),
                                  0.5f * static_cast<float>(recipe_.ac_gan)));
-    if (r1_) d_loss = add(d_loss, (*r1_)(real, static_cast<float>(recipe_.r1_gamma)));
+    if (r1_due) {  // lazy R1 (every r1_every iterations) weighs each penalty r1_every times
+      const auto gamma = static_cast<float>(recipe_.r1_gamma * recipe_.r1_every);
+      d_loss = add(d_loss, r1_penalty(real_in, logit_of(d_real, recipe_.d_logits), gamma));
+      real_in.node().requires_grad = false;  // the reals' own gradient is of no use: skip computing it
+    }
     backward(d_loss);
     stats.d_loss = d_loss.value()[0];
     const float middle = recipe_.d_logits ? 0.0f : 0.5f;  // D's "undecided" output
@@ -321,7 +325,6 @@ class Trainer {
   std::optional<dist::GradientAverager<float>> g_average_, d_average_;  // when distributed
   std::vector<std::pair<Var<float>, Var<float>>> ema_parameters_, ema_buffers_;  // (G's, the average's)
   Recipe recipe_;
-  std::optional<R1Penalty<float>> r1_;  // when recipe_.r1_gamma > 0
   optim::Adam<float> opt_g_, opt_d_;
   Tensor<float> real_labels_, fake_zeros_, g_ones_;  // label batches, built once
   GradientWatch<float> g_watch_, d_watch_;

@@ -18,6 +18,8 @@
 
 #include "tinygan/autograd/var.hpp"
 #include "tinygan/core/threads.hpp"
+#include "tinygan/ops/channels.hpp"
+#include "tinygan/ops/elementwise.hpp"
 
 namespace tinygan {
 
@@ -85,6 +87,86 @@ void for_each_element(Index batch, Index channels, Index plane, F f) {
     for (Index i = 0; i < plane; ++i) f(nc * plane + i, c);
   }
 }
+
+/// batch_norm's backward, on tensors and as a graph. mean and inv_std are
+/// the statistics the forward pass normalized with.
+template <class T>
+struct BatchNormRule {
+  Index batch, channels, plane, count;  // count: values per channel over all replicas
+  bool training;
+  double eps;
+  const CrossReplicaSum* sync;
+  Tensor<T> mean, inv_std;
+
+  void operator()(Node<T>& self) const {
+    const T* xv = self.input_value(0).data();
+    const T* gm = self.input_value(1).data();
+    const T* dy = self.grad.data();
+    const T* mu = mean.data();
+    const T* is = inv_std.data();
+    Tensor<T>* gx = self.input_grad(0);
+    Tensor<T>* gg = self.input_grad(1);
+    Tensor<T>* gb = self.input_grad(2);
+    // Double sums: long sums of small differences. sums = [sum dy, sum dy (x - mu)].
+    const auto nc = static_cast<std::size_t>(channels);
+    memory::PooledVector<double> sums(2 * nc);
+    double* sum_dy = sums.data();
+    double* sum_dy_xc = sums.data() + nc;
+    sum_per_channel(batch, channels, plane, sum_dy, [dy](Index i, Index) { return dy[i]; });
+    sum_per_channel(batch, channels, plane, sum_dy_xc, [dy, xv, mu](Index i, Index c) { return dy[i] * (xv[i] - mu[c]); });
+    // gamma's and beta's gradients are this replica's share (the replicas'
+    // gradients are averaged later); x's gradient needs the joint sums.
+    for (Index c = 0; c < channels; ++c) {
+      const auto ci = static_cast<std::size_t>(c);
+      if (gg) (*gg)[c] += static_cast<T>(sum_dy_xc[ci] * is[c]);
+      if (gb) (*gb)[c] += static_cast<T>(sum_dy[ci]);
+    }
+    if (!gx) return;
+    if (sync) (*sync)(sums.data(), 2 * channels);
+    // Per channel: gx = k * dy - a * xhat - b (training; the batch
+    // statistics depend on x too), or k * dy (eval: a fixed affine map).
+    Tensor<T> k = Tensor<T>::uninitialized(Shape{channels}), a = k, b = k;
+    const T inv_count = T(1) / static_cast<T>(count);
+    for (Index c = 0; c < channels; ++c) {
+      const auto ci = static_cast<std::size_t>(c);
+      const T sdy = static_cast<T>(sum_dy[ci]), sdx = static_cast<T>(sum_dy_xc[ci] * is[c]);
+      k[c] = gm[c] * is[c];
+      a[c] = training ? k[c] * inv_count * sdx * is[c] : T(0);  // times (x - mu)
+      b[c] = training ? k[c] * inv_count * sdy : T(0);
+    }
+    for_each_element(batch, channels, plane, [g = gx->data(), dy, xv, mu, k = k.data(), a = a.data(), b = b.data()](Index i, Index c) {
+      g[i] += k[c] * dy[i] - a[c] * (xv[i] - mu[c]) - b[c];
+    });
+  }
+
+  /// In training the statistics are recomputed as a graph of x, since the
+  /// gradient depends on x through them too; in eval they are constants.
+  void operator()(GradGraph<T>& g) const {
+    check(!sync, "grad: batch_norm with synchronized statistics has no differentiable backward rule");
+    const Var<T> x = g.input(0), gamma = g.input(1), dy = g.grad();
+    const Shape& shape = x.shape();
+    const auto per_channel = [&shape](const Var<T>& v) { return broadcast_channels(v, shape); };
+    const T inv_count = T(1) / static_cast<T>(count);
+    Var<T> xhat, is;
+    if (training) {
+      const Var<T> xc = sub(x, per_channel(scale(sum_channels(x), inv_count)));
+      is = inverse_sqrt(scale(sum_channels(mul(xc, xc)), inv_count), static_cast<T>(eps));
+      xhat = mul(xc, per_channel(is));
+    } else {
+      is = Var<T>(inv_std);
+      xhat = mul(sub(x, per_channel(Var<T>(mean))), per_channel(is));
+    }
+    const Var<T> sum_dy = sum_channels(dy), sum_dy_xhat = sum_channels(mul(dy, xhat));
+    if (g.needs(1)) g.add(1, sum_dy_xhat);
+    if (g.needs(2)) g.add(2, sum_dy);
+    if (!g.needs(0)) return;
+    Var<T> centred = dy;  // dy less its projections on 1 and xhat, which the statistics absorb
+    if (training)
+      centred = sub(sub(dy, scale(per_channel(sum_dy), inv_count)),
+                    scale(mul(xhat, per_channel(sum_dy_xhat)), inv_count));
+    g.add(0, mul(per_channel(mul(gamma, is)), centred));
+  }
+};
 
 }  // namespace detail
 
@@ -159,51 +241,9 @@ Var<T> batch_norm(const Var<T>& x, const Var<T>& gamma, const Var<T>& beta,
   detail::for_each_element(batch, channels, plane, [in, o = out.data(), sc = scale.data(), sh = shift.data()](
                                                        Index i, Index c) { o[i] = in[i] * sc[c] + sh[c]; });
 
-  const bool training = config.training;
-  return make_result<T>(
-      std::move(out), "batch_norm", {x, gamma, beta},
-      [=, mean = std::move(mean), inv_std = std::move(inv_std)](Node<T>& self) {
-        const T* xv = self.input_value(0).data();
-        const T* gm = self.input_value(1).data();
-        const T* dy = self.grad.data();
-        const T* mu = mean.data();
-        const T* is = inv_std.data();
-        Tensor<T>* gx = self.input_grad(0);
-        Tensor<T>* gg = self.input_grad(1);
-        Tensor<T>* gb = self.input_grad(2);
-        // Double sums: long sums of small differences. sums = [sum dy, sum dy (x - mu)].
-        const auto nc = static_cast<std::size_t>(channels);
-        memory::PooledVector<double> sums(2 * nc);
-        double* sum_dy = sums.data();
-        double* sum_dy_xc = sums.data() + nc;
-        detail::sum_per_channel(batch, channels, plane, sum_dy, [dy](Index i, Index) { return dy[i]; });
-        detail::sum_per_channel(batch, channels, plane, sum_dy_xc,
-                                [dy, xv, mu](Index i, Index c) { return dy[i] * (xv[i] - mu[c]); });
-        // gamma's and beta's gradients are this replica's share (the replicas'
-        // gradients are averaged later); x's gradient needs the joint sums.
-        for (Index c = 0; c < channels; ++c) {
-          const auto ci = static_cast<std::size_t>(c);
-          if (gg) (*gg)[c] += static_cast<T>(sum_dy_xc[ci] * is[c]);
-          if (gb) (*gb)[c] += static_cast<T>(sum_dy[ci]);
-        }
-        if (!gx) return;
-        if (sync) (*sync)(sums.data(), 2 * channels);
-        // Per channel: gx = k * dy - a * xhat - b (training; the batch
-        // statistics depend on x too), or k * dy (eval: a fixed affine map).
-        Tensor<T> k = Tensor<T>::uninitialized(Shape{channels}), a = k, b = k;
-        const T inv_count = T(1) / static_cast<T>(count);
-        for (Index c = 0; c < channels; ++c) {
-          const auto ci = static_cast<std::size_t>(c);
-          const T sdy = static_cast<T>(sum_dy[ci]), sdx = static_cast<T>(sum_dy_xc[ci] * is[c]);
-          k[c] = gm[c] * is[c];
-          a[c] = training ? k[c] * inv_count * sdx * is[c] : T(0);  // times (x - mu)
-          b[c] = training ? k[c] * inv_count * sdy : T(0);
-        }
-        detail::for_each_element(batch, channels, plane,
-                                 [g = gx->data(), dy, xv, mu, k = k.data(), a = a.data(), b = b.data()](Index i, Index c) {
-                                   g[i] += k[c] * dy[i] - a[c] * (xv[i] - mu[c]) - b[c];
-                                 });
-      });
+  return make_result<T>(std::move(out), "batch_norm", {x, gamma, beta},
+                        detail::BatchNormRule<T>{batch, channels, plane, count, config.training, config.eps, sync,
+                                                 std::move(mean), std::move(inv_std)});
 }
 
 }  // namespace tinygan

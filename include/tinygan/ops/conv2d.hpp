@@ -4,6 +4,7 @@
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
+#include "tinygan/ops/channels.hpp"
 #include "tinygan/ops/sample_conv.hpp"
 #include "tinygan/ops/tap_conv.hpp"
 
@@ -22,6 +23,18 @@ void check_conv_args(const char* op, const Var<T>& x, const Var<T>& weight, Inde
         stride, ", padding ", padding);
 }
 
+/// conv2d's backward as a graph: its two gradient ops (conv2d_grads.hpp) and a channel sum.
+template <class T>
+struct Conv2dGraphRule {
+  Index stride, padding;
+  void operator()(GradGraph<T>& g) const {
+    const Shape& w = g.input_value(1).shape();
+    if (g.needs(0)) g.add(0, conv2d_input_grad(g.grad(), g.input(1), g.input_value(0).shape(), stride, padding));
+    if (g.needs(1)) g.add(1, conv2d_weight_grad(g.input(0), g.grad(), w[2], w[3], stride, padding));
+    if (g.needs(2)) g.add(2, sum_channels(g.grad()));
+  }
+};
+
 /// conv2d through tap_conv.hpp's per-tap products (enough channels on both sides).
 template <class T>
 Var<T> conv2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var<T>& bias, const TapGeometry& t) {
@@ -37,8 +50,7 @@ Var<T> conv2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
   if (bias.defined())
     add_channel_bias(out.data(), bias.value().data(), g.batch, t.out_channels, g.out_plane());
 
-  return make_result<T>(std::move(out), "conv2d", {x, weight, bias},
-                        [t, input = std::move(input), taps = std::move(taps)](Node<T>& self) {
+  auto first_order = [t, input = std::move(input), taps = std::move(taps)](Node<T>& self) {
     const ConvGeometry& g = t.conv;
     Tensor<T> dy = Tensor<T>::uninitialized(Shape{t.output().size()});
     to_pixels(self.grad.data(), t.output(), dy.data());
@@ -54,7 +66,9 @@ Var<T> conv2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
       tap_conv_input_grad(dy.data(), taps.data(), t, dx.data());
       from_pixels(dx.data(), t.input(), gx->data(), true);
     }
-  });
+  };
+  return make_result<T>(std::move(out), "conv2d", {x, weight, bias},
+                        BackwardRules{std::move(first_order), Conv2dGraphRule<T>{g.stride, g.padding}});
 }
 }  // namespace detail
 
@@ -78,10 +92,14 @@ Var<T> conv2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}, In
   sample_conv_forward(x.value().data(), weight.value().data(), bias.defined() ? bias.value().data() : nullptr,
                       g, out_channels, out.data(), Accumulate::no);
 
-  return make_result<T>(std::move(out), "conv2d", {x, weight, bias}, [g, out_channels](Node<T>& self) {
+  const auto first_order = [g, out_channels](Node<T>& self) {
     sample_conv_backward(self.input_value(0).data(), self.input_value(1).data(), self.grad.data(), g, out_channels,
                          self.input_grad_data(1), self.input_grad_data(2), self.input_grad_data(0));
-  });
+  };
+  return make_result<T>(std::move(out), "conv2d", {x, weight, bias},
+                        BackwardRules{first_order, detail::Conv2dGraphRule<T>{stride, padding}});
 }
 
 }  // namespace tinygan
+
+#include "tinygan/ops/conv2d_grads.hpp"  // the gradient ops conv2d's graph rule is made of

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "tinygan/autograd/var.hpp"
+#include "tinygan/ops/channels.hpp"
 #include "tinygan/ops/conv2d.hpp"
 #include "tinygan/ops/sample_conv.hpp"
 #include "tinygan/ops/winograd_conv.hpp"
@@ -12,6 +13,19 @@
 namespace tinygan {
 
 namespace detail {
+/// conv_transpose2d's backward as a graph: it is conv2d's input gradient, so
+/// its own gradients are conv2d (for x) and conv2d's weight gradient.
+template <class T>
+struct ConvTranspose2dGraphRule {
+  Index stride, padding;
+  void operator()(GradGraph<T>& g) const {
+    const Shape& w = g.input_value(1).shape();
+    if (g.needs(0)) g.add(0, conv2d(g.grad(), g.input(1), Var<T>(), stride, padding));
+    if (g.needs(1)) g.add(1, conv2d_weight_grad(g.grad(), g.input(0), w[2], w[3], stride, padding));
+    if (g.needs(2)) g.add(2, sum_channels(g.grad()));
+  }
+};
+
 /// conv_transpose2d through tap_conv.hpp: the input gradient of the
 /// convolution t describes, whose input side is this layer's output.
 template <class T>
@@ -29,8 +43,7 @@ Var<T> conv_transpose2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var
   if (bias.defined())
     add_channel_bias(out.data(), bias.value().data(), g.batch, g.channels, g.plane());
 
-  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
-                        [t, pixels = std::move(pixels), taps = std::move(taps)](Node<T>& self) {
+  auto first_order = [t, pixels = std::move(pixels), taps = std::move(taps)](Node<T>& self) {
     const ConvGeometry& g = t.conv;
     Tensor<T> dout = Tensor<T>::uninitialized(Shape{t.input().size()});
     to_pixels(self.grad.data(), t.input(), dout.data());
@@ -46,14 +59,16 @@ Var<T> conv_transpose2d_by_taps(const Var<T>& x, const Var<T>& weight, const Var
       tap_conv_forward(dout.data(), taps.data(), t, dx.data());
       from_pixels(dx.data(), t.output(), gx->data(), true);
     }
-  });
+  };
+  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
+                        BackwardRules{std::move(first_order), ConvTranspose2dGraphRule<T>{g.stride, g.padding}});
 }
 
 /// conv_transpose2d through winograd_conv.hpp: with stride 1 it is a
 /// correlation of x with the flipped kernel and padding k - 1 - p.
 template <class T>
 Var<T> conv_transpose2d_by_winograd(const Var<T>& x, const Var<T>& weight, const Var<T>& bias,
-                                    const WinogradGeometry& w) {
+                                    const WinogradGeometry& w, Index padding) {
   Tensor<T> pixels = Tensor<T>::uninitialized(Shape{w.input().size()});
   to_pixels(x.value().data(), w.input(), pixels.data());
   Tensor<T> u = Tensor<T>::uninitialized(Shape{w.kernel_size()});
@@ -66,8 +81,7 @@ Var<T> conv_transpose2d_by_winograd(const Var<T>& x, const Var<T>& weight, const
   if (bias.defined())
     add_channel_bias(out.data(), bias.value().data(), w.batch, w.out_channels, w.out_h() * w.out_w());
 
-  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
-                        [w, u = std::move(u), v = std::move(v)](Node<T>& self) {
+  auto first_order = [w, u = std::move(u), v = std::move(v)](Node<T>& self) {
     Tensor<T> dout = Tensor<T>::uninitialized(Shape{w.output().size()});
     to_pixels(self.grad.data(), w.output(), dout.data());
     T* gw = self.input_grad_data(1);
@@ -79,7 +93,9 @@ Var<T> conv_transpose2d_by_winograd(const Var<T>& x, const Var<T>& weight, const
     if (T* gb = self.input_grad_data(2))
       add_channel_sums(self.grad.data(), w.batch, w.out_channels, w.out_h() * w.out_w(), gb);
     if (gx) from_pixels(dx.data(), w.input(), gx, true);
-  });
+  };
+  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
+                        BackwardRules{std::move(first_order), ConvTranspose2dGraphRule<T>{1, padding}});
 }
 }  // namespace detail
 
@@ -107,7 +123,7 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
   const Index flipped_padding = kh - 1 - padding;
   if (WinogradGeometry::applies(kh, kw, stride, flipped_padding, in_channels, out_channels))
     return detail::conv_transpose2d_by_winograd(
-        x, weight, bias, WinogradGeometry{xs[0], in_channels, out_channels, xs[2], xs[3], flipped_padding});
+        x, weight, bias, WinogradGeometry{xs[0], in_channels, out_channels, xs[2], xs[3], flipped_padding}, padding);
 
   // As a convolution it runs from the output (OC channels) back to x (IC channels).
   const TapGeometry t = TapGeometry::of(g, in_channels);
@@ -118,12 +134,14 @@ Var<T> conv_transpose2d(const Var<T>& x, const Var<T>& weight, const Var<T>& bia
   if (bias.defined())
     add_channel_bias(out.data(), bias.value().data(), g.batch, out_channels, g.plane());
 
-  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias}, [g, in_channels](Node<T>& self) {
+  const auto first_order = [g, in_channels](Node<T>& self) {
     sample_conv_transpose_backward(self.input_value(0).data(), self.input_value(1).data(), self.grad.data(), g,
                                    in_channels, self.input_grad_data(1), self.input_grad_data(0));
     if (auto* gb = self.input_grad(2))
       add_channel_sums(self.grad.data(), g.batch, g.channels, g.plane(), gb->data());
-  });
+  };
+  return make_result<T>(std::move(out), "conv_transpose2d", {x, weight, bias},
+                        BackwardRules{first_order, detail::ConvTranspose2dGraphRule<T>{stride, padding}});
 }
 
 }  // namespace tinygan

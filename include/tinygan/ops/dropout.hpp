@@ -13,8 +13,24 @@
 #include "tinygan/core/rng.hpp"
 #include "tinygan/core/shard.hpp"
 #include "tinygan/core/threads.hpp"
+#include "tinygan/ops/elementwise.hpp"
 
 namespace tinygan {
+
+namespace detail {
+/// The mask [x's shape], 0 or 1/(1-p), is both the forward factor and the backward one.
+template <class T>
+struct DropoutRule {
+  Tensor<T> mask;
+  void operator()(Node<T>& self) const {
+    if (auto* g = self.input_grad(0))
+      for_each_share(g->numel(), [&](Index b, Index len) { g->array(b, len) += self.grad.array(b, len) * mask.array(b, len); });
+  }
+  void operator()(GradGraph<T>& g) const {
+    if (g.needs(0)) g.add(0, mul(g.grad(), Var<T>(mask)));
+  }
+};
+}  // namespace detail
 
 template <class T>
 Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training, Shard shard = {}) {
@@ -41,10 +57,7 @@ Var<T> dropout(const Var<T>& x, double p, Rng& rng, bool training, Shard shard =
   });
   Tensor<T> out = Tensor<T>::uninitialized(x.shape());
   for_each_share(n, [&](Index b, Index len) { out.array(b, len) = x.value().array(b, len) * mask.array(b, len); });
-  return make_result<T>(std::move(out), "dropout", {x}, [mask = std::move(mask)](Node<T>& self) {
-    if (auto* g = self.input_grad(0))
-      for_each_share(g->numel(), [&](Index b, Index len) { g->array(b, len) += self.grad.array(b, len) * mask.array(b, len); });
-  });
+  return make_result<T>(std::move(out), "dropout", {x}, detail::DropoutRule<T>{std::move(mask)});
 }
 
 }  // namespace tinygan

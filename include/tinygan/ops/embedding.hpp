@@ -22,6 +22,29 @@ void check_class_indices(const char* op, const Tensor<T>& indices, Index rows) {
           " (whole numbers), found ", c, " at position ", i);
   }
 }
+
+/// table_grad[indices[n]] += grad row n.
+template <class T>
+void scatter_rows(const T* grad, const Tensor<T>& indices, Index width, T* table_grad) {
+  for (Index i = 0; i < indices.numel(); ++i) {
+    T* row = table_grad + static_cast<Index>(indices[i]) * width;
+    const T* from = grad + i * width;
+    for (Index j = 0; j < width; ++j) row[j] += from[j];
+  }
+}
+
+/// The indices travel with the rule (a pooled copy): the caller's labels may change before backward.
+template <class T>
+struct EmbeddingRule {
+  Tensor<T> indices;
+  Index rows;
+  void operator()(Node<T>& self) const {
+    if (T* g = self.input_grad_data(0)) scatter_rows(self.grad.data(), indices, self.value.shape()[1], g);
+  }
+  void operator()(GradGraph<T>& g) const {
+    if (g.needs(0)) g.add(0, embedding_scatter(g.grad(), indices, rows));
+  }
+};
 }  // namespace detail
 
 /// table [K, E], indices [N] -> [N, E]: row n is table[indices[n]].
@@ -35,14 +58,21 @@ Var<T> embedding(const Var<T>& table, const Tensor<T>& indices) {
     const T* row = table.value().data() + static_cast<Index>(indices[i]) * width;
     std::copy(row, row + width, out.data() + i * width);
   }
-  // The indices travel with the rule (a pooled copy): the caller's labels may change before backward.
-  return make_result<T>(std::move(out), "embedding", {table}, [indices, width](Node<T>& self) {
-    if (T* g = self.input_grad_data(0))
-      for (Index i = 0; i < indices.numel(); ++i) {
-        T* row = g + static_cast<Index>(indices[i]) * width;
-        const T* from = self.grad.data() + i * width;
-        for (Index j = 0; j < width; ++j) row[j] += from[j];
-      }
+  return make_result<T>(std::move(out), "embedding", {table}, detail::EmbeddingRule<T>{indices, table.shape()[0]});
+}
+
+/// embedding's backward: rows [N, E] added into a zero table [rows, E] at
+/// their indices. Its own backward picks the rows again (embedding).
+template <class T>
+Var<T> embedding_scatter(const Var<T>& grad, const Tensor<T>& indices, Index rows) {
+  check(grad.shape().rank() == 2 && grad.shape()[0] == indices.numel(), "embedding_scatter: expected [",
+        indices.numel(), ", E] rows for ", indices.numel(), " indices, found ", grad.shape());
+  detail::check_class_indices("embedding_scatter", indices, rows);
+  const Index width = grad.shape()[1];
+  Tensor<T> out(Shape{rows, width});
+  detail::scatter_rows(grad.value().data(), indices, width, out.data());
+  return make_result<T>(std::move(out), "embedding_scatter", {grad}, [indices](GradGraph<T>& g) {
+    if (g.needs(0)) g.add(0, embedding(g.grad(), indices));
   });
 }
 

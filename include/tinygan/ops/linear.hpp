@@ -4,6 +4,8 @@
 
 #include "tinygan/autograd/var.hpp"
 #include "tinygan/core/gemm.hpp"
+#include "tinygan/ops/channels.hpp"
+#include "tinygan/ops/matmul.hpp"
 
 namespace tinygan {
 
@@ -28,15 +30,20 @@ Var<T> linear(const Var<T>& x, const Var<T>& weight, const Var<T>& bias = {}) {
     gemm(y, x.value().matrix(), weight.value().matrix().transpose());
   }
 
-  return make_result<T>(std::move(out), "linear", {x, weight, bias},
-                        [batch, in, out_features](Node<T>& self) {
+  const auto first_order = [batch, in, out_features](Node<T>& self) {
     const auto dy = self.grad.matrix(batch, out_features);
     if (auto* g = self.input_grad(0))
       gemm(g->matrix(batch, in), dy, self.input_value(1).matrix(out_features, in), Accumulate::yes);
     if (auto* g = self.input_grad(1))
       gemm(g->matrix(out_features, in), dy.transpose(), self.input_value(0).matrix(batch, in), Accumulate::yes);
     if (auto* g = self.input_grad(2)) g->matrix(1, out_features) += dy.colwise().sum();
-  });
+  };
+  const auto as_graph = [](GradGraph<T>& g) {
+    if (g.needs(0)) g.add(0, matmul(g.grad(), g.input(1)));
+    if (g.needs(1)) g.add(1, matmul(transpose(g.grad()), g.input(0)));
+    if (g.needs(2)) g.add(2, sum_channels(g.grad()));
+  };
+  return make_result<T>(std::move(out), "linear", {x, weight, bias}, BackwardRules{first_order, as_graph});
 }
 
 }  // namespace tinygan

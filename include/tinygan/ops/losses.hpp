@@ -4,12 +4,19 @@
 /// BCE follows PyTorch's BCELoss (each log clamped at -100, the gradient's
 /// denominator at 1e-12); MSLE clamps its inputs as Keras does (epsilon 1e-7).
 /// Both stay finite for probabilities of exactly 0 or 1 and predictions <= -1.
+///
+/// bce_with_logits, mse and cross_entropy also have their backward as a graph
+/// (gradients of gradients); bce and msle, whose clamps have no use there, do not.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
+#include <type_traits>
 
 #include "tinygan/autograd/var.hpp"
+#include "tinygan/ops/activations.hpp"
+#include "tinygan/ops/elementwise.hpp"
 
 namespace tinygan {
 
@@ -23,23 +30,43 @@ void check_loss_shapes(const char* op, const Var<T>& input, const Tensor<T>& tar
   check(input.numel() > 0, op, ": the prediction is empty");
 }
 
-/// A scalar loss node whose backward sends grad[0] * elementwise(i) / count to the input.
-template <class T, class Value, class Derivative>
+/// A mean loss's backward: grad[0] * derivative(x_i, y_i) / count for each
+/// element, on tensors; and as a graph when GraphDerivative(x, target) gives
+/// the elementwise derivative as a Var (std::nullptr_t: none).
+template <class T, class Derivative, class GraphDerivative>
+struct MeanLossRule {
+  Tensor<T> target;
+  Derivative derivative;
+  GraphDerivative graph_derivative;
+  Index count;
+
+  void operator()(Node<T>& self) const {
+    Tensor<T>* g = self.input_grad(0);
+    if (!g) return;
+    const T factor = self.grad[0] / static_cast<T>(count);
+    const Tensor<T>& x = self.input_value(0);
+    for (Index i = 0; i < count; ++i) (*g)[i] += factor * derivative(x[i], target[i]);
+  }
+  template <class G = GraphDerivative, std::enable_if_t<!std::is_same_v<G, std::nullptr_t>, int> = 0>
+  void operator()(GradGraph<T>& g) const {
+    if (!g.needs(0)) return;
+    const Var<T> x = g.input(0);
+    g.add(0, scale(mul(broadcast_to(g.grad(), x.shape()), graph_derivative(x, target)), T(1) / static_cast<T>(count)));
+  }
+};
+
+/// A scalar loss node: the mean of value(x_i, y_i), with MeanLossRule's backward.
+template <class T, class Value, class Derivative, class GraphDerivative = std::nullptr_t>
 Var<T> mean_loss(const char* op, const Var<T>& input, const Tensor<T>& target, Value value,
-                 Derivative derivative) {
+                 Derivative derivative, GraphDerivative graph_derivative = nullptr) {
   check_loss_shapes(op, input, target);
   const Index count = input.numel();
   double total = 0;  // in double, so a loss over many elements keeps its digits
   for (Index i = 0; i < count; ++i) total += value(input.value()[i], target[i]);
   Tensor<T> out{Shape{}};
   out[0] = static_cast<T>(total / static_cast<double>(count));
-  return make_result<T>(std::move(out), op, {input}, [target, derivative, count](Node<T>& self) {
-    Tensor<T>* g = self.input_grad(0);
-    if (!g) return;
-    const T factor = self.grad[0] / static_cast<T>(count);
-    const Tensor<T>& x = self.input_value(0);
-    for (Index i = 0; i < count; ++i) (*g)[i] += factor * derivative(x[i], target[i]);
-  });
+  return make_result<T>(std::move(out), op, {input},
+                        MeanLossRule<T, Derivative, GraphDerivative>{target, derivative, graph_derivative, count});
 }
 }  // namespace detail
 
@@ -68,7 +95,8 @@ Var<T> bce_with_logits(const Var<T>& logits, const Tensor<T>& target) {
         const double v = x;
         return std::max(v, 0.0) - v * y + std::log1p(std::exp(-std::abs(v)));
       },
-      [](T x, T y) { return T(1) / (T(1) + std::exp(-x)) - y; });
+      [](T x, T y) { return T(1) / (T(1) + std::exp(-x)) - y; },
+      [](const Var<T>& x, const Tensor<T>& y) { return sub(sigmoid(x), Var<T>(y)); });
 }
 
 /// Mean squared logarithmic error: (log(1 + max(p, eps)) - log(1 + max(y, eps)))^2.
@@ -115,8 +143,7 @@ Var<T> cross_entropy(const Var<T>& logits, const Tensor<T>& classes) {
   }
   Tensor<T> out{Shape{}};
   out[0] = static_cast<T>(total / static_cast<double>(n));
-  return make_result<T>(std::move(out), "cross_entropy", {logits},
-                        [softmax = std::move(softmax), classes, n, c](Node<T>& self) {
+  auto first_order = [softmax = std::move(softmax), classes, n, c](Node<T>& self) {
     Tensor<T>* g = self.input_grad(0);
     if (!g) return;
     const T factor = self.grad[0] / static_cast<T>(n);
@@ -125,7 +152,16 @@ Var<T> cross_entropy(const Var<T>& logits, const Tensor<T>& classes) {
         const T onehot = j == static_cast<Index>(classes[i]) ? T(1) : T(0);
         (*g)[i * c + j] += factor * (softmax[i * c + j] - onehot);
       }
-  });
+  };
+  const auto as_graph = [classes, n, c](GradGraph<T>& g) {  // (softmax(x) - onehot) / N
+    if (!g.needs(0)) return;
+    Tensor<T> onehot(Shape{n, c});
+    for (Index i = 0; i < n; ++i) onehot[i * c + static_cast<Index>(classes[i])] = T(1);
+    const Var<T> x = g.input(0);
+    g.add(0, scale(mul(broadcast_to(g.grad(), x.shape()), sub(tinygan::softmax(x), Var<T>(std::move(onehot)))),
+                   T(1) / static_cast<T>(n)));
+  };
+  return make_result<T>(std::move(out), "cross_entropy", {logits}, BackwardRules{std::move(first_order), as_graph});
 }
 
 template <class T>
@@ -136,7 +172,8 @@ Var<T> mse(const Var<T>& prediction, const Tensor<T>& target) {
         const double d = static_cast<double>(p) - y;
         return d * d;
       },
-      [](T p, T y) { return T(2) * (p - y); });
+      [](T p, T y) { return T(2) * (p - y); },
+      [](const Var<T>& p, const Tensor<T>& y) { return scale(sub(p, Var<T>(y)), T(2)); });
 }
 
 }  // namespace tinygan
