@@ -36,6 +36,14 @@ def dcgan_discriminator(channels=1, sigmoid=True):
     return nn.Sequential(*dcgan_features(channels), nn.Linear(128 * 7 * 7, 1), *([nn.Sigmoid()] if sigmoid else []))
 
 
+def dcgan_critic(spectral_norm=False):
+    """tinygan's dcgan_critic: D without BatchNorm, Dropout or Sigmoid (WGAN-GP, SNGAN), each
+    weighted layer optionally under torch.nn.utils.spectral_norm (weight_orig, weight_u, weight_v)."""
+    sn = nn.utils.spectral_norm if spectral_norm else (lambda layer: layer)
+    return nn.Sequential(sn(nn.Conv2d(1, 64, 5, 2, 2)), nn.LeakyReLU(0.2), sn(nn.Conv2d(64, 128, 5, 2, 2)),
+                         nn.LeakyReLU(0.2), nn.Flatten(), sn(nn.Linear(128 * 7 * 7, 1)))
+
+
 class LabelConcat(nn.Module):
     """tinygan's nn::LabelConcat: the label's embedding joined to the input,
     as features of a vector or as channels spread over a map, then `net`."""

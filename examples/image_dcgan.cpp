@@ -42,6 +42,9 @@ gan::ModelSpec dcgan_for(const gan::CliOptions& cli) {
     dcgan.make_discriminator = [channels](Rng& rng, gan::DiscriminatorOutput out) {
       return mnist::dcgan_discriminator<float>(rng, out, channels);
     };
+    dcgan.make_critic = [channels](Rng& rng, const gan::Recipe& recipe) {
+      return mnist::dcgan_critic<float>(rng, recipe.spectral_norm, channels);
+    };
   } else {
     dcgan.make_generator = [size, channels](Rng& rng) { return images::dcgan_generator<float>(rng, size, channels); };
     dcgan.make_discriminator = [size, channels](Rng& rng, gan::DiscriminatorOutput out) {
@@ -71,6 +74,7 @@ int main(int argc, char** argv) {
   cli.any_images = true;
   cli.sizes = {28, 32, 64};
   cli.conditional = true;
+  cli.critic = true;  // at 28 pixels (the 32- and 64-pixel D has no critic variant yet)
   cli.score_when = "every " + std::to_string(kScoreEvery) + " iterations";
   cli.about = "Trains a DCGAN on a data set or a folder of pictures and writes samples, losses and weights.";
   return gan::run_program(argc, argv, cli, [](const gan::CliOptions& options) {

@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   dcgan.make_discriminator = [](Rng& rng, gan::DiscriminatorOutput out) {
     return mnist::dcgan_discriminator<float>(rng, out);
   };
+  dcgan.make_critic = [](Rng& rng, const gan::Recipe& recipe) {
+    return mnist::dcgan_critic<float>(rng, recipe.spectral_norm);
+  };
   dcgan.init = "normal(0, 0.02) weights, BatchNorm scale normal(1, 0.02) (DCGAN)";
   dcgan.sample_shape = Shape{1, 28, 28};
   dcgan.image_shape = Shape{1, 28, 28};

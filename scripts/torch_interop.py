@@ -59,7 +59,7 @@ try:
     import numpy as np
     import torch
     from torch import nn
-    from torch_common import (DCGANDiscriminator, DCGANGenerator, conditional_dcgan, dcgan_discriminator,
+    from torch_common import (DCGANDiscriminator, DCGANGenerator, conditional_dcgan, dcgan_critic, dcgan_discriminator,
                               dcgan_generator, inverted_autoencoder, minimal_generator, read_idx, read_safetensors,
                               write_safetensors)
 except ImportError as e:
@@ -74,6 +74,7 @@ SEED = 7
 
 
 NETWORKS = {"dcgan-generator": dcgan_generator, "dcgan-discriminator": dcgan_discriminator,
+            "dcgan-critic": dcgan_critic, "dcgan-critic-sn": lambda: dcgan_critic(spectral_norm=True),
             "inverted-autoencoder": inverted_autoencoder}
 # pytorch/examples' DCGAN in colour (run_model's names)
 COLOUR = {f"dcgan{size}-{part}": (lambda size=size, make=make: make(size, nc=3))
@@ -227,13 +228,17 @@ def check_all(build, work):
     for size in (32, 64):  # colour pictures in G's tanh range
         inputs[f"dcgan{size}-generator"] = rng.standard_normal((BATCH, 100)).astype(np.float32)
         inputs[f"dcgan{size}-discriminator"] = rng.uniform(-1, 1, (BATCH, 3, size, size)).astype(np.float32)
+    inputs["dcgan-critic"] = inputs["dcgan-critic-sn"] = inputs["dcgan-discriminator"]
     inputs["cdcgan-generator"] = inputs["dcgan-generator"]
     inputs["cdcgan-projection-discriminator"] = inputs["cdcgan-channels-discriminator"] = inputs["dcgan-discriminator"]
     try:
         # tinygan -> torch, as initialized: run_model init.
         for network in NETWORKS:
             weights = os.path.join(work, f"init_{network}.safetensors")
-            run([os.path.join(build, "tests", "interop", "run_model"), "init", network, str(SEED), weights],
+            # Spectral norm's u and v start random, and sigma = u^T W v with them can be
+            # near 0 (outputs in the thousands): three power iterations first.
+            passes = [spectral_norm_passes(work, inputs[network])] if network.endswith("-sn") else []
+            run([os.path.join(build, "tests", "interop", "run_model"), "init", network, str(SEED), weights, *passes],
                 f"run_model init {network}")
             check_tinygan_to_torch(checks, build, work, network, weights, "initialized", inputs[network])
 
@@ -245,6 +250,11 @@ def check_all(build, work):
         trained = {"dcgan-generator": os.path.join(dcgan_dir, "generator.safetensors"),
                    "dcgan-discriminator": os.path.join(dcgan_dir, "discriminator.safetensors"),
                    "inverted-autoencoder": os.path.join(inverted_dir, "generator.safetensors")}
+        # The critic with spectral norm, trained with the hinge loss: u and v after power iterations.
+        critic_dir = os.path.join(work, "critic_sn")
+        run([os.path.join(build, "examples", "mnist_dcgan"), *common, "--loss", "hinge", "--spectral-norm",
+             "--out", critic_dir], "mnist_dcgan --loss hinge --spectral-norm")
+        trained["dcgan-critic-sn"] = os.path.join(critic_dir, "discriminator.safetensors")
         for kind in ("projection", "channels"):  # the conditional DCGAN trained on the fixture's labels
             out = os.path.join(work, f"cdcgan_{kind}")
             run([os.path.join(build, "examples", "image_dcgan"), "--dataset", "mnist", "--conditional", kind,
@@ -265,7 +275,12 @@ def check_all(build, work):
         # torch -> tinygan: random weights and BatchNorm statistics.
         gen = torch.Generator().manual_seed(SEED)
         for network, make in NETWORKS.items():
-            model = randomize(make(), gen).eval()
+            model = randomize(make(), gen)
+            if network.endswith("-sn"):  # as above: three power iterations (training-mode passes)
+                with torch.no_grad():
+                    for _ in range(3):
+                        run_torch(network, model, inputs[network][::-1].copy())
+            model.eval()
             weights = os.path.join(work, f"torch_{network}.safetensors")
             write_safetensors(weights, from_torch_state(model.state_dict()))
             with torch.no_grad():
@@ -287,6 +302,13 @@ def check_all(build, work):
         return 1
     print("torch_interop.py: all checks passed")
     return 0
+
+
+def spectral_norm_passes(work, x):
+    """A batch for run_model init's training-mode passes: not the compared batch itself."""
+    path = os.path.join(work, "sn_passes.npy")
+    np.save(path, x[::-1].copy())
+    return path
 
 
 def check_tinygan_to_torch(checks, build, work, network, weights, how, x):

@@ -65,6 +65,25 @@ void add_dcgan_features(tinygan::nn::Sequential<T>& d, Index channels) {
       .add(Flatten<T>());
 }
 
+/// The critic variant, for WGAN-GP's penalty and spectral normalization: D's
+/// convolutions and head without BatchNorm (it would couple the samples whose
+/// gradients the penalty judges), without Dropout (as the WGAN-GP and SNGAN
+/// critics) and without a Sigmoid; with spectral_norm every weighted layer
+/// is spectrally normalized.
+template <class T>
+Model<T> dcgan_critic(tinygan::Rng& rng, bool spectral_norm, Index channels = 1) {
+  using namespace tinygan::nn;
+  auto d = std::make_shared<Sequential<T>>();
+  d->add(Conv2D<T>(Conv2DOptions(channels, 64, 5).stride(2).padding(2).spectral_norm(spectral_norm)))  // 64 x 14 x 14
+      .add(LeakyReLU<T>(kSlope))
+      .add(Conv2D<T>(Conv2DOptions(64, 128, 5).stride(2).padding(2).spectral_norm(spectral_norm)))  // 128 x 7 x 7
+      .add(LeakyReLU<T>(kSlope))
+      .add(Flatten<T>())
+      .add(Dense<T>(DenseOptions(kDcganFeatures, 1).spectral_norm(spectral_norm)));
+  init::dcgan_normal(*d, rng);
+  return d;
+}
+
 template <class T>
 Model<T> dcgan_discriminator(tinygan::Rng& rng, tinygan::gan::DiscriminatorOutput output = {}, Index channels = 1) {
   using namespace tinygan::nn;

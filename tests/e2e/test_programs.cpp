@@ -229,6 +229,45 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
   CHECK(r1_config.at("r1_every").number() == 2);
 }
 
+TEST_CASE("e2e WGAN-GP and hinge with spectral norm train the DCGAN's critic; elsewhere they are refused by name") {
+  const std::string wgan = fresh_dir("wgan_gp");
+  const Result w = run(MNIST_DCGAN, "--wgan-gp" + kData + " --iters 2 --out " + wgan);
+  INFO(w.output);
+  REQUIRE(w.code == 0);
+  const auto config = tinygan::json::parse(read_bytes(wgan + "/config.json"), "config.json").object();
+  CHECK(config.at("loss").string() == "wasserstein");
+  CHECK(config.at("discriminator_loss").string() == "wasserstein");
+  CHECK(config.at("gp_lambda").number() == 10);
+  CHECK(config.at("d_steps").number() == 5);
+  CHECK(config.at("lr_d").number() == doctest::Approx(1e-4));
+  CHECK(config.at("beta1").number() == 0);
+  CHECK(config.at("beta2").number() == doctest::Approx(0.9));
+  const auto critic = tinygan::io::load_safetensors<float>(wgan + "/discriminator.safetensors");
+  CHECK_FALSE(critic.tensors.contains("3.running_mean"));  // no BatchNorm in the critic
+
+  const std::string hinge = fresh_dir("hinge_sn"), whole = fresh_dir("hinge_sn_whole");
+  const std::string args = " --loss hinge --spectral-norm" + kData;
+  const Result h = run(MNIST_DCGAN, args + " --iters 2 --out " + hinge);
+  INFO(h.output);
+  REQUIRE(h.code == 0);
+  const auto sn = tinygan::io::load_safetensors<float>(hinge + "/discriminator.safetensors");
+  for (const char* name : {"0.weight_orig", "0.weight_u", "0.weight_v", "2.weight_orig", "5.weight_orig"})
+    CHECK(sn.tensors.contains(name));  // PyTorch's spectral_norm names
+  expect_resumed_equal(MNIST_DCGAN, args, 4, hinge, whole);
+
+  const std::pair<std::string, std::string> refused[] = {
+      {MNIST_DENSE, "--gp 10 --iters 1"},
+      {IMAGE_DCGAN, "--dataset mnist --size 32 --spectral-norm --iters 1"},
+      {IMAGE_DCGAN, "--conditional --wgan-gp --iters 1"},
+  };
+  for (const auto& [program, flags] : refused) {
+    INFO(flags);
+    const Result r = run(program, flags + kData + " --out " + fresh_dir("refused"));
+    CHECK(r.code == 2);
+    CHECK((contains(r.output, "unknown option '--gp'") || contains(r.output, "has no such variant")));
+  }
+}
+
 TEST_CASE("e2e --minutes ends a run when its time is up; --he-init, --lr-decay, --g-loss and --pixel-loss are recorded") {
   const std::string timed = fresh_dir("minutes");
   const Result r = run(MNIST_DENSE, "--model minimal --he-init" + kData + " --minutes 0.005 --out " + timed);

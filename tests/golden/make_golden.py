@@ -338,6 +338,33 @@ def r1_dcgan_case():
     return out, {"op": "r1_dcgan"}
 
 
+def spectral_norm_case():
+    """torch.nn.utils.spectral_norm on a Conv2d, a ConvTranspose2d (normalized along
+    dim 1, PyTorch's default there) and a Linear, in train mode: the starting state
+    (weight_orig, weight_u, weight_v, biases), then three SGD steps (lr 0.1) on
+    mean(D(x)^2), each forward running one power iteration; the state after them
+    and the outputs of the first and last step."""
+    sn = nn.utils.spectral_norm
+    d = nn.Sequential(sn(nn.Conv2d(1, 4, 3, 2, 1)), nn.LeakyReLU(0.2), sn(nn.ConvTranspose2d(4, 2, 4, 2, 1)),
+                      nn.LeakyReLU(0.2), nn.Flatten(), sn(nn.Linear(2 * 8 * 8, 1)))
+    d.double().train()
+    x = torch.randn(4, 1, 8, 8).double()
+    out = {"x": x}
+    for name, t in d.state_dict().items():
+        out["start." + name] = t.clone()
+    opt = torch.optim.SGD(d.parameters(), lr=0.1)
+    for step in range(3):
+        opt.zero_grad()
+        y = d(x)
+        (y * y).mean().backward()
+        opt.step()
+        if step in (0, 2):
+            out["y%d" % step] = y.detach().clone()
+    for name, t in d.state_dict().items():
+        out["end." + name] = t.clone()
+    return out, {"op": "spectral_norm"}
+
+
 # --------------------------------------------------------------------------
 
 CASES = {
@@ -384,6 +411,7 @@ CASES = {
     "projection": projection_case,
     "ac_gan": ac_gan_case,
     "r1_dcgan": r1_dcgan_case,
+    "spectral_norm": spectral_norm_case,
 }
 
 

@@ -56,6 +56,8 @@ std::shared_ptr<nn::Module<float>> build(const std::string& name, Rng& rng) {
     return mnist::conditional_dcgan_discriminator<float>(rng, LabelInput::channels, probabilities, kClasses);
   if (name == "dcgan-generator") return mnist::dcgan_generator<float>(rng);
   if (name == "dcgan-discriminator") return mnist::dcgan_discriminator<float>(rng);
+  if (name == "dcgan-critic") return mnist::dcgan_critic<float>(rng, false);
+  if (name == "dcgan-critic-sn") return mnist::dcgan_critic<float>(rng, true);
   if (name == "inverted-autoencoder") return mnist::inverted_generator<float>(rng);
   for (const Index size : {32, 64}) {  // pytorch/examples' DCGAN in colour
     const std::string prefix = "dcgan" + std::to_string(size);
@@ -64,7 +66,8 @@ std::shared_ptr<nn::Module<float>> build(const std::string& name, Rng& rng) {
       return images::dcgan_discriminator<float>(rng, gan::DiscriminatorOutput::probabilities, size, 3);
   }
   throw Error("unknown model '" + name +
-              "'; expected dcgan-generator, dcgan-discriminator, inverted-autoencoder, dcgan32-generator, "
+              "'; expected dcgan-generator, dcgan-discriminator, dcgan-critic, dcgan-critic-sn, inverted-autoencoder, "
+              "dcgan32-generator, "
               "dcgan32-discriminator, dcgan64-generator, dcgan64-discriminator, cdcgan-generator, "
               "cdcgan-projection-discriminator or cdcgan-channels-discriminator");
 }

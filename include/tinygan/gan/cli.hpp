@@ -66,16 +66,19 @@ struct CliSpec {
   std::string about = "Trains the GAN of docs/models.md on MNIST and writes samples, losses and weights.";
   std::vector<Index> sizes;         // the --size values its models are built for
   bool conditional = false;         // --conditional, --class, --interpolate: G(z, y) and D(x, y)
+  bool critic = false;              // --gp, --wgan-gp, --spectral-norm: its D has a critic variant
   std::string score_when = "at the end of every epoch";  // when --fid-samples scores, for the help
 };
 
 namespace detail {
 /// Whether a program offers a recipe switch: --pixel-loss only where G takes
-/// an image, --ac-gan only where it can train with labels.
+/// an image, --ac-gan only where it can train with labels, the critic's
+/// switches only where D has a critic variant.
 inline bool offers(const RecipeRow& row, const CliSpec& spec) {
   switch (row.needs) {
     case RecipeRow::Needs::paired: return spec.has_input;
     case RecipeRow::Needs::conditional: return spec.conditional;
+    case RecipeRow::Needs::critic: return spec.critic;
     case RecipeRow::Needs::nothing: return true;
   }
   return true;

@@ -1,9 +1,14 @@
 /// \file
-/// R1, the gradient penalty of Mescheder, Geiger and Nowozin (2018, "Which
+/// Gradient penalties on D. R1, the gradient penalty of Mescheder, Geiger and Nowozin (2018, "Which
 /// training methods for GANs do actually converge?"): gamma / 2 times the
 /// batch mean of |d logit(x) / dx|^2 over real samples, added to D's loss. It
 /// keeps D from turning steep around the data, the pull that makes a
 /// generator drop digits (docs/results.md measures it).
+///
+/// WGAN-GP's (Gulrajani et al., 2017, "Improved training of Wasserstein
+/// GANs"): lambda times the batch mean of (|d D(x) / dx| - 1)^2 at random
+/// interpolates x of real and fake samples, which keeps a Wasserstein critic
+/// 1-Lipschitz.
 ///
 /// The input gradient is built as a graph by grad(..., create_graph), so any
 /// discriminator whose ops have differentiable rules can carry it: dense or
@@ -40,6 +45,20 @@ Var<T> r1_penalty(const Var<T>& x, const Var<T>& logit, T gamma) {
         logit.shape());
   const Var<T> g = grad(sum(logit), x, GradGraphMode::create_graph);
   return scale(sum(mul(g, g)), gamma / (T(2) * static_cast<T>(x.shape()[0])));
+}
+
+/// lambda * mean over the batch of (|d sum(score) / dx_n| - 1)^2: x the
+/// interpolates the critic saw (a Var that requires a gradient), score its
+/// output for them, one per sample.
+template <class T>
+Var<T> wgan_gp_penalty(const Var<T>& x, const Var<T>& score, T lambda) {
+  check(x.shape().rank() >= 1 && x.shape()[0] > 0, "WGAN-GP penalty: expected a batch of samples, found ", x.shape());
+  check(score.shape() == Shape{x.shape()[0], 1}, "WGAN-GP penalty: expected one score per sample [", x.shape()[0],
+        ", 1], found ", score.shape());
+  const Var<T> g = grad(sum(score), x, GradGraphMode::create_graph);
+  // (The tiny shift keeps the norm's derivative finite where a gradient vanishes.)
+  const Var<T> gap = add_scalar(square_root(sum_per_sample(mul(g, g)), T(1e-12)), T(-1));
+  return scale(mean(mul(gap, gap)), lambda);
 }
 
 /// The penalty of discriminator d (with its labels, when conditional) at the

@@ -59,6 +59,9 @@ struct ModelSpec {
   std::function<Model(Rng&)> make_generator;
   /// D, built to output what it is asked: probabilities or (Recipe::d_logits) logits.
   std::function<Model(Rng&, DiscriminatorOutput)> make_discriminator;
+  /// D's critic variant, without BatchNorm (Recipe::wants_critic: WGAN-GP's
+  /// penalty, spectral normalization), built for the recipe; empty: none.
+  std::function<Model(Rng&, const Recipe&)> make_critic;
   std::string init;    // how the weights are initialized, for config.json
   Shape image_shape;   // one sample as a picture: C x H x W
   Shape sample_shape;  // one real sample as D takes it (image_shape, or flattened)
@@ -152,6 +155,12 @@ inline Trainer::Model build_generator(const Run& run, Rng& rng, Index classes) {
   return classes ? run.spec.make_conditional_generator(rng, classes) : run.spec.make_generator(rng);
 }
 inline Trainer::Model build_discriminator(const Run& run, Rng& rng, const Recipe& recipe, Index classes) {
+  if (recipe.wants_critic()) {
+    if (classes || !run.spec.make_critic)
+      throw UsageError(run.program + ": --gp, --wgan-gp and --spectral-norm train a critic without BatchNorm, and " +
+                       (classes ? "the conditional " + run.spec.name : run.spec.name) + " has no such variant of its D yet");
+    return run.spec.make_critic(rng, recipe);
+  }
   return classes ? run.spec.make_conditional_discriminator(rng, recipe, classes)
                  : run.spec.make_discriminator(rng, discriminator_output(recipe));
 }
@@ -193,7 +202,9 @@ inline void write_config(const Run& run, const Recipe& recipe, std::int64_t iter
   const std::string init = recipe.he_init ? "He normal(0, sqrt(2/fan_in)) hidden layers, biases 0; output layer: " + s.init
                                           : s.init;
   const std::vector<std::pair<std::string, std::string>> model_fields = {
-      {"discriminator_loss", json::quote(recipe.d_logits ? "bce_with_logits" : "bce")}, {"labels", labels},
+      {"discriminator_loss", json::quote(recipe.loss != AdversarialLoss::bce ? detail::loss_name(recipe.loss)
+                                          : recipe.d_logits                  ? "bce_with_logits"
+                                                                             : "bce")}, {"labels", labels},
       {"init", json::quote(init)}, {"pixel_range", s.unit_range ? "[0, 1]" : "[-1, 1]"}, {"digits", digits},
       {"inverted", flag(s.inverted)}, {"dataset", json::quote(s.dataset)}, {"data", json::quote(run.cli.data_dir)},
       {"latent", number(s.latent)}};
@@ -617,6 +628,7 @@ inline int run_program(int argc, const char* const* argv, const std::string& pro
   CliSpec cli_spec{program, {}, has_input};
   if (specs.size() > 1)
     for (const auto& s : specs) cli_spec.models.push_back(s.name);
+  for (const auto& s : specs) cli_spec.critic = cli_spec.critic || static_cast<bool>(s.make_critic);
   return run_program(argc, argv, cli_spec, [&](const CliOptions&) { return specs; });
 }
 

@@ -25,6 +25,13 @@ namespace tinygan::gan {
 /// recipe) the mean squared logarithmic error between D's output and 1.
 enum class GeneratorLoss { bce, msle };
 
+/// D's and G's adversarial losses: the non-saturating GAN's binary
+/// cross-entropy (docs/models.md's); the Wasserstein critic's, D(fake) -
+/// D(real) for D and -D(fake) for G (WGAN; WGAN-GP with Recipe::gp_lambda);
+/// or the hinge loss, relu(1 - D(real)) + relu(1 + D(fake)) for D and
+/// -D(fake) for G (Geometric GAN, SNGAN). The last two need D's raw score.
+enum class AdversarialLoss { bce, wasserstein, hinge };
+
 /// What a discriminator outputs, as whoever builds it declares: a
 /// probability per sample (from a final Sigmoid; the default) or a logit.
 enum class DiscriminatorOutput { probabilities, logits };
@@ -51,6 +58,16 @@ struct Recipe {
   /// and this weight x the cross-entropy against the classes joins both
   /// losses (D's on the reals' and the fakes' classes, G's on those it asked for).
   double ac_gan = 0;
+  AdversarialLoss loss = AdversarialLoss::bce;
+  /// Above 0: WGAN-GP (Gulrajani et al., 2017), this weight x the mean of
+  /// (|d D(x) / dx| - 1)^2 at random interpolates of real and fake samples,
+  /// added to D's loss. D must be a critic: no BatchNorm (the programs build one).
+  double gp_lambda = 0;
+  /// D's weighted layers spectrally normalized (nn/spectral_norm.hpp; the programs build such a critic).
+  bool spectral_norm = false;
+
+  /// Whether the programs build D as their critic variant (no BatchNorm).
+  bool wants_critic() const { return gp_lambda > 0 || spectral_norm; }
 };
 
 inline DiscriminatorOutput discriminator_output(const Recipe& r) {
@@ -66,9 +83,10 @@ struct RecipeRow {
   /// Parses the switch's value (nothing for an on/off switch) into the recipe;
   /// a bad value throws UsageError naming the program and the flag.
   std::function<void(Recipe&, const std::string& program, const std::string& value)> set;
-  /// Only for models whose G takes an image (--pixel-loss), or only for
-  /// programs that train with labels (--ac-gan).
-  enum class Needs { nothing, paired, conditional } needs = Needs::nothing;
+  /// Only for models whose G takes an image (--pixel-loss), only for
+  /// programs that train with labels (--ac-gan), or only for programs whose
+  /// D has a critic variant (--gp, --wgan-gp, --spectral-norm).
+  enum class Needs { nothing, paired, conditional, critic } needs = Needs::nothing;
 };
 
 namespace detail {
@@ -78,6 +96,20 @@ inline std::string json_number(double v) {
   return text;
 }
 inline std::string json_flag(bool on) { return on ? "true" : "false"; }
+
+inline const char* loss_name(AdversarialLoss loss) {
+  switch (loss) {
+    case AdversarialLoss::wasserstein: return "wasserstein";
+    case AdversarialLoss::hinge: return "hinge";
+    case AdversarialLoss::bce: break;
+  }
+  return "bce";
+}
+inline AdversarialLoss parse_loss(const std::string& program, const std::string& name) {
+  for (const auto loss : {AdversarialLoss::bce, AdversarialLoss::wasserstein, AdversarialLoss::hinge})
+    if (name == loss_name(loss)) return loss;
+  throw UsageError(program + ": --loss expects bce, wasserstein or hinge, found '" + name + "'");
+}
 
 /// Rows for the common kinds of setting.
 inline RecipeRow number_row(std::string setting, double Recipe::*field, std::string flag, std::string value_name,
@@ -111,6 +143,21 @@ inline const std::vector<RecipeRow>& recipe_table() {
   using namespace detail;
   static const std::vector<RecipeRow> rows = [] {
     std::vector<RecipeRow> t;
+    // First, so that the switches below can change any of its settings.
+    RecipeRow wgan_gp{"", nullptr, "--wgan-gp", "",
+                      "WGAN-GP as its paper trains it: the Wasserstein loss, a critic without\n"
+                      "BatchNorm, gradient penalty 10, 5 critic steps per G step, Adam 1e-4 (0, 0.9)",
+                      [](Recipe& r, const std::string&, const std::string&) {
+                        r.loss = AdversarialLoss::wasserstein;
+                        r.d_logits = true;
+                        r.gp_lambda = 10;
+                        r.d_steps = 5;
+                        r.lr_g = r.lr_d = 1e-4;
+                        r.beta1 = 0;
+                        r.beta2 = 0.9;
+                      }};
+    wgan_gp.needs = RecipeRow::Needs::critic;
+    t.push_back(wgan_gp);
     t.push_back({"", nullptr, "--lr", "X", "learning rate of both Adam optimizers [the model's]",
                  [](Recipe& r, const std::string& p, const std::string& v) {
                    r.lr_g = r.lr_d = parse_real(p, "--lr", v, 0.0, 1.0);
@@ -147,6 +194,24 @@ inline const std::vector<RecipeRow>& recipe_table() {
                  [](Recipe& r, const std::string& p, const std::string& v) {
                    r.r1_every = static_cast<int>(parse_count(p, "--r1-every", v, 1, 1000));
                  }});
+    t.push_back({"loss", [](const Recipe& r) { return json::quote(loss_name(r.loss)); }, "--loss", "NAME",
+                 "D's and G's loss: bce (non-saturating), wasserstein or hinge (the last\n"
+                 "two on D's raw score: D is built without its Sigmoid) [bce]",
+                 [](Recipe& r, const std::string& p, const std::string& v) {
+                   r.loss = parse_loss(p, v);
+                   if (r.loss != AdversarialLoss::bce) r.d_logits = true;
+                 }});
+    RecipeRow gp = fraction_row("gp_lambda", &Recipe::gp_lambda, "--gp", "LAMBDA",
+                                "WGAN-GP's penalty, LAMBDA (|d D/dx| - 1)^2 at random interpolates of real\n"
+                                "and fake samples, on D's loss; D is built as a critic (no BatchNorm) [0: off]",
+                                1000.0);
+    gp.needs = RecipeRow::Needs::critic;
+    t.push_back(gp);
+    RecipeRow sn = switch_row("spectral_norm", &Recipe::spectral_norm, "--spectral-norm",
+                              "spectral normalization of every weighted layer of D, built as a critic\n"
+                              "(no BatchNorm), as SNGAN");
+    sn.needs = RecipeRow::Needs::critic;
+    t.push_back(sn);
     RecipeRow ac_gan = fraction_row("ac_gan", &Recipe::ac_gan, "--ac-gan", "W",
                                     "with --conditional: D also classifies (AC-GAN), and W x its cross-entropy on\n"
                                     "the classes joins D's loss and G's, e.g. 1 [0: off]",

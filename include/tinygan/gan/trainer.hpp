@@ -94,6 +94,15 @@ class Trainer {
       check((*layers)[layers->size() - 1].type_name() != "Sigmoid", "Trainer: the discriminator is declared to "
             "output logits (Recipe::d_logits) but ends in a Sigmoid; build it without its Sigmoid");
     check(recipe.r1_every >= 1, "Trainer: expected the R1 penalty every 1 or more D steps, found ", recipe.r1_every);
+    check(recipe.gp_lambda >= 0, "Trainer: expected a WGAN-GP weight >= 0, found ", recipe.gp_lambda);
+    check(recipe.loss == AdversarialLoss::bce || recipe.d_logits, "Trainer: the ", detail::loss_name(recipe.loss),
+          " loss needs D's raw score (Recipe::d_logits); build D without its Sigmoid");
+    if (recipe.gp_lambda > 0) {
+      const std::string batch_norm = first_batch_norm(*d_);
+      check(batch_norm.empty(), "Trainer: WGAN-GP's penalty (Recipe::gp_lambda) needs a critic without BatchNorm, "
+            "which would couple the samples whose gradients it judges; discriminator layer ", batch_norm,
+            " is BatchNorm (build the model's critic variant)");
+    }
   }
 
   /// The moving average of G's weights (Recipe::ema_decay) lives in `copy`, a
@@ -150,10 +159,8 @@ class Trainer {
     const Var<float> d_real_out = nn::apply(*d_, real_in, real_labels);
     const Var<float> d_fake_out = nn::apply(*d_, fake, fake_labels);
     const Var<float> d_real = score_of(d_real_out), d_fake = score_of(d_fake_out);
-    Var<float> d_loss =
-        scale(add(d_loss_term(d_real, labels(real_labels_, real.dim(0), static_cast<float>(recipe_.real_label))),
-                  d_loss_term(d_fake, labels(fake_zeros_, fake_input.dim(0), 0.0f))),
-              0.5f);
+    Var<float> d_loss = adversarial_d_loss(d_real, d_fake);
+    if (recipe_.gp_lambda > 0) d_loss = add(d_loss, interpolates_penalty(real, fake.value(), real_labels));
     if (recipe_.ac_gan > 0)  // D's classifier learns the reals' classes and those the fakes were asked for
       d_loss = add(d_loss, scale(add(class_loss(d_real_out, real_labels), class_loss(d_fake_out, fake_labels)),
                                  0.5f * static_cast<float>(recipe_.ac_gan)));
@@ -192,7 +199,9 @@ class Trainer {
     const Var<float> score = score_of(d_out);
     const Tensor<float>& target = labels(g_ones_, g_input.dim(0), 1.0f);
     Var<float> g_loss;
-    if (recipe_.g_loss == GeneratorLoss::msle)
+    if (recipe_.loss != AdversarialLoss::bce)
+      g_loss = scale(mean(score), -1.0f);  // Wasserstein and hinge: G raises the critic's score
+    else if (recipe_.g_loss == GeneratorLoss::msle)
       g_loss = msle(recipe_.d_logits ? sigmoid(score) : score, target);
     else
       g_loss = d_loss_term(score, target);
@@ -207,6 +216,7 @@ class Trainer {
       if (ema_) update_ema();
     }
     ++iteration_;
+    d_steps_this_iteration_ = 0;
     return loss;
   }
 
@@ -294,6 +304,46 @@ class Trainer {
   Var<float> d_loss_term(const Var<float>& out, const Tensor<float>& target) {
     return recipe_.d_logits ? bce_with_logits(out, target) : bce(out, target);
   }
+  /// D's loss on its scores of a real and a fake batch (Recipe::loss).
+  Var<float> adversarial_d_loss(const Var<float>& real, const Var<float>& fake) {
+    switch (recipe_.loss) {
+      case AdversarialLoss::wasserstein: return sub(mean(fake), mean(real));
+      case AdversarialLoss::hinge:
+        return add(mean(relu(add_scalar(scale(real, -1.0f), 1.0f))), mean(relu(add_scalar(fake, 1.0f))));
+      case AdversarialLoss::bce: break;
+    }
+    return scale(add(d_loss_term(real, labels(real_labels_, real.shape()[0], static_cast<float>(recipe_.real_label))),
+                     d_loss_term(fake, labels(fake_zeros_, fake.shape()[0], 0.0f))),
+                 0.5f);
+  }
+  /// WGAN-GP's penalty at x = e real + (1 - e) fake, e uniform in [0, 1] per
+  /// sample, drawn from the iteration and the D step within it (so a resumed
+  /// run draws what an unbroken one would). The interpolates carry the reals' labels.
+  Var<float> interpolates_penalty(const Tensor<float>& real, const Tensor<float>& fake, const Tensor<float>* labels) {
+    check(real.shape() == fake.shape(), "Trainer: WGAN-GP's penalty interpolates real and fake batches of one shape, "
+          "found ", real.shape(), " and ", fake.shape());
+    Rng rng(0x5eed0000u + static_cast<std::uint64_t>(iteration_) * 64 + d_steps_this_iteration_++);
+    const Index n = real.dim(0), size = real.numel() / n;
+    Tensor<float> mixed = Tensor<float>::uninitialized(real.shape());
+    for (Index i = 0; i < n; ++i) {
+      const auto e = static_cast<float>(rng.uniform());
+      for (Index j = i * size; j < (i + 1) * size; ++j) mixed[j] = e * real[j] + (1 - e) * fake[j];
+    }
+    const Var<float> x(std::move(mixed), true);
+    const Var<float> penalty = wgan_gp_penalty(x, score_of(nn::apply(*d_, x, labels)),
+                                               static_cast<float>(recipe_.gp_lambda));
+    x.node().requires_grad = false;  // the interpolates' own gradient is of no use
+    return penalty;
+  }
+  /// The path of the first BatchNorm layer in m ("4"), or "".
+  static std::string first_batch_norm(const nn::Module<float>& m, const std::string& prefix = "") {
+    for (const auto& [name, child] : m.children()) {
+      const std::string path = prefix.empty() ? name : prefix + "." + name;
+      if (child->type_name() == "BatchNorm") return path;
+      if (std::string inner = first_batch_norm(*child, path); !inner.empty()) return inner;
+    }
+    return "";
+  }
 
   /// ema = d ema + (1 - d) w, with the decay ramped up over the first steps
   /// ((1 + t) / (10 + t), as TensorFlow's ExponentialMovingAverage) so that the
@@ -331,6 +381,7 @@ class Trainer {
   OnNonFinite on_non_finite_ = OnNonFinite::stop;
   std::string last_skip_reason_;
   std::int64_t iteration_ = 0, skipped_steps_ = 0;
+  int d_steps_this_iteration_ = 0;  // WGAN-GP's draws: D steps since the last G step
 };
 
 }  // namespace tinygan::gan

@@ -17,6 +17,7 @@ struct Conv2DOptions {
   TINYGAN_ARG(Index, stride, 1)
   TINYGAN_ARG(Index, padding, 0)  // symmetric; k5 "same" is padding 2
   TINYGAN_ARG(bool, bias, true)
+  TINYGAN_ARG(bool, spectral_norm, false)  // weight_orig / its largest singular value (nn/spectral_norm.hpp)
 };
 
 template <class T>
@@ -26,11 +27,12 @@ class Conv2D : public Weighted<T> {
     check(o.in_channels() > 0 && o.out_channels() > 0 && o.kernel_size() > 0,
           "Conv2D: expected positive channels and kernel size, found ", o.in_channels(), " -> ",
           o.out_channels(), ", kernel ", o.kernel_size());
-    this->create_parameters(Shape{o.out_channels(), o.in_channels(), o.kernel_size(), o.kernel_size()}, o.out_channels(), o.bias());
+    this->create_parameters(Shape{o.out_channels(), o.in_channels(), o.kernel_size(), o.kernel_size()},
+                            o.out_channels(), o.bias(), o.spectral_norm() ? 0 : -1);
   }
 
   Var<T> forward(const Var<T>& x) override {
-    return conv2d(x, this->weight_, this->bias_, options_.stride(), options_.padding());
+    return conv2d(x, this->effective_weight(), this->bias_, options_.stride(), options_.padding());
   }
   std::string type_name() const override { return "Conv2D"; }
 

@@ -20,6 +20,7 @@ struct Conv2DTransposeOptions {
   /// output_padding 1 the output is exactly twice the input ("same").
   TINYGAN_ARG(Index, output_padding, 0)
   TINYGAN_ARG(bool, bias, true)
+  TINYGAN_ARG(bool, spectral_norm, false)  // weight_orig / its largest singular value (nn/spectral_norm.hpp)
 };
 
 template <class T>
@@ -29,11 +30,12 @@ class Conv2DTranspose : public Weighted<T> {
     check(o.in_channels() > 0 && o.out_channels() > 0 && o.kernel_size() > 0,
           "Conv2DTranspose: expected positive channels and kernel size, found ", o.in_channels(),
           " -> ", o.out_channels(), ", kernel ", o.kernel_size());
-    this->create_parameters(Shape{o.in_channels(), o.out_channels(), o.kernel_size(), o.kernel_size()}, o.out_channels(), o.bias());
+    this->create_parameters(Shape{o.in_channels(), o.out_channels(), o.kernel_size(), o.kernel_size()},
+                            o.out_channels(), o.bias(), o.spectral_norm() ? 1 : -1);
   }
 
   Var<T> forward(const Var<T>& x) override {
-    return conv_transpose2d(x, this->weight_, this->bias_, options_.stride(), options_.padding(),
+    return conv_transpose2d(x, this->effective_weight(), this->bias_, options_.stride(), options_.padding(),
                             options_.output_padding());
   }
   std::string type_name() const override { return "Conv2DTranspose"; }

@@ -13,6 +13,7 @@ struct DenseOptions {
   TINYGAN_ARG(Index, in_features, 0)
   TINYGAN_ARG(Index, out_features, 0)
   TINYGAN_ARG(bool, bias, true)
+  TINYGAN_ARG(bool, spectral_norm, false)  // weight_orig / its largest singular value (nn/spectral_norm.hpp)
 };
 
 template <class T>
@@ -22,7 +23,8 @@ class Dense : public Weighted<T> {
     check(options.in_features() > 0 && options.out_features() > 0,
           "Dense: expected positive feature counts, found ", options.in_features(), " -> ",
           options.out_features());
-    this->create_parameters(Shape{options.out_features(), options.in_features()}, options.out_features(), options.bias());
+    this->create_parameters(Shape{options.out_features(), options.in_features()},
+                            options.out_features(), options.bias(), options.spectral_norm() ? 0 : -1);
   }
   Dense(Index in_features, Index out_features) : Dense(DenseOptions(in_features, out_features)) {}
 
@@ -30,7 +32,7 @@ class Dense : public Weighted<T> {
     check(x.shape().rank() == 2 && x.shape()[1] == options_.in_features(), "Dense(",
           options_.in_features(), " -> ", options_.out_features(), "): expected input [N, ",
           options_.in_features(), "], found ", x.shape());
-    return linear(x, this->weight_, this->bias_);
+    return linear(x, this->effective_weight(), this->bias_);
   }
   std::string type_name() const override { return "Dense"; }
 

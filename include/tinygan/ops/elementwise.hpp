@@ -83,6 +83,38 @@ Var<T> inverse_sqrt(const Var<T>& a, T shift) {
   });
 }
 
+/// a + c, elementwise, for a constant c.
+template <class T>
+Var<T> add_scalar(const Var<T>& a, T c) {
+  Tensor<T> out = Tensor<T>::uninitialized(a.shape());
+  out.array() = a.value().array() + c;
+  return make_result<T>(std::move(out), "add_scalar", {a}, [](GradGraph<T>& g) {
+    if (g.needs(0)) g.add(0, g.grad());
+  });
+}
+
+/// sqrt(a + shift), elementwise: a norm that stays differentiable at zero
+/// for shift > 0 (WGAN-GP's per-sample gradient norm).
+template <class T>
+Var<T> square_root(const Var<T>& a, T shift = T(0)) {
+  Tensor<T> out = Tensor<T>::uninitialized(a.shape());
+  out.array() = (a.value().array() + shift).sqrt();
+  return make_result<T>(std::move(out), "square_root", {a}, [shift](GradGraph<T>& g) {  // dy / (2 y)
+    if (g.needs(0)) g.add(0, scale(mul(g.grad(), inverse_sqrt(g.input(0), shift)), T(0.5)));
+  });
+}
+
+/// 1 / a, elementwise (spectral normalization's 1 / sigma).
+template <class T>
+Var<T> reciprocal(const Var<T>& a) {
+  Tensor<T> out = Tensor<T>::uninitialized(a.shape());
+  out.array() = a.value().array().inverse();
+  return make_result<T>(std::move(out), "reciprocal", {a}, [](GradGraph<T>& g) {  // -dy y^2
+    const Var<T> y = g.output();
+    if (g.needs(0)) g.add(0, scale(mul(g.grad(), mul(y, y)), T(-1)));
+  });
+}
+
 /// Sum of all elements, as a scalar (rank 0).
 template <class T>
 Var<T> sum(const Var<T>& a) {
