@@ -4,7 +4,11 @@
 // iteration and peak RSS. Each (model, threads) runs in its own child process
 // so that peak RSS is that run's own.
 //
-//   tinygan_bench_iterations [--models dcgan,dense,...,dcgan64] [--threads 1,2] [--repeats N] [--warmup N] [--json]
+//   tinygan_bench_iterations [--models dcgan,dense,...,dcgan64] [--threads 1,2] [--repeats N] [--warmup N]
+//                            [--r1 GAMMA] [--json]
+//
+// --r1 adds the R1 penalty to every D step: what one R1 iteration costs
+// (lazy R1 every K iterations costs 1/K of the difference on average).
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,11 +27,11 @@ using namespace tinygan;
 
 namespace {
 
-void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats, bool json) {
+void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats, bool json, double r1_gamma) {
   set_num_threads(threads);
   set_flush_denormals(true);  // as the example programs run
   Rng rng(42);
-  gan::Trainer trainer = bench::make_trainer(m, rng);
+  gan::Trainer trainer = bench::make_trainer(m, rng, r1_gamma);
   // Real batches: uniform pixels in the generator's range (timing does not depend on them).
   Tensor<float> real = Tensor<float>::rand(bench::batch_of(m.real_batch, m.sample), rng, -1, 1);
   Tensor<float> fake_input, g_input;
@@ -52,7 +56,7 @@ void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats,
   const bench::Timing t = bench::measure(iteration, warmup, repeats);
   if (json) {
     bench::JsonLine()
-        .field("kind", "iteration").field("model", m.name).field("threads", threads)
+        .field("kind", "iteration").field("model", m.name).field("threads", threads).field("r1_gamma", r1_gamma)
         .field("median_ms", t.median_ms).field("p10_ms", t.low_ms).field("p90_ms", t.high_ms)
         .field("repeats", t.samples).field("allocations_per_iteration", t.allocations_per_call)
         .field("peak_rss_mb", bench::peak_rss_mb())
@@ -68,10 +72,11 @@ void run_model(const bench::BenchModel& m, int threads, int warmup, int repeats,
 }  // namespace
 
 int main(int argc, char** argv) {
-  const bench::CommandLine cli("tinygan_bench_iterations", "[--models dcgan,dense,dense-bn,minimal,inverted,dcgan64,cdcgan-projection,cdcgan-channels] [--threads 1,2] [--repeats N] [--warmup N] [--json]");
+  const bench::CommandLine cli("tinygan_bench_iterations", "[--models dcgan,dense,dense-bn,minimal,inverted,dcgan64,cdcgan-projection,cdcgan-channels] [--threads 1,2] [--repeats N] [--warmup N] [--r1 GAMMA] [--json]");
   std::vector<std::string> names;
   std::vector<int> thread_counts = {1, 2};
   int repeats = 0, warmup = 5;
+  double r1_gamma = 0;  // --r1: the R1 penalty in every iteration (an R1 iteration's cost)
   bool json = false;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
@@ -85,6 +90,7 @@ int main(int argc, char** argv) {
       for (const auto& t : bench::split_commas(value())) thread_counts.push_back(cli.count("--threads", t));
     } else if (arg == "--repeats") repeats = cli.count(arg, value());
     else if (arg == "--warmup") warmup = cli.count(arg, value());
+    else if (arg == "--r1") r1_gamma = std::stod(value());
     else if (arg == "--json") json = true;
     else cli.fail("unknown option '" + arg + "'");
   }
@@ -101,7 +107,7 @@ int main(int argc, char** argv) {
       const pid_t child = fork();
       if (child == 0) {
         try {
-          run_model(*m, threads, warmup, repeats ? repeats : m->repeats, json);
+          run_model(*m, threads, warmup, repeats ? repeats : m->repeats, json, r1_gamma);
         } catch (const std::exception& e) {
           std::fprintf(stderr, "tinygan_bench_iterations: %s: %s\n", m->name.c_str(), e.what());
           std::_Exit(1);

@@ -78,12 +78,14 @@ inline const BenchModel* find_model(const std::string& name) {
   return nullptr;
 }
 
-/// An untrained Trainer for m with its docs/models.md settings.
-inline gan::Trainer make_trainer(const BenchModel& m, Rng& rng) {
+/// An untrained Trainer for m with its docs/models.md settings, and the R1
+/// penalty in every iteration when r1_gamma > 0.
+inline gan::Trainer make_trainer(const BenchModel& m, Rng& rng, double r1_gamma = 0) {
   gan::Recipe recipe;
   recipe.lr_g = recipe.lr_d = m.lr;
   recipe.beta1 = m.beta1;
   recipe.g_loss = m.g_loss;
+  recipe.r1_gamma = r1_gamma;
   return gan::Trainer(m.generator(rng), m.discriminator(rng, gan::discriminator_output(recipe)), recipe);
 }
 

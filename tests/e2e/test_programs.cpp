@@ -221,7 +221,7 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
   CHECK(best_config.at("r1_gamma").number() == 1);  // minimal's --recipe best
   // R1 runs through the DCGAN's convolutional D (BatchNorm in train mode), lazily too; config.json records both.
   const std::string r1_conv = fresh_dir("r1_conv");
-  const Result conv = run(MNIST_DCGAN, "--r1 1 --r1-every 2" + kData + " --iters 3 --out " + r1_conv);
+  const Result conv = run(MNIST_DCGAN, "--r1 1 --r1-every 2" + kData + " --iters 2 --out " + r1_conv);
   INFO(conv.output);
   REQUIRE(conv.code == 0);
   const auto r1_config = tinygan::json::parse(read_bytes(r1_conv + "/config.json"), "config.json").object();
@@ -231,7 +231,7 @@ TEST_CASE("e2e the recipe switches train, are recorded in config.json, and resum
 
 TEST_CASE("e2e WGAN-GP and hinge with spectral norm train the DCGAN's critic; elsewhere they are refused by name") {
   const std::string wgan = fresh_dir("wgan_gp");
-  const Result w = run(MNIST_DCGAN, "--wgan-gp" + kData + " --iters 2 --out " + wgan);
+  const Result w = run(MNIST_DCGAN, "--wgan-gp" + kData + " --iters 1 --out " + wgan);  // 5 critic steps
   INFO(w.output);
   REQUIRE(w.code == 0);
   const auto config = tinygan::json::parse(read_bytes(wgan + "/config.json"), "config.json").object();
@@ -247,13 +247,13 @@ TEST_CASE("e2e WGAN-GP and hinge with spectral norm train the DCGAN's critic; el
 
   const std::string hinge = fresh_dir("hinge_sn"), whole = fresh_dir("hinge_sn_whole");
   const std::string args = " --loss hinge --spectral-norm" + kData;
-  const Result h = run(MNIST_DCGAN, args + " --iters 2 --out " + hinge);
+  const Result h = run(MNIST_DCGAN, args + " --iters 1 --out " + hinge);
   INFO(h.output);
   REQUIRE(h.code == 0);
   const auto sn = tinygan::io::load_safetensors<float>(hinge + "/discriminator.safetensors");
   for (const char* name : {"0.weight_orig", "0.weight_u", "0.weight_v", "2.weight_orig", "5.weight_orig"})
     CHECK(sn.tensors.contains(name));  // PyTorch's spectral_norm names
-  expect_resumed_equal(MNIST_DCGAN, args, 4, hinge, whole);
+  expect_resumed_equal(MNIST_DCGAN, args, 2, hinge, whole);  // u and v resume too
 
   const std::pair<std::string, std::string> refused[] = {
       {MNIST_DENSE, "--gp 10 --iters 1"},
