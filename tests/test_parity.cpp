@@ -244,7 +244,9 @@ TEST_CASE("parity R1 through the DCGAN's D in train mode: torch.autograd.grad(cr
   double largest = 0;
   for (auto& [name, p] : d.named_parameters())
     for (float v : f.at("grad_" + name)) largest = std::max(largest, std::abs(static_cast<double>(v)));
-  for (auto& [name, p] : d.named_parameters()) {
+  for (auto& named : d.named_parameters()) {
+    const std::string name = named.first;  // a copy, not a binding: INFO captures it (clang 14)
+    const Var<float>& p = named.second;
     const Tensor<float> expected = f.at("grad_" + name);
     const double own = static_cast<double>(expected.array().abs().maxCoeff());
     if (own > 1e-6 * largest) {

@@ -260,7 +260,9 @@ TEST_CASE("e2e WGAN-GP and hinge with spectral norm train the DCGAN's critic; el
       {IMAGE_DCGAN, "--dataset mnist --size 32 --spectral-norm --iters 1"},
       {IMAGE_DCGAN, "--conditional --wgan-gp --iters 1"},
   };
-  for (const auto& [program, flags] : refused) {
+  for (const auto& program_and_flags : refused) {
+    const std::string& program = program_and_flags.first;  // named, not bound: INFO captures it (clang 14)
+    const std::string& flags = program_and_flags.second;
     INFO(flags);
     const Result r = run(program, flags + kData + " --out " + fresh_dir("refused"));
     CHECK(r.code == 2);
