@@ -19,6 +19,25 @@ Tensor<double> targets(const Shape& shape, std::uint64_t seed) {
 }
 }  // namespace
 
+// The checker itself can fail: a large input is checked on a sample of its
+// elements plus random directions, and the directions must find a gradient
+// wrong at one element the sample leaves out (the value depends on x[j]
+// through a constant the graph does not see).
+TEST_CASE("gradcheck finds a gradient wrong at one element of a large input") {
+  const Index n = testing::kEveryElementUpTo * 3;
+  for (const Index j : {Index(1), Index(999), n - 1}) {
+    const Vars in{random_leaf({n}, 7)};
+    const auto hidden_square = [j, n](const Vars& v) {
+      Tensor<double> hidden = Tensor<double>::full({n}, 0.0);
+      hidden[0] = v[0].value()[j] * v[0].value()[j];
+      return add(mul(v[0], v[0]), Var<double>(hidden));
+    };
+    INFO("wrong at element " << j);
+    CHECK(testing::gradcheck(hidden_square, in).worst_error > 1e-3);
+    CHECK(testing::gradcheck([](const Vars& v) { return mul(v[0], v[0]); }, in).worst_error < 1e-6);
+  }
+}
+
 TEST_CASE("gradcheck elementwise: add, sub, mul, scale, sum, mean") {
   const Vars in{random_leaf({3, 4}, 1), random_leaf({3, 4}, 2)};
   expect_gradients("add", [](const Vars& v) { return add(v[0], v[1]); }, in);
