@@ -2,8 +2,9 @@
 // and every layer: the analytic gradient of sum(w * f(inputs)), for a fixed
 // random w, must match central differences for every element of every input
 // that requires a gradient (of an input above kEveryElementUpTo elements: a
-// fixed random sample of them, and random directions through all of them). gradgradcheck does the same for the gradient
-// itself, built as a graph by grad(..., create_graph) (PyTorch's gradgradcheck).
+// fixed random sample of them, and random directions through all of them).
+// gradgradcheck does the same for the gradient itself, built as a graph by
+// grad(..., create_graph) (PyTorch's gradgradcheck).
 #pragma once
 
 #include <doctest/doctest.h>
@@ -73,7 +74,7 @@ inline GradcheckResult gradcheck(const Function& f, const Vars& inputs, double s
     const bool every_element = in.numel() <= kEveryElementUpTo;
     Rng pick(99 + k);
     for (Index n = 0; n < (every_element ? in.numel() : kSampledElements); ++n) {
-      const Index i = every_element ? n : static_cast<Index>(pick.uniform(0, 1) * in.numel()) % in.numel();
+      const Index i = every_element ? n : static_cast<Index>(pick.uniform(0, static_cast<double>(in.numel())));
       const double saved = in.value()[i];
       in.value()[i] = saved + step;
       const double up = objective();
