@@ -74,7 +74,7 @@ inline GradcheckResult gradcheck(const Function& f, const Vars& inputs, double s
     const bool every_element = in.numel() <= kEveryElementUpTo;
     Rng pick(99 + k);
     for (Index n = 0; n < (every_element ? in.numel() : kSampledElements); ++n) {
-      const Index i = every_element ? n : static_cast<Index>(pick.uniform(0, static_cast<double>(in.numel())));
+      const Index i = every_element ? n : static_cast<Index>(pick.below(static_cast<std::uint64_t>(in.numel())));
       const double saved = in.value()[i];
       in.value()[i] = saved + step;
       const double up = objective();
