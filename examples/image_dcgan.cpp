@@ -53,11 +53,13 @@ gan::ModelSpec dcgan_for(const gan::CliOptions& cli) {
   }
   dcgan.init = "normal(0, 0.02) weights, BatchNorm scale normal(1, 0.02) (DCGAN)";
   dcgan.image_shape = dcgan.sample_shape = Shape{channels, size, size};
-  // Both DCGANs train with Adam 2e-4, betas (0.5, 0.999); --recipe best is
-  // mnist_dcgan's measured best (D on logits, reused fakes, Adam 4e-4, a
-  // moving average), not yet measured at 32 and 64 pixels.
+  // Both DCGANs train with Adam 2e-4, betas (0.5, 0.999). --recipe best is
+  // mnist_dcgan's measured best where the critic it needs exists (28 pixels,
+  // unconditional); elsewhere its settings for a D with BatchNorm, not yet
+  // measured at 32 and 64 pixels.
   dcgan.recipe = mnist::dcgan_recipe();
-  dcgan.best_recipe = mnist::dcgan_best_recipe();
+  dcgan.best_recipe = dcgan.make_critic && cli.conditional.empty() ? mnist::dcgan_best_recipe()
+                                                                   : mnist::dcgan_batchnorm_best_recipe();
   dcgan.real_batch = dcgan.fake_batch = dcgan.g_batch = 64;
   dcgan.iterations = 2000;  // a few minutes at 28 and 32 pixels on 2 cores; --iters, --epochs, --minutes set others
   dcgan.sample_every = 100;

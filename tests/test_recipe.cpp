@@ -189,3 +189,21 @@ TEST_CASE("recipe: lr decay holds the rate for half the run, then falls linearly
   }
   CHECK_THROWS_WITH_AS(scaled.scale_learning_rates(0), doctest::Contains("expected lr > 0, found 0"), Error);
 }
+
+TEST_CASE("recipe: --wgan-gp trains the paper's critic, without the spectral norm a --recipe best brings") {
+  const auto row = [](const std::string& flag) {
+    const auto& table = gan::recipe_table();
+    for (std::size_t i = 0; i < table.size(); ++i)
+      if (table[i].flag == flag) return i;
+    FAIL("no row for " << flag);
+    return table.size();
+  };
+  gan::Recipe best;
+  best.spectral_norm = true;
+  const gan::Recipe wgan = gan::apply_switches(best, {{row("--wgan-gp"), ""}}, "test");
+  CHECK_FALSE(wgan.spectral_norm);
+  CHECK(wgan.gp_lambda == 10);
+  CHECK(wgan.loss == gan::AdversarialLoss::wasserstein);
+  // Given after it (the table's order), --spectral-norm puts it back.
+  CHECK(gan::apply_switches(best, {{row("--wgan-gp"), ""}, {row("--spectral-norm"), ""}}, "test").spectral_norm);
+}

@@ -10,20 +10,30 @@
 namespace mnist {
 
 /// The DCGAN's training settings: docs/models.md's Adam (lr 2e-4, betas
-/// (0.5, 0.999)), and --recipe best: D on logits, reused fakes, Adam at twice
-/// the rate and samples from the weights' moving average (measured in
-/// docs/results.md).
+/// (0.5, 0.999)), and --recipe best (measured in docs/results.md).
 inline tinygan::gan::Recipe dcgan_recipe() {
   tinygan::gan::Recipe recipe;
   recipe.beta1 = 0.5;
   return recipe;
 }
-inline tinygan::gan::Recipe dcgan_best_recipe() {
+/// --recipe best for a D that keeps its BatchNorm (the 32- and 64-pixel
+/// DCGAN and the conditional D, which have no critic variant): D on logits,
+/// reused fakes, Adam at twice the rate, samples from the weights' moving average.
+inline tinygan::gan::Recipe dcgan_batchnorm_best_recipe() {
   tinygan::gan::Recipe best = dcgan_recipe();
   best.d_logits = true;
   best.reuse_fakes = true;
   best.lr_g = best.lr_d = 4e-4;
   best.ema_decay = 0.999;
+  return best;
+}
+/// --recipe best: the same with the hinge loss on the spectrally normalized
+/// critic: at equal time a third lower FID on MNIST, a seventh to a fifth on
+/// Fashion-MNIST.
+inline tinygan::gan::Recipe dcgan_best_recipe() {
+  tinygan::gan::Recipe best = dcgan_batchnorm_best_recipe();
+  best.loss = tinygan::gan::AdversarialLoss::hinge;
+  best.spectral_norm = true;
   return best;
 }
 

@@ -245,15 +245,29 @@ TEST_CASE("e2e WGAN-GP and hinge with spectral norm train the DCGAN's critic; el
   const auto critic = tinygan::io::load_safetensors<float>(wgan + "/discriminator.safetensors");
   CHECK_FALSE(critic.tensors.contains("3.running_mean"));  // no BatchNorm in the critic
 
+  // mnist_dcgan's --recipe best is the hinge loss on the spectrally normalized critic.
   const std::string hinge = fresh_dir("hinge_sn"), whole = fresh_dir("hinge_sn_whole");
-  const std::string args = " --loss hinge --spectral-norm" + kData;
+  const std::string args = " --recipe best" + kData;
   const Result h = run(MNIST_DCGAN, args + " --iters 1 --out " + hinge);
   INFO(h.output);
   REQUIRE(h.code == 0);
+  const auto best = tinygan::json::parse(read_bytes(hinge + "/config.json"), "config.json").object();
+  CHECK(best.at("loss").string() == "hinge");
+  CHECK(best.at("spectral_norm").boolean());
+  CHECK(best.at("ema_decay").number() == doctest::Approx(0.999));
   const auto sn = tinygan::io::load_safetensors<float>(hinge + "/discriminator.safetensors");
   for (const char* name : {"0.weight_orig", "0.weight_u", "0.weight_v", "2.weight_orig", "5.weight_orig"})
     CHECK(sn.tensors.contains(name));  // PyTorch's spectral_norm names
   expect_resumed_equal(MNIST_DCGAN, args, 2, hinge, whole);  // u and v resume too
+  // A checkpoint of the former --recipe best (its D with BatchNorm, BCE on logits) is refused, naming the setting.
+  const std::string former = fresh_dir("former_best");
+  REQUIRE(run(MNIST_DCGAN, " --d-logits --reuse-fakes --lr 4e-4 --ema 0.999" + kData + " --iters 1 --out " + former)
+              .code == 0);
+  const Result refused_best = run(MNIST_DCGAN, args + " --iters 2 --out " + former + " --resume " + former +
+                                                    "/checkpoint.safetensors");
+  INFO(refused_best.output);
+  CHECK(refused_best.code == 1);
+  CHECK(contains(refused_best.output, "trained with loss \"bce\", but this run has \"hinge\""));
 
   const std::pair<std::string, std::string> refused[] = {
       {MNIST_DENSE, "--gp 10 --iters 1"},
@@ -795,6 +809,8 @@ TEST_CASE("e2e image_dcgan trains on a folder of pictures and resumes bit for bi
   CHECK(channels == 3);
   stbi_image_free(grid);
   CHECK(contains(read_bytes(split + "/config.json"), "\"dataset\": \"folder\""));
+  // --recipe best at 32 pixels keeps D's BatchNorm: no critic variant there yet.
+  CHECK(contains(read_bytes(split + "/config.json"), "\"spectral_norm\": false"));
 
   // --generate from the saved weights writes a folder of colour PNGs.
   const std::string exported = whole + "/exported/";

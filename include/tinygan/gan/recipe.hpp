@@ -146,7 +146,8 @@ inline const std::vector<RecipeRow>& recipe_table() {
     // First, so that the switches below can change any of its settings.
     RecipeRow wgan_gp{"", nullptr, "--wgan-gp", "",
                       "WGAN-GP as its paper trains it: the Wasserstein loss, a critic without\n"
-                      "BatchNorm, gradient penalty 10, 5 critic steps per G step, Adam 1e-4 (0, 0.9)",
+                      "BatchNorm or spectral norm, gradient penalty 10, 5 critic steps per G\n"
+                      "step, Adam 1e-4 (0, 0.9)",
                       [](Recipe& r, const std::string&, const std::string&) {
                         r.loss = AdversarialLoss::wasserstein;
                         r.d_logits = true;
@@ -155,6 +156,7 @@ inline const std::vector<RecipeRow>& recipe_table() {
                         r.lr_g = r.lr_d = 1e-4;
                         r.beta1 = 0;
                         r.beta2 = 0.9;
+                        r.spectral_norm = false;  // the paper's critic, whatever --recipe chose; --spectral-norm adds it
                       }};
     wgan_gp.needs = RecipeRow::Needs::critic;
     t.push_back(wgan_gp);
