@@ -2,9 +2,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <vector>
 
 #include "small_gan.hpp"
 #include "tinygan/gan.hpp"
+#include "tinygan/gan/cli.hpp"
 
 using namespace tinygan;
 using namespace tinygan::testing;
@@ -191,19 +193,20 @@ TEST_CASE("recipe: lr decay holds the rate for half the run, then falls linearly
 }
 
 TEST_CASE("recipe: --wgan-gp trains the paper's critic, without the spectral norm a --recipe best brings") {
-  const auto row = [](const std::string& flag) {
-    const auto& table = gan::recipe_table();
-    for (std::size_t i = 0; i < table.size(); ++i)
-      if (table[i].flag == flag) return i;
-    FAIL("no row for " << flag);
-    return table.size();
+  gan::CliSpec spec;
+  spec.program = "mnist_dcgan";
+  spec.critic = true;
+  const auto applied = [&](std::vector<const char*> argv) {
+    gan::Recipe best;
+    best.spectral_norm = true;
+    argv.insert(argv.begin(), "mnist_dcgan");
+    const gan::CliOptions o = gan::parse_cli(static_cast<int>(argv.size()), argv.data(), spec);
+    return gan::apply_switches(best, o.recipe_switches, spec.program);
   };
-  gan::Recipe best;
-  best.spectral_norm = true;
-  const gan::Recipe wgan = gan::apply_switches(best, {{row("--wgan-gp"), ""}}, "test");
+  const gan::Recipe wgan = applied({"--wgan-gp"});
   CHECK_FALSE(wgan.spectral_norm);
   CHECK(wgan.gp_lambda == 10);
   CHECK(wgan.loss == gan::AdversarialLoss::wasserstein);
-  // Given after it (the table's order), --spectral-norm puts it back.
-  CHECK(gan::apply_switches(best, {{row("--wgan-gp"), ""}, {row("--spectral-norm"), ""}}, "test").spectral_norm);
+  // In either order on the command line --spectral-norm applies after it (the table's order) and puts it back.
+  CHECK(applied({"--spectral-norm", "--wgan-gp"}).spectral_norm);
 }
